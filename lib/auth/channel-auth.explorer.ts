@@ -1,0 +1,90 @@
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { ContextIdFactory, DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
+import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
+import { CHANNEL_AUTH_METADATA } from '../decorators/channel-auth.decorator.js';
+import { findDecoratedClasses, findDecoratedMethods } from '../discovery/decorated-methods.js';
+import type { ChannelAuthContext, ChannelAuthResult } from '../interfaces/channel-authorizer.interface.js';
+import { bySpecificity, type ChannelPattern, compileChannelPattern, matchChannelPattern } from './channel-pattern.js';
+
+type AuthorizeFn = (user: unknown, params: Record<string, string>, ctx: ChannelAuthContext) => unknown;
+
+interface Entry {
+  pattern: ChannelPattern;
+  wrapper: InstanceWrapper;
+  method: string;
+  /** Label for logs: `Class.method`. */
+  label: string;
+}
+
+/** A pattern that matched, with its parameters, ready to be called. */
+export interface AuthorizerMatch {
+  pattern: string;
+  params: Record<string, string>;
+  label: string;
+  call(user: unknown, ctx: ChannelAuthContext): Promise<ChannelAuthResult>;
+}
+
+/**
+ * Finds every @ChannelAuth at bootstrap (classes and methods of providers and controllers) and
+ * keeps one table, most specific pattern first. Request-scoped authorizers are resolved per request.
+ */
+@Injectable()
+export class ChannelAuthExplorer implements OnModuleInit {
+  private readonly logger = new Logger('ChannelAuth');
+  private entries: Entry[] = [];
+
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly moduleRef: ModuleRef,
+  ) {}
+
+  onModuleInit(): void {
+    const entries: Entry[] = [];
+    const add = (patterns: string[], wrapper: InstanceWrapper, method: string, label: string) => {
+      for (const p of patterns) entries.push({ pattern: compileChannelPattern(p), wrapper, method, label });
+    };
+    for (const { wrapper, metadata, name } of findDecoratedClasses<string[]>(this.discovery, CHANNEL_AUTH_METADATA)) {
+      if (typeof (wrapper.metatype as { prototype?: { authorize?: unknown } }).prototype?.authorize !== 'function') {
+        throw new Error(`@ChannelAuth on class ${name}: it needs an authorize(user, params, context) method`);
+      }
+      add(metadata, wrapper, 'authorize', `${name}.authorize`);
+    }
+    for (const m of findDecoratedMethods<string[]>(this.discovery, this.scanner, CHANNEL_AUTH_METADATA)) {
+      add(m.metadata, m.wrapper, m.method, m.label);
+    }
+    // Array.prototype.sort is stable: equal specificity keeps discovery order.
+    this.entries = entries.sort((a, b) => bySpecificity(a.pattern, b.pattern));
+    for (const e of this.entries) this.logger.log(`${e.pattern.source} → ${e.label}`);
+  }
+
+  /** Patterns in the order they are tried. */
+  patterns(): string[] {
+    return this.entries.map((e) => e.pattern.source);
+  }
+
+  match(channel: string, request: unknown): AuthorizerMatch | undefined {
+    for (const e of this.entries) {
+      const params = matchChannelPattern(e.pattern, channel);
+      if (params === undefined) continue;
+      return {
+        pattern: e.pattern.source,
+        params,
+        label: e.label,
+        call: async (user, ctx) => {
+          const instance = await this.instanceFor(e.wrapper, request);
+          const fn = (instance as Record<string, AuthorizeFn>)[e.method];
+          return (await fn.call(instance, user, params, ctx)) as ChannelAuthResult;
+        },
+      };
+    }
+    return undefined;
+  }
+
+  private async instanceFor(wrapper: InstanceWrapper, request: unknown): Promise<unknown> {
+    if (wrapper.isDependencyTreeStatic() && !wrapper.isTransient) return wrapper.instance;
+    const contextId = ContextIdFactory.getByRequest(request as object);
+    this.moduleRef.registerRequestByContextId(request, contextId);
+    return this.moduleRef.resolve(wrapper.metatype as never, contextId, { strict: false });
+  }
+}

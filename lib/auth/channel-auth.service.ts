@@ -1,0 +1,131 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { BroadcastOptions } from '../broadcast.options.js';
+import { MAX_USER_ID_LENGTH, MAX_USER_INFO_BYTES } from '../channels/broadcast-hub.js';
+import { channelNameError, channelType } from '../channels/channel-name.js';
+import { BROADCAST_OPTIONS } from '../constants.js';
+import { SOCKET_ID } from '../gateway/socket-id.js';
+import { ChannelAuthExplorer } from './channel-auth.explorer.js';
+import { channelSharedSecret, isEncrypted, parseMasterKey } from './encryption.js';
+import { signChannel, signUser } from './signature.js';
+
+/** What the auth endpoint answers. */
+export interface AuthResponse {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+const deny = (status: number, error: string): AuthResponse => ({ status, body: { error } });
+
+/** Default member info: `{ id, name }` of the user, when present. */
+export function defaultPresenceUser(user: unknown): Record<string, unknown> {
+  const u = user as { id?: unknown; name?: unknown };
+  const info: Record<string, unknown> = {};
+  if (u?.id !== undefined) info.id = u.id;
+  if (u?.name !== undefined) info.name = u.name;
+  return info;
+}
+
+/** Default user id: `user.id`, else `user.sub` (JWT). */
+export function defaultUserId(user: unknown): unknown {
+  const u = user as { id?: unknown; sub?: unknown };
+  return u?.id ?? u?.sub;
+}
+
+/**
+ * The decision behind `POST /broadcasting/auth`: who the user is, which authorizer applies, what it
+ * says, and the signed answer (Pusher scheme, so pusher-js and the native protocol share it).
+ */
+@Injectable()
+export class ChannelAuthService {
+  private readonly logger = new Logger('ChannelAuth');
+
+  constructor(
+    @Inject(BROADCAST_OPTIONS) private readonly options: BroadcastOptions,
+    private readonly explorer: ChannelAuthExplorer,
+  ) {}
+
+  /** The signed-in user of a request: `resolveUser(req)` when configured, else `req.user`. */
+  async userOf(request: unknown): Promise<unknown> {
+    const resolve = this.options.auth.resolveUser;
+    const user = resolve ? await resolve(request) : (request as { user?: unknown }).user;
+    return user ?? undefined;
+  }
+
+  /** The user's id as a string, or undefined when it has none usable. */
+  userIdOf(user: unknown): string | undefined {
+    const id = (this.options.auth.userId ?? defaultUserId)(user);
+    if (typeof id !== 'string' && typeof id !== 'number') return undefined;
+    const s = String(id);
+    return s.length > 0 && s.length <= MAX_USER_ID_LENGTH ? s : undefined;
+  }
+
+  async authorizeChannel(request: unknown, body: unknown): Promise<AuthResponse> {
+    const { socket_id: socketId, channel_name: channel } = (body ?? {}) as Record<string, unknown>;
+    if (typeof socketId !== 'string' || !SOCKET_ID.test(socketId)) return deny(400, 'socket_id is missing or invalid');
+    if (typeof channel !== 'string' || channelNameError(channel))
+      return deny(400, 'channel_name is missing or invalid');
+    const type = channelType(channel);
+    if (type === 'public') return deny(400, 'public channels need no authorization');
+
+    const user = await this.userOf(request);
+    if (user === undefined || user === null || user === false) return deny(401, 'unauthenticated');
+
+    const match = this.explorer.match(channel, request);
+    if (!match) return deny(403, 'forbidden');
+    let result: unknown;
+    try {
+      result = await match.call(user, { channel, socketId, request });
+    } catch (err) {
+      this.logger.error(`authorizer ${match.label} threw for ${channel}: ${(err as Error)?.message ?? String(err)}`);
+      return deny(403, 'forbidden');
+    }
+    if (result === false || result === null || result === undefined) return deny(403, 'forbidden');
+
+    const { key, secret } = this.options;
+    if (type === 'private') {
+      const auth = signChannel(key, secret, socketId, channel);
+      if (!isEncrypted(channel)) return { status: 200, body: { auth } };
+      const master = this.options.encryptionMasterKey && parseMasterKey(this.options.encryptionMasterKey);
+      if (!master) {
+        this.logger.error(`${channel}: encrypted channels need the encryptionMasterKey option`);
+        return deny(403, 'forbidden');
+      }
+      return { status: 200, body: { auth, shared_secret: channelSharedSecret(channel, master).toString('base64') } };
+    }
+
+    const userId = this.userIdOf(user);
+    if (userId === undefined) {
+      this.logger.error(`presence ${channel}: the user has no usable id (1-${MAX_USER_ID_LENGTH} characters)`);
+      return deny(403, 'forbidden');
+    }
+    const info = typeof result === 'object' ? result : (this.options.auth.presenceUser ?? defaultPresenceUser)(user);
+    const channelData = JSON.stringify({ user_id: userId, user_info: info });
+    if (Buffer.byteLength(JSON.stringify(info ?? null)) > MAX_USER_INFO_BYTES) {
+      this.logger.error(`presence ${channel}: user_info is larger than ${MAX_USER_INFO_BYTES} bytes`);
+      return deny(403, 'forbidden');
+    }
+    return {
+      status: 200,
+      body: { auth: signChannel(key, secret, socketId, channel, channelData), channel_data: channelData },
+    };
+  }
+
+  /**
+   * User sign-in (`POST /broadcasting/user-auth`): signs `socket_id::user::user_data` with
+   * `user_data = {"id":…,"user_info":…}` for the request's user.
+   */
+  async authenticateUser(request: unknown, body: unknown): Promise<AuthResponse> {
+    const { socket_id: socketId } = (body ?? {}) as Record<string, unknown>;
+    if (typeof socketId !== 'string' || !SOCKET_ID.test(socketId)) return deny(400, 'socket_id is missing or invalid');
+    const user = await this.userOf(request);
+    if (user === undefined || user === null || user === false) return deny(401, 'unauthenticated');
+    const id = this.userIdOf(user);
+    if (id === undefined) {
+      this.logger.error(`user-auth: the user has no usable id (1-${MAX_USER_ID_LENGTH} characters)`);
+      return deny(403, 'forbidden');
+    }
+    const userData = JSON.stringify({ id, user_info: (this.options.auth.presenceUser ?? defaultPresenceUser)(user) });
+    const { key, secret } = this.options;
+    return { status: 200, body: { auth: signUser(key, secret, socketId, userData), user_data: userData } };
+  }
+}

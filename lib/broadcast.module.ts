@@ -1,0 +1,102 @@
+import { type DynamicModule, Logger, Module, type Provider } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { BroadcastAuthGuard } from './auth/broadcast-auth.guard.js';
+import { BroadcastingAuthController } from './auth/broadcasting-auth.controller.js';
+import { ChannelAuthExplorer } from './auth/channel-auth.explorer.js';
+import { ChannelAuthService } from './auth/channel-auth.service.js';
+import {
+  ASYNC_OPTIONS_TYPE,
+  BROADCAST_MODULE_OPTIONS,
+  ConfigurableModuleClass,
+  OPTIONS_TYPE,
+} from './broadcast.module-definition.js';
+import { type BroadcastModuleOptions, type BroadcastOptions, resolveBroadcastOptions } from './broadcast.options.js';
+import { BroadcastService } from './broadcast.service.js';
+import { BroadcastHub } from './channels/broadcast-hub.js';
+import { ConnectionManager } from './connection-manager.js';
+import { BROADCAST_DRIVER, BROADCAST_OPTIONS } from './constants.js';
+import { createDriver, driverServesConnections } from './drivers/create-driver.js';
+import { DriverLifecycle } from './drivers/driver-lifecycle.js';
+import { EventBroadcaster } from './events/event-broadcaster.js';
+import { BroadcastGateway } from './gateway/broadcast.gateway.js';
+import { BroadcastHealthIndicator } from './health/broadcast-health.indicator.js';
+import { ClientHooks } from './hooks/client-hooks.js';
+import { PusherHttpApi } from './http/pusher-http-api.js';
+import { BroadcastMetrics, NO_METRICS } from './metrics/broadcast-metrics.js';
+import { MetricsExporter } from './metrics/metrics-exporter.js';
+import { createPrometheusMetrics } from './metrics/prometheus-metrics.js';
+import { Webhooks } from './webhooks/webhooks.js';
+
+const logger = new Logger('BroadcastModule');
+
+const providers: Provider[] = [
+  {
+    provide: BROADCAST_OPTIONS,
+    useFactory: (raw: BroadcastModuleOptions) => resolveBroadcastOptions(raw, { warn: (m) => logger.warn(m) }),
+    inject: [BROADCAST_MODULE_OPTIONS],
+  },
+  {
+    provide: BroadcastMetrics,
+    useFactory: (options: BroadcastOptions) =>
+      options.metrics.enabled ? createPrometheusMetrics(options.metrics) : NO_METRICS,
+    inject: [BROADCAST_OPTIONS],
+  },
+  BroadcastHub,
+  {
+    provide: BROADCAST_DRIVER,
+    useFactory: (options: BroadcastOptions, hub: BroadcastHub) => createDriver(options, hub),
+    inject: [BROADCAST_OPTIONS, BroadcastHub],
+  },
+  BroadcastService,
+  ConnectionManager,
+  ChannelAuthExplorer,
+  ChannelAuthService,
+  BroadcastAuthGuard,
+  ClientHooks,
+  PusherHttpApi,
+  Webhooks,
+  DriverLifecycle,
+  EventBroadcaster,
+  MetricsExporter,
+  BroadcastHealthIndicator,
+];
+
+/**
+ * Real-time broadcasting: `BroadcastModule.forRoot(options)` or `forRootAsync({ useFactory })`,
+ * with `isGlobal: true` to make BroadcastService injectable everywhere.
+ *
+ * With a driver that serves WebSocket clients (`local`, `redis`) the module also declares the
+ * gateway; call `setupBroadcasting(app)` before `app.listen()`. `forRootAsync` cannot know the
+ * driver in advance and always declares it.
+ * @publicApi
+ */
+@Module({
+  imports: [DiscoveryModule],
+  controllers: [BroadcastingAuthController],
+  providers,
+  exports: [
+    BroadcastService,
+    ConnectionManager,
+    ChannelAuthService,
+    BROADCAST_OPTIONS,
+    BROADCAST_DRIVER,
+    BroadcastHub,
+    BroadcastMetrics,
+    BroadcastHealthIndicator,
+  ],
+})
+export class BroadcastModule extends ConfigurableModuleClass {
+  static forRoot(options: typeof OPTIONS_TYPE = {}): DynamicModule {
+    const definition = super.forRoot(options);
+    return withGateway(definition, driverServesConnections(options.driver));
+  }
+
+  static forRootAsync(options: typeof ASYNC_OPTIONS_TYPE): DynamicModule {
+    return withGateway(super.forRootAsync(options), true);
+  }
+}
+
+function withGateway(definition: DynamicModule, serve: boolean): DynamicModule {
+  if (!serve) return definition;
+  return { ...definition, providers: [...(definition.providers ?? []), BroadcastGateway] };
+}

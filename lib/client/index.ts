@@ -1,0 +1,25 @@
+/**
+ * `nestjs-broadcasting/client`: a typed client for the native protocol, for browsers and Node.
+ * It imports nothing outside this folder (no Nest, no `ws`, no `node:`): a test checks.
+ */
+export { backoffDelay, type CloseAction, closeAction, DEFAULT_RECONNECT, type ReconnectOptions } from './backoff.js';
+export type { Channel, ChannelState, PresenceChannel, PrivateChannel, WhisperMeta } from './channel.js';
+export { AuthError, BroadcastingClient, type ChannelFor, type ClientEvents, createClient } from './client.js';
+export type {
+  AnyEvents,
+  ChannelAuthorization,
+  ClientOptions,
+  CloseInfo,
+  ConnectionState,
+  EventMap,
+  EventMapOf,
+  EventMeta,
+  EventName,
+  FetchLike,
+  Member,
+  StreamPosition,
+  SubscribedInfo,
+  SubscriptionError,
+  WebSocketConstructor,
+  WebSocketLike,
+} from './types.js';

@@ -1,0 +1,114 @@
+import { Injectable } from '@nestjs/common';
+import { BroadcastHub } from './channels/broadcast-hub.js';
+import { CloseCode } from './constants.js';
+
+/** A presence member as reported by the ConnectionManager. @publicApi */
+export interface PresenceMember {
+  user_id: string;
+  user_info: unknown;
+}
+
+/**
+ * Read-only view of this node's connections and channels, plus disconnect. Figures are local
+ * to this process (the `local` prefix says so).
+ * @publicApi
+ */
+@Injectable()
+export class ConnectionManager {
+  constructor(private readonly hub: BroadcastHub) {}
+
+  /** Connected clients on this node. */
+  localClientCount(): number {
+    return this.hub.clients.size;
+  }
+
+  localSocketIds(): string[] {
+    return [...this.hub.clients.keys()];
+  }
+
+  /** Occupied channels on this node. */
+  localChannelCount(): number {
+    return this.hub.registry.size;
+  }
+
+  localChannels(): string[] {
+    return [...this.hub.registry.names()];
+  }
+
+  localSubscriberCount(channel: string): number {
+    return this.hub.registry.get(channel)?.subscribers.size ?? 0;
+  }
+
+  localSubscribers(channel: string): string[] {
+    const ch = this.hub.registry.get(channel);
+    return ch ? [...ch.subscribers].map((c) => c.id) : [];
+  }
+
+  localMembers(channel: string): PresenceMember[] {
+    const ch = this.hub.registry.get(channel);
+    return ch?.members ? [...ch.members.values()].map((m) => ({ user_id: m.userId, user_info: m.info })) : [];
+  }
+
+  /** Sockets of a signed-in user on this node. */
+  localUserSockets(userId: string): string[] {
+    return [...(this.hub.users.get(userId) ?? [])].map((c) => c.id);
+  }
+
+  /**
+   * Revokes access: removes a socket (or every socket of a signed-in user) from a channel, on
+   * whichever node it is. The client gets `unsubscribed`; presence members leave. Returns how many
+   * sockets were removed on this node (with the redis driver the request also goes to the others).
+   */
+  unsubscribe(target: string | { userId: string }, channel: string): number {
+    const socketId = typeof target === 'string' ? target : undefined;
+    const userId = typeof target === 'string' ? undefined : target.userId;
+    const here = this.hub.targets(socketId, userId);
+    let removed = 0;
+    for (const c of here) {
+      if (!c.channels.has(channel)) continue;
+      removed++;
+      void this.hub.revoke(c, channel);
+    }
+    const cluster = this.hub.driver?.cluster;
+    if (cluster && (userId !== undefined || here.length === 0)) {
+      cluster.control({ op: 'unsubscribe', channel, ...(socketId && { socketId }), ...(userId && { userId }) });
+    }
+    return removed;
+  }
+
+  /**
+   * Closes a connection (default 4100: reconnect after a back-off) on whichever node holds it.
+   * Returns whether it was on this node (with the redis driver, other nodes are asked otherwise).
+   */
+  disconnect(socketId: string, code: number = CloseCode.OverCapacity, reason = 'disconnected by server'): boolean {
+    // The codes a server may send (RFC 6455 §7.4): 1004-1006 and 1015 are reserved.
+    const sendable =
+      (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) ||
+      (code >= 3000 && code <= 4999);
+    if (!Number.isInteger(code) || !sendable) {
+      throw new RangeError(`close code ${code} cannot be sent (see the close-code table)`);
+    }
+    if (this.hub.clients.has(socketId)) {
+      this.hub.applyControl({ op: 'disconnect', socketId, code, reason });
+      return true;
+    }
+    this.hub.driver?.cluster?.control({ op: 'disconnect', socketId, code, reason });
+    return false;
+  }
+
+  /** Subscribers of a channel on every node (this node's with the local driver). */
+  clusterSubscriberCount(channel: string): Promise<number> {
+    return this.hub.directory.subscriptionCount(channel);
+  }
+
+  /** Presence members of a channel on every node (this node's with the local driver). */
+  async clusterMembers(channel: string): Promise<PresenceMember[]> {
+    const members = await this.hub.directory.members(channel);
+    return members.map((m) => ({ user_id: m.userId, user_info: m.info }));
+  }
+
+  /** Occupied channels on every node, with their subscriber counts. */
+  clusterChannels(prefix = ''): Promise<Map<string, number>> {
+    return this.hub.directory.channels(prefix);
+  }
+}

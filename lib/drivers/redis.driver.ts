@@ -1,0 +1,561 @@
+import { Logger } from '@nestjs/common';
+import type { Redis, RedisOptions } from 'ioredis';
+import { type BroadcastHub, isCacheChannel, rawAsJson } from '../channels/broadcast-hub.js';
+import { type HistoryEntry, newEpoch, type Recovery, resume, type StreamPosition } from '../recovery/recovery.js';
+import type {
+  BroadcastDriver,
+  BroadcastEnvelope,
+  ClusterLink,
+  ControlMessage,
+  MemberInfo,
+} from './broadcast-driver.js';
+import * as lua from './redis.scripts.js';
+
+/** Options of the redis driver. @publicApi */
+export interface RedisDriverOptions {
+  /** `redis://…` (env REDIS_URL); default `redis://127.0.0.1:6379`. */
+  url?: string;
+  /** ioredis options (merged over the URL). */
+  options?: RedisOptions;
+  /** An existing ioredis client to use for commands (a duplicate of it subscribes). Not closed by the driver. */
+  client?: Redis;
+  /** Key and channel prefix (env BROADCAST_REDIS_PREFIX); default `nestjs-broadcasting:<appId>:`. */
+  prefix?: string;
+  /** Milliseconds after which a silent node is considered dead; default 3000 (heartbeat: a third of it). */
+  nodeTtl?: number;
+}
+
+type Scripted = Redis & {
+  bcJoin(
+    pu: string,
+    pc: string,
+    pm: string,
+    ch: string,
+    user: string,
+    info: string,
+    field: string,
+    sid: string,
+  ): Promise<[number, string[]]>;
+  bcLeave(pu: string, pc: string, pm: string, ch: string, user: string, field: string): Promise<number>;
+  bcHeartbeat(nodes: string, alive: string, node: string, ttl: number): Promise<number>;
+  bcCount(subs: string, tot: string, channel: string): Promise<number>;
+  bcUncount(subs: string, tot: string, channel: string): Promise<number>;
+  bcSweep(prefix: string, self: string): Promise<string[]>;
+  bcDeregister(prefix: string, self: string): Promise<string[]>;
+  bcReconcile(prefix: string, self: string, subs: string, members: string): Promise<number>;
+  bcSubscriptionCount(prefix: string, channel: string): Promise<number>;
+  bcChannels(prefix: string, filter: string): Promise<Array<string | number>>;
+  bcPublishRecoverable(
+    off: string,
+    epoch: string,
+    stream: string,
+    ch: string,
+    body: string,
+    size: number,
+    ttlMs: number,
+    candidate: string,
+    channelJson: string,
+    now: number,
+  ): Promise<[string, number]>;
+  bcRecover(
+    off: string,
+    epoch: string,
+    stream: string,
+    sinceEpoch: string,
+    sinceOffset: number,
+  ): Promise<[string, number, Array<[string, string[]]>]>;
+};
+
+const SCRIPTS: Record<string, [number, string]> = {
+  bcJoin: [4, lua.JOIN],
+  bcLeave: [4, lua.LEAVE],
+  bcHeartbeat: [2, lua.HEARTBEAT],
+  bcCount: [2, lua.COUNT],
+  bcUncount: [2, lua.UNCOUNT],
+  bcSweep: [0, lua.SWEEP],
+  bcDeregister: [0, lua.DEREGISTER],
+  bcReconcile: [0, lua.RECONCILE],
+  bcSubscriptionCount: [0, lua.SUBSCRIPTION_COUNT],
+  bcChannels: [0, lua.CHANNELS],
+  bcPublishRecoverable: [4, lua.PUBLISH_RECOVERABLE],
+  bcRecover: [3, lua.RECOVER],
+};
+
+/** What travels on the pub/sub channels (JSON). */
+interface Wire {
+  /** Publishing node: its own copy is skipped (it delivered locally first). */
+  n?: string;
+  /** Channel of a broadcast (its envelope travels without `channels`). */
+  c?: string;
+  e?: BroadcastEnvelope;
+  k?: ControlMessage;
+  /** Publish time (ms), for the Redis lag metric. */
+  t?: number;
+  /** Presence change published by a script: a(dded) / r(emoved), user, info, except socket. */
+  p?: 'a' | 'r';
+  u?: string;
+  i?: unknown;
+  x?: string;
+  /** Position of an event on a recovery channel (published by the script, delivered by every node). */
+  pos?: StreamPosition;
+}
+
+/** Logs a recurring failure once per interval, with how often it happened meanwhile. */
+class Throttled {
+  private last = 0;
+  private suppressed = 0;
+  constructor(
+    private readonly logger: Logger,
+    private readonly intervalMs = 10_000,
+  ) {}
+  warn(message: string): void {
+    const now = Date.now();
+    if (now - this.last < this.intervalMs) {
+      this.suppressed++;
+      return;
+    }
+    const more = this.suppressed > 0 ? ` (and ${this.suppressed} more since the last report)` : '';
+    this.last = now;
+    this.suppressed = 0;
+    this.logger.warn(`${message}${more}`);
+  }
+}
+
+/**
+ * N nodes as one broadcaster over Redis pub/sub.
+ *
+ * - Delivery: local first (this node's subscribers get every event even while Redis is down), then
+ *   one PUBLISH per channel on `P ch:<channel>`; a node SUBSCRIBEs only to channels it has
+ *   subscribers on (reference-counted), and skips its own copies. Direct sends go to the owning
+ *   node's channel `P node:<id>` (socket ids start with the node id), user/all sends and control
+ *   messages to `P all`. Two Redis connections per node, whatever the number of channels.
+ * - Presence: Lua scripts make join/leave atomic and publish member events once per user.
+ * - Liveness: a heartbeat key per node (TTL `nodeTtl`), refreshed every third of it; every node
+ *   sweeps dead ones atomically; a node that finds itself unregistered (swept after a stall,
+ *   Redis restarted) or that lost writes re-registers its local state.
+ */
+export class RedisDriver implements BroadcastDriver, ClusterLink {
+  readonly servesConnections = true;
+  readonly cluster: ClusterLink = this;
+  private readonly logger = new Logger('RedisDriver');
+  private readonly trouble = new Throttled(this.logger);
+  private readonly badData = new Throttled(this.logger);
+  private readonly cmd: Scripted;
+  private readonly sub: Redis;
+  private readonly ownsClient: boolean;
+  private readonly prefix: string;
+  private readonly node: string;
+  private readonly ttl: number;
+  private readonly watched = new Map<string, { refs: number; ready: Promise<void> }>();
+  private timer?: NodeJS.Timeout;
+  /** Redis may miss some of this node's state: re-register at the next heartbeat. */
+  private dirty = true;
+  private closed = false;
+
+  constructor(
+    RedisClass: typeof Redis,
+    private readonly hub: BroadcastHub,
+    appId: string,
+    options: RedisDriverOptions = {},
+  ) {
+    this.prefix = options.prefix ?? `nestjs-broadcasting:${appId}:`;
+    this.node = hub.nodePart;
+    this.ttl = options.nodeTtl ?? 3000;
+    const base: RedisOptions = { maxRetriesPerRequest: 2, ...options.options };
+    this.ownsClient = !options.client;
+    const cmd = options.client ?? new RedisClass(options.url ?? 'redis://127.0.0.1:6379', base);
+    this.sub = cmd.duplicate();
+    for (const [name, [numberOfKeys, script]] of Object.entries(SCRIPTS)) {
+      cmd.defineCommand(name, { numberOfKeys, lua: script });
+    }
+    this.cmd = cmd as Scripted;
+    for (const [what, conn] of [
+      ['commands', cmd],
+      ['subscriber', this.sub],
+    ] as const) {
+      conn.on('error', (err: Error) => {
+        this.hub.metrics.redisError();
+        this.trouble.warn(`Redis ${what} connection: ${err.message}`);
+      });
+    }
+    this.cmd.on('ready', () => {
+      this.dirty = true;
+      void this.tick();
+    });
+    this.sub.on('message', (channel: string, message: string) => this.receive(channel, message));
+    void this.sub.subscribe(this.key(`node:${this.node}`), this.key('all')).catch(() => {});
+    this.timer = setInterval(() => void this.tick(), Math.max(50, Math.floor(this.ttl / 3)));
+    this.timer.unref();
+  }
+
+  private key(suffix: string): string {
+    return this.prefix + suffix;
+  }
+
+  // ---- delivery ---------------------------------------------------------------------------------
+
+  async publish(e: BroadcastEnvelope): Promise<void> {
+    const { channels, socketIds, userIds, all, ...rest } = e;
+    const recoverable = this.hub.recoverable;
+    const numbered = recoverable && (e.kind ?? 'event') === 'event' ? channels.filter(recoverable) : [];
+    // Local first, except recovery channels: Redis numbers those, and every node delivers them from Redis.
+    this.hub.deliver(numbered.length === 0 ? e : { ...e, channels: channels.filter((c) => !numbered.includes(c)) });
+    const n = JSON.stringify(this.node);
+    const pending: Promise<unknown>[] = [];
+    if (channels.length > 0) {
+      const body = JSON.stringify(rest);
+      if ((e.kind ?? 'event') === 'event') {
+        const ttl = Math.round(this.hub.options.cacheTtl * 1000);
+        for (const c of channels) {
+          if (isCacheChannel(c))
+            pending.push(this.cmd.set(this.key(`cache:{${c}}`), body, 'PX', ttl).catch(() => this.lost()));
+        }
+      }
+      for (const c of channels) {
+        pending.push(
+          numbered.includes(c)
+            ? this.publishNumbered(c, body, { ...e, channels: [c] })
+            : this.send(this.key(`ch:${c}`), `{"n":${n},"t":${Date.now()},"c":${JSON.stringify(c)},"e":${body}}`),
+        );
+      }
+    }
+    if (socketIds?.length) {
+      const byNode = new Map<string, string[]>();
+      for (const id of socketIds) {
+        const node = id.slice(0, id.indexOf('.'));
+        if (node === this.node) continue;
+        byNode.set(node, [...(byNode.get(node) ?? []), id]);
+      }
+      for (const [node, ids] of byNode) {
+        pending.push(
+          this.send(
+            this.key(`node:${node}`),
+            JSON.stringify({ n: this.node, e: { ...rest, channels: [], socketIds: ids } }),
+          ),
+        );
+      }
+    }
+    if (userIds?.length || all) {
+      const wire: Wire = {
+        n: this.node,
+        e: { ...rest, channels: [], ...(userIds && { userIds }), ...(all && { all }) },
+      };
+      pending.push(this.send(this.key('all'), JSON.stringify(wire)));
+    }
+    if (pending.length > 0) await Promise.all(pending);
+  }
+
+  /** One event on a recovery channel through the numbering script; while Redis fails, a local epoch. */
+  private async publishNumbered(channel: string, body: string, local: BroadcastEnvelope): Promise<void> {
+    const { size, ttl } = this.hub.options.recovery;
+    try {
+      await this.cmd.bcPublishRecoverable(
+        ...this.recoveryKeys(channel),
+        this.key(`ch:${channel}`),
+        body,
+        size,
+        Math.round(ttl * 1000),
+        newEpoch(),
+        JSON.stringify(channel),
+        Date.now(),
+      );
+    } catch (err) {
+      this.trouble.warn(`Redis did not number an event of ${channel} (${(err as Error).message}); delivered locally`);
+      this.hub.deliver(local);
+    }
+  }
+
+  private recoveryKeys(channel: string): [string, string, string] {
+    return [this.key(`rec:{${channel}}:off`), this.key(`rec:{${channel}}:epoch`), this.key(`rec:{${channel}}:s`)];
+  }
+
+  async recover(channel: string, since?: StreamPosition): Promise<Recovery> {
+    const [epoch, offset, raw] = await this.cmd.bcRecover(
+      ...this.recoveryKeys(channel),
+      since?.epoch ?? '',
+      since?.offset ?? 0,
+    );
+    const position = { epoch: String(epoch), offset: Number(offset) };
+    if (!since) return { position, recovered: true, entries: [] };
+    const held: HistoryEntry[] = [];
+    for (const [id, fields] of raw) {
+      const f: Record<string, string> = {};
+      for (let i = 0; i < fields.length; i += 2) f[fields[i]] = fields[i + 1];
+      const e = JSON.parse(f.b) as BroadcastEnvelope;
+      const entry: HistoryEntry = {
+        offset: Number(id.slice(id.indexOf('-') + 1)),
+        at: Number(f.t),
+        event: e.event,
+        json: e.raw !== undefined ? rawAsJson(e.raw) : (JSON.stringify(e.data) ?? 'null'),
+      };
+      if (e.raw !== undefined) entry.raw = e.raw;
+      held.push(entry);
+    }
+    return resume(position, since, held, Date.now() - this.hub.options.recovery.ttl * 1000);
+  }
+
+  async cached(channel: string): Promise<{ event: string; json: string; raw?: string; ttl: number } | null> {
+    const key = this.key(`cache:{${channel}}`);
+    const [[, body], [, ttl]] = (await this.cmd.multi().get(key).pttl(key).exec()) as [
+      [null, string | null],
+      [null, number],
+    ];
+    if (body === null) return null;
+    const e = JSON.parse(body) as BroadcastEnvelope;
+    const json = e.raw !== undefined ? rawAsJson(e.raw) : (JSON.stringify(e.data) ?? 'null');
+    return {
+      event: e.event,
+      json,
+      ...(e.raw !== undefined && { raw: e.raw }),
+      ttl: Math.max(1, Math.ceil(ttl / 1000)),
+    };
+  }
+
+  control(message: ControlMessage): void {
+    const target = message.op === 'disconnect' ? `node:${message.socketId.split('.')[0]}` : 'all';
+    void this.send(this.key(target), JSON.stringify({ n: this.node, k: message }));
+  }
+
+  /** PUBLISH; a failure is logged (throttled), never thrown: local delivery already happened. */
+  private async send(channel: string, message: string): Promise<void> {
+    try {
+      await this.cmd.publish(channel, message);
+    } catch (err) {
+      this.hub.metrics.redisError();
+      this.trouble.warn(`Redis publish failed, other nodes miss events: ${(err as Error).message}`);
+    }
+  }
+
+  private receive(channel: string, message: string): void {
+    let wire: Wire;
+    try {
+      wire = JSON.parse(message) as Wire;
+    } catch {
+      this.badData.warn(`ignored a malformed message on ${channel}`);
+      return;
+    }
+    if (typeof wire !== 'object' || wire === null || wire.n === this.node) return;
+    if (typeof wire.t === 'number') this.hub.metrics.redisLag(Math.max(0, Date.now() - wire.t) / 1000);
+    try {
+      if (wire.pos && wire.e && typeof wire.c === 'string') {
+        if (typeof wire.pos.epoch !== 'string' || !Number.isSafeInteger(wire.pos.offset))
+          throw new Error('bad position');
+        this.hub.deliver({
+          ...wire.e,
+          channels: [wire.c],
+          position: { epoch: wire.pos.epoch, offset: wire.pos.offset },
+        });
+      } else if (wire.p === 'a' || wire.p === 'r') {
+        const ch = channel.slice(this.key('ch:').length);
+        if (typeof wire.u !== 'string') throw new Error('presence message without user');
+        const info = wire.p === 'a' ? (JSON.stringify(wire.i) ?? 'null') : 'null';
+        this.hub.deliverPresence(
+          wire.p === 'a' ? 'member_added' : 'member_removed',
+          ch,
+          wire.u,
+          info,
+          wire.x || undefined,
+        );
+      } else if (wire.e && typeof wire.e.event === 'string') {
+        const e = wire.e;
+        this.hub.deliver(
+          typeof wire.c === 'string' ? { ...e, channels: [wire.c] } : { ...e, channels: e.channels ?? [] },
+        );
+      } else if (wire.k && typeof wire.k.op === 'string') {
+        this.hub.applyControl(wire.k);
+      } else {
+        throw new Error('unknown message shape');
+      }
+    } catch (err) {
+      this.badData.warn(`ignored a message on ${channel}: ${(err as Error).message}`);
+    }
+  }
+
+  // ---- subscriptions ----------------------------------------------------------------------------
+
+  watch(channel: string): Promise<void> {
+    let w = this.watched.get(channel);
+    if (!w) {
+      // After an UNSUBSCRIBE still in flight, this SUBSCRIBE follows it on the same connection.
+      const ready = this.sub.subscribe(this.key(`ch:${channel}`)).then(() => undefined);
+      ready.catch(() => {});
+      w = { refs: 0, ready };
+      this.watched.set(channel, w);
+    }
+    w.refs++;
+    this.cmd.bcCount(this.key(`subs:${this.node}`), this.key(`tot:{${channel}}`), channel).then(
+      (total) => total === 1 && this.hub.webhooks?.emit({ name: 'channel_occupied', channel }),
+      () => this.lost(),
+    );
+    return this.cmd.status === 'ready' && this.sub.status === 'ready' ? w.ready : withTimeout(w.ready, WATCH_TIMEOUT);
+  }
+
+  unwatch(channel: string): void {
+    const w = this.watched.get(channel);
+    if (!w) return;
+    this.cmd.bcUncount(this.key(`subs:${this.node}`), this.key(`tot:{${channel}}`), channel).then(
+      (total) => total === 0 && this.hub.webhooks?.emit({ name: 'channel_vacated', channel }),
+      () => this.lost(),
+    );
+    if (--w.refs > 0) return;
+    this.watched.delete(channel);
+    this.sub.unsubscribe(this.key(`ch:${channel}`)).catch(() => {});
+  }
+
+  // ---- presence ---------------------------------------------------------------------------------
+
+  private presenceKeys(channel: string): [string, string, string, string] {
+    return [
+      this.key(`pu:{${channel}}`),
+      this.key(`pc:{${channel}}`),
+      this.key(`pm:${this.node}`),
+      this.key(`ch:${channel}`),
+    ];
+  }
+
+  async presenceJoin(channel: string, socketId: string, userId: string, infoJson: string): Promise<MemberInfo[]> {
+    try {
+      const [isNew, flat] = await this.cmd.bcJoin(
+        ...this.presenceKeys(channel),
+        userId,
+        infoJson,
+        `${channel}\n${userId}`,
+        socketId,
+      );
+      // Webhooks once per cluster: from the node whose join made the user a member.
+      if (isNew === 1) this.hub.webhooks?.emit({ name: 'member_added', channel, user_id: userId });
+      return pairs(flat);
+    } catch (err) {
+      this.lost();
+      throw err;
+    }
+  }
+
+  async presenceLeave(channel: string, _socketId: string, userId: string): Promise<void> {
+    try {
+      const last = await this.cmd.bcLeave(...this.presenceKeys(channel), userId, `${channel}\n${userId}`);
+      if (last === 1) this.hub.webhooks?.emit({ name: 'member_removed', channel, user_id: userId });
+    } catch (err) {
+      this.lost();
+      throw err;
+    }
+  }
+
+  private lost(): void {
+    this.hub.metrics.redisError();
+    this.dirty = true;
+    this.trouble.warn('Redis write failed; this node re-registers its state once Redis answers');
+  }
+
+  // ---- liveness ---------------------------------------------------------------------------------
+
+  private ticking = false;
+
+  private async tick(): Promise<void> {
+    if (this.closed || this.ticking || this.cmd.status !== 'ready') return;
+    this.ticking = true;
+    try {
+      const registered = await this.cmd.bcHeartbeat(
+        this.key('nodes'),
+        this.key(`alive:${this.node}`),
+        this.node,
+        this.ttl,
+      );
+      if (!registered || this.dirty) {
+        this.dirty = false;
+        await this.reconcile();
+      }
+      this.removed(await this.cmd.bcSweep(this.prefix, this.node));
+    } catch (err) {
+      this.dirty = true;
+      this.trouble.warn(`Redis heartbeat failed: ${(err as Error).message}`);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /** Webhooks for what a sweep (or this node's own exit) removed: "r\n<channel>\n<user>", "v\n<channel>". */
+  private removed(out: string[]): void {
+    for (const line of out) {
+      const [kind, channel, userId] = line.split('\n');
+      if (kind === 'v') this.hub.webhooks?.emit({ name: 'channel_vacated', channel });
+      else if (kind === 'r') this.hub.webhooks?.emit({ name: 'member_removed', channel, user_id: userId });
+    }
+  }
+
+  /** Rewrites this node's subscriptions and members in Redis from local state. */
+  private async reconcile(): Promise<void> {
+    const subs: Array<[string, number]> = [];
+    for (const [channel, w] of this.watched) subs.push([channel, w.refs]);
+    const members: Array<[string, string, number, string]> = [];
+    for (const ch of this.hub.registry.channels()) {
+      if (!ch.members) continue;
+      for (const m of ch.members.values()) members.push([ch.name, m.userId, m.sockets, m.infoJson]);
+    }
+    await this.cmd.bcReconcile(this.prefix, this.node, JSON.stringify(subs), JSON.stringify(members));
+  }
+
+  // ---- cluster figures --------------------------------------------------------------------------
+
+  async subscriptionCount(channel: string): Promise<number> {
+    return Number(await this.cmd.bcSubscriptionCount(this.prefix, channel));
+  }
+
+  async userCount(channel: string): Promise<number> {
+    return this.cmd.hlen(this.key(`pu:{${channel}}`));
+  }
+
+  async members(channel: string): Promise<MemberInfo[]> {
+    return pairs(await this.cmd.hgetall(this.key(`pu:{${channel}}`)).then((h) => Object.entries(h).flat()));
+  }
+
+  async channels(prefix: string): Promise<Map<string, number>> {
+    const flat = await this.cmd.bcChannels(this.prefix, prefix);
+    const out = new Map<string, number>();
+    for (let i = 0; i < flat.length; i += 2) out.set(String(flat[i]), Number(flat[i + 1]));
+    return out;
+  }
+
+  /** Health check: resolves when Redis answers PING, throws when it does not. */
+  async ping(): Promise<void> {
+    await this.cmd.ping();
+  }
+
+  /** Leaves the cluster cleanly (remaining members removed everywhere) and closes the connections. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    if (this.cmd.status === 'ready') {
+      this.removed(await this.cmd.bcDeregister(this.prefix, this.node).catch(() => []));
+    }
+    this.sub.disconnect();
+    if (this.ownsClient) this.cmd.disconnect();
+  }
+}
+
+/** How long a subscribe waits for Redis to confirm while Redis is unreachable (then it goes on locally). */
+const WATCH_TIMEOUT = 1000;
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('Redis did not confirm the subscription in time')), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** `[user, infoJson, user, infoJson, …]` → members. */
+function pairs(flat: string[]): MemberInfo[] {
+  const out: MemberInfo[] = [];
+  for (let i = 0; i < flat.length; i += 2) {
+    let info: unknown = null;
+    try {
+      info = JSON.parse(flat[i + 1]);
+    } catch {
+      flat[i + 1] = 'null';
+    }
+    out.push({ userId: flat[i], info, infoJson: flat[i + 1] });
+  }
+  return out;
+}

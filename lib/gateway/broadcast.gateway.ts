@@ -1,0 +1,237 @@
+import type { IncomingMessage } from 'node:http';
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { type OnGatewayConnection, type OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
+import type { WebSocket, WebSocketServer } from 'ws';
+import type { BroadcastOptions } from '../broadcast.options.js';
+import { BroadcastHub } from '../channels/broadcast-hub.js';
+import { BROADCAST_OPTIONS, CloseCode, GATEWAY_PLACEHOLDER_PATH } from '../constants.js';
+import { ClientHooks } from '../hooks/client-hooks.js';
+import { native, nativeCodec } from '../protocols/native.codec.js';
+import { handleNativeFrame } from '../protocols/native.handler.js';
+import type { Client, Codec } from '../protocols/protocol.js';
+import { pusher, pusherCodec } from '../protocols/pusher.codec.js';
+import { handlePusherFrame, PusherCode } from '../protocols/pusher.handler.js';
+import { BROADCAST_SERVER, PUSHER_PATH_PREFIX } from './broadcast-ws.adapter.js';
+import { clientIp, type IpLimit } from './client-ip.js';
+import { Connection, type ConnectionLimits } from './connection.js';
+import { rawSocketOf } from './ws-internals.js';
+
+const CLOSED = 3;
+
+/**
+ * Accepts WebSocket clients on the configured path (and, later, `/app/{key}`), reads their frames
+ * from the raw socket and hands them to the protocol handlers; runs the heartbeat and closes
+ * politely on shutdown. Declared with a placeholder path that BroadcastWsAdapter replaces.
+ */
+@WebSocketGateway({ path: GATEWAY_PLACEHOLDER_PATH })
+@Injectable()
+export class BroadcastGateway
+  implements OnGatewayInit, OnGatewayConnection, OnApplicationBootstrap, BeforeApplicationShutdown
+{
+  private readonly logger = new Logger('BroadcastGateway');
+  private server?: WebSocketServer & { [BROADCAST_SERVER]?: true };
+  private heartbeat?: NodeJS.Timeout;
+  private closing = false;
+  private readonly limits: ConnectionLimits = {
+    maxBufferedBytes: this.options.maxBufferedBytes,
+    onSlow: (conn) => this.tooSlow(conn),
+  };
+  private readonly onError = (err: unknown) =>
+    this.logger.error(`connection operation failed: ${(err as Error)?.message ?? String(err)}`);
+  private readonly appMessage = (client: Client, type: string, m: Record<string, unknown>) =>
+    this.hooks.message(client, type, m);
+
+  private readonly ipLimit: IpLimit;
+
+  constructor(
+    private readonly hub: BroadcastHub,
+    private readonly hooks: ClientHooks,
+    @Inject(BROADCAST_OPTIONS) private readonly options: BroadcastOptions,
+  ) {
+    this.ipLimit = hub.ipLimit;
+  }
+
+  /** Bootstrapped and not shutting down (BroadcastHealthIndicator). */
+  get accepting(): boolean {
+    return this.heartbeat !== undefined && !this.closing;
+  }
+
+  afterInit(server: WebSocketServer): void {
+    this.server = server;
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.server?.[BROADCAST_SERVER]) {
+      throw new Error(
+        'nestjs-broadcasting: the WebSocket server is not set up. Call setupBroadcasting(app) before app.listen() / app.init().',
+      );
+    }
+    const interval = this.options.heartbeatInterval * 1000;
+    this.heartbeat = setInterval(() => this.beat(), Math.max(10, interval / 2));
+    this.heartbeat.unref();
+  }
+
+  handleConnection(ws: WebSocket, req: IncomingMessage): void {
+    if (this.closing) {
+      ws.close(this.options.shutdownCloseCode, 'server shutting down');
+      return;
+    }
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const pathname = q === -1 ? url : url.slice(0, q);
+    if (pathname === this.options.path) this.acceptNative(ws, req);
+    else if (pathname.startsWith(PUSHER_PATH_PREFIX)) {
+      this.acceptPusher(ws, req, pathname.slice(PUSHER_PATH_PREFIX.length), q === -1 ? '' : url.slice(q + 1));
+    } else ws.close(CloseCode.Policy, 'unsupported endpoint');
+  }
+
+  private acceptNative(ws: WebSocket, req: IncomingMessage): void {
+    const conn = this.open(ws, req, nativeCodec);
+    if (!conn) return;
+    this.hub.connect(conn);
+    conn.send(native.connected(conn.id));
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      conn.lastSeen = Date.now();
+      if (isBinary) conn.send(native.error('binary frames are not supported'));
+      else {
+        const text = data.toString();
+        conn.run(() => handleNativeFrame(this.hub, conn, text, this.appMessage), this.onError);
+      }
+    });
+    this.track(conn, req);
+  }
+
+  /** `/app/{key}?protocol=7`: Pusher protocol, refused with Pusher's codes before anything else. */
+  private acceptPusher(ws: WebSocket, req: IncomingMessage, key: string, query: string): void {
+    const protocol = new URLSearchParams(query).get('protocol');
+    const refusal =
+      key !== this.options.key
+        ? ([PusherCode.AppDoesNotExist, 'Application does not exist'] as const)
+        : !protocol
+          ? ([PusherCode.NoProtocol, 'No protocol version supplied'] as const)
+          : !/^[5-7]$/.test(protocol)
+            ? ([PusherCode.UnsupportedProtocol, 'Unsupported protocol version'] as const)
+            : undefined;
+    if (refusal) {
+      ws.send(pusher.error(refusal[0], refusal[1]));
+      ws.close(refusal[0], refusal[1]);
+      return;
+    }
+    const conn = this.open(ws, req, pusherCodec);
+    if (!conn) return;
+    this.hub.connect(conn);
+    conn.send(pusher.connectionEstablished(conn.id, Math.max(1, Math.round(this.options.heartbeatInterval))));
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      conn.lastSeen = Date.now();
+      if (isBinary) conn.send(pusher.error(null, 'binary frames are not supported'));
+      else {
+        const text = data.toString();
+        conn.run(() => handlePusherFrame(this.hub, conn, text), this.onError);
+      }
+    });
+    this.track(conn, req);
+  }
+
+  /** A Connection for an accepted socket, or undefined when its IP is over maxConnectionsPerIp. */
+  private open(ws: WebSocket, req: IncomingMessage, codec: Codec): Connection | undefined {
+    const ip = clientIp(req, this.options.trustProxy);
+    if (!this.ipLimit.take(ip)) {
+      const code = codec.name === 'pusher' ? PusherCode.OverCapacity : CloseCode.OverCapacity;
+      ws.close(code, 'too many connections from this address');
+      return undefined;
+    }
+    ws.once('close', () => this.ipLimit.release(ip));
+    return new Connection(this.hub.nextSocketId(), ws, codec, rawSocketOf(ws), ip, this.limits);
+  }
+
+  /** Liveness, errors, disconnect and the app's connect/disconnect hooks: the same for every protocol. */
+  private track(conn: Connection, req: IncomingMessage): void {
+    const ws = conn.ws;
+    ws.on('pong', () => {
+      conn.lastSeen = Date.now();
+    });
+    ws.on('error', (err) => this.logger.debug(`socket ${conn.id}: ${err.message}`));
+    ws.once('close', (code: number) => {
+      conn.run(() => this.hub.disconnect(conn), this.onError);
+      this.hooks.disconnected(conn, code);
+    });
+    if (this.hooks.hasConnectHooks) {
+      this.hooks.connected(conn, req).catch((err: unknown) => {
+        const reason = String((err as Error)?.message ?? 'refused').slice(0, 120);
+        conn.close(CloseCode.Policy, reason);
+      });
+    }
+  }
+
+  /**
+   * A socket whose unsent backlog passed maxBufferedBytes: Close 4100 (reconnect after a back-off),
+   * released at once, terminated a second later — a stalled reader never reads the close frame.
+   */
+  private tooSlow(conn: Connection): void {
+    if (conn.ws.readyState !== 1) return;
+    this.logger.warn(`closing slow consumer ${conn.id}: more than ${this.options.maxBufferedBytes} bytes unsent`);
+    this.hub.metrics.slowConsumer(conn.protocol);
+    conn.close(CloseCode.OverCapacity, 'too slow');
+    conn.run(() => this.hub.disconnect(conn), this.onError);
+    setTimeout(() => conn.ws.terminate(), 1000).unref();
+  }
+
+  /** Pings idle clients; closes those silent longer than clientTimeout. */
+  private beat(): void {
+    const now = Date.now();
+    const idleAfter = this.options.heartbeatInterval * 1000;
+    const deadAfter = this.options.clientTimeout * 1000;
+    for (const client of this.hub.clients.values()) {
+      const conn = client as Connection;
+      const idle = now - conn.lastSeen;
+      if (idle > deadAfter) {
+        conn.run(() => this.hub.disconnect(conn), this.onError);
+        conn.close(CloseCode.NoActivity, 'no activity');
+        setTimeout(() => conn.ws.terminate(), 1000).unref();
+      } else if (idle >= idleAfter && conn.ws.readyState === 1) {
+        conn.ws.ping();
+      }
+    }
+  }
+
+  /**
+   * Graceful shutdown (app.enableShutdownHooks()): stop accepting, close every client with
+   * `shutdownCloseCode` (1001 by default, 1012 for a restart), release all state (presence members
+   * leave), and wait — up to 2 s — for the clients to answer the close.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    const clients = [...this.hub.clients.values()] as Connection[];
+    const closed = clients.map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          if (c.ws.readyState === CLOSED) return resolve();
+          c.ws.once('close', () => resolve());
+          // pusher-js reconnects at once on 4200; native clients read 1001/1012.
+          c.close(
+            c.codec.name === 'pusher' ? PusherCode.Reconnect : this.options.shutdownCloseCode,
+            'server shutting down',
+          );
+        }),
+    );
+    // Presence leaves reach the cluster before the process goes (each connection's queue first).
+    const released = clients.map((c) => c.idle().then(() => this.hub.disconnect(c)));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([...closed, ...released]),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, 2000);
+      }),
+    ]);
+    clearTimeout(timer);
+    for (const c of clients) if (c.ws.readyState !== CLOSED) c.ws.terminate();
+  }
+}

@@ -1,0 +1,147 @@
+import type { Socket } from 'node:net';
+import type { WebSocket } from 'ws';
+import type { BroadcastClient } from '../interfaces/broadcast-client.interface.js';
+import type { Client, Codec, SharedFrame } from '../protocols/protocol.js';
+import { frameText, senderBusy } from './ws-internals.js';
+
+const OPEN = 1;
+
+/** Sockets corked in this event-loop turn; uncorked together on the next turn. */
+const corked: Connection[] = [];
+let flushScheduled = false;
+
+function flush(): void {
+  flushScheduled = false;
+  for (let i = 0; i < corked.length; i++) {
+    const c = corked[i];
+    c.corked = false;
+    c.socket?.uncork();
+  }
+  corked.length = 0;
+}
+
+/** Shared by every connection of a gateway: the backlog limit and what to do past it. */
+export interface ConnectionLimits {
+  /** Unsent bytes a socket may hold; 0 = unlimited. */
+  maxBufferedBytes: number;
+  /** Called once when a socket's backlog passes the limit. */
+  onSlow(connection: Connection): void;
+}
+
+/** One WebSocket client, as the hub, the protocols and app hooks see it. The only socket code is here. */
+export class Connection implements Client, BroadcastClient {
+  readonly channels = new Set<string>();
+  /** Set by native sign-in or Pusher sign-in. */
+  userId: string | undefined = undefined;
+  readonly eventRate = { start: 0, count: 0 };
+  readonly opRate = { start: 0, count: 0 };
+  /** Milliseconds timestamp of the last inbound frame or pong. */
+  lastSeen = Date.now();
+  corked = false;
+  /** Operations still waiting on the cluster (redis); later frames of this socket wait behind them. */
+  private queue?: Promise<void>;
+
+  constructor(
+    readonly id: string,
+    readonly ws: WebSocket,
+    readonly codec: Codec,
+    /** Raw socket for shared frames; undefined when frames cannot be shared (compression). */
+    readonly socket: Socket | undefined,
+    readonly remoteAddress: string | undefined,
+    private readonly limits: ConnectionLimits,
+  ) {}
+
+  /**
+   * Runs one operation of this connection (a frame, the close) after the ones still pending. With the
+   * local driver nothing is ever pending and operations run synchronously.
+   */
+  run(task: () => void | Promise<void>, onError: (err: unknown) => void): void {
+    const previous = this.queue;
+    if (previous === undefined) {
+      let r: void | Promise<void>;
+      try {
+        r = task();
+      } catch (err) {
+        onError(err);
+        return;
+      }
+      if (r !== undefined) this.settle(r, onError);
+      return;
+    }
+    this.settle(previous.then(task), onError);
+  }
+
+  private settle(p: Promise<void>, onError: (err: unknown) => void): void {
+    const q: Promise<void> = p.catch(onError).then(() => {
+      if (this.queue === q) this.queue = undefined;
+    });
+    this.queue = q;
+  }
+
+  /** Resolves when every queued operation has run. */
+  idle(): Promise<void> {
+    return this.queue ?? Promise.resolve();
+  }
+
+  get protocol(): 'native' | 'pusher' {
+    return this.codec.name;
+  }
+
+  emit(event: string, data?: unknown): void {
+    this.send(this.codec.encode({ kind: 'event', event, json: JSON.stringify(data) ?? 'null' }));
+  }
+
+  sendBinary(data: Buffer): void {
+    if (this.ws.readyState !== OPEN) return;
+    this.ws.send(data, { binary: true });
+    this.checkBacklog(this.ws.bufferedAmount);
+  }
+
+  send(text: string): void {
+    if (this.ws.readyState !== OPEN) return;
+    this.ws.send(text);
+    this.checkBacklog(this.ws.bufferedAmount);
+  }
+
+  /**
+   * Unsent bytes, measured on the socket itself (shared frames bypass ws's own counters). Past the
+   * limit the gateway closes the connection: a slow reader must not grow the server's memory.
+   */
+  private checkBacklog(bytes: number): void {
+    const max = this.limits.maxBufferedBytes;
+    if (max > 0 && bytes > max) this.limits.onSlow(this);
+  }
+
+  write(frame: SharedFrame): void {
+    if (this.ws.readyState !== OPEN) return;
+    const socket = this.socket;
+    if (socket === undefined || senderBusy(this.ws)) {
+      this.send(frame.text);
+      return;
+    }
+    if (!this.corked) {
+      this.corked = true;
+      socket.cork();
+      corked.push(this);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flush);
+      }
+    }
+    if (frame.bytes === undefined) frame.bytes = frameText(frame.text);
+    socket.write(frame.bytes);
+    this.checkBacklog(socket.writableLength);
+  }
+
+  close(code = 1000, reason?: string): void {
+    if (this.ws.readyState === OPEN || this.ws.readyState === 0) this.ws.close(code, reason && closeReason(reason));
+  }
+}
+
+/** A close reason fits in 123 bytes of UTF-8 (RFC 6455 §5.5): longer ones are cut, never thrown on. */
+export function closeReason(reason: string): string {
+  if (Buffer.byteLength(reason) <= 123) return reason;
+  let cut = reason.slice(0, 123);
+  while (Buffer.byteLength(cut) > 123) cut = cut.slice(0, -1);
+  return cut;
+}

@@ -1,0 +1,47 @@
+import type { StreamPosition } from '../recovery/recovery.js';
+import type { Codec, Outbound } from './protocol.js';
+
+const q = JSON.stringify;
+
+const positionJson = (p: StreamPosition) => `{"epoch":${q(p.epoch)},"offset":${p.offset}}`;
+
+/** The native protocol's server → client frames. */
+export const nativeCodec: Codec = {
+  name: 'native',
+  slot: 0,
+  encode(m: Outbound): string {
+    switch (m.kind) {
+      case 'event':
+        return m.channel === undefined
+          ? `{"type":"event","event":${q(m.event)},"data":${m.json}}`
+          : `{"type":"event","event":${q(m.event)},"channel":${q(m.channel)},"data":${m.json}${
+              m.position === undefined ? '' : `,"position":${positionJson(m.position)}`
+            }}`;
+      case 'whisper':
+        return `{"type":"whisper","channel":${q(m.channel)},"event":${q(m.event)},"data":${m.json}${
+          m.userId === undefined ? '' : `,"user_id":${q(m.userId)}`
+        }}`;
+      case 'member_added':
+        return `{"type":"member_added","channel":${q(m.channel)},"user_id":${q(m.userId)},"user_info":${m.json}}`;
+      case 'member_removed':
+        return `{"type":"member_removed","channel":${q(m.channel)},"user_id":${q(m.userId)}}`;
+    }
+  },
+  unsubscribed: (channel) => native.unsubscribed(channel),
+};
+
+export const native = {
+  connected: (socketId: string) => `{"type":"connected","socket_id":${q(socketId)}}`,
+  subscribed: (channel: string, members?: string, position?: StreamPosition, recovered?: boolean) =>
+    `{"type":"subscribed","channel":${q(channel)}${members === undefined ? '' : `,"members":${members}`}${
+      position === undefined ? '' : `,"position":${positionJson(position)}`
+    }${recovered === undefined ? '' : `,"recovered":${recovered}`}}`,
+  subscriptionError: (channel: string, error: string) =>
+    `{"type":"subscription_error","channel":${q(channel)},"error":${q(error)}}`,
+  unsubscribed: (channel: string) => `{"type":"unsubscribed","channel":${q(channel)}}`,
+  pong: () => '{"type":"pong"}',
+  error: (message: string) => `{"type":"error","message":${q(message)}}`,
+  cacheMiss: (channel: string) => `{"type":"cache_miss","channel":${q(channel)}}`,
+  signedIn: (userId: string) => `{"type":"signed_in","user_id":${q(userId)}}`,
+  signinError: (error: string) => `{"type":"signin_error","error":${q(error)}}`,
+};

@@ -1,0 +1,111 @@
+import type { BroadcastHub, SubscribeResult } from '../channels/broadcast-hub.js';
+import type { MemberInfo } from '../drivers/broadcast-driver.js';
+import { native } from './native.codec.js';
+import type { Client } from './protocol.js';
+
+/** Runs `then` after `r`, synchronously when `r` is not a promise (the local driver). */
+export function after<T>(r: T | Promise<T>, then: (value: T) => void): void | Promise<void> {
+  if (r instanceof Promise) return r.then(then);
+  then(r);
+}
+
+/** Encodes presence members as the native `members` array. */
+export function membersJson(members: readonly MemberInfo[]): string {
+  let out = '[';
+  for (let i = 0; i < members.length; i++) {
+    const m = members[i];
+    if (i > 0) out += ',';
+    out += `{"user_id":${JSON.stringify(m.userId)},"user_info":${m.infoJson ?? JSON.stringify(m.info) ?? 'null'}}`;
+  }
+  return `${out}]`;
+}
+
+/** Takes the app's own message types (@OnClientMessage); false when none handles `type`. */
+export type AppMessageHandler = (client: Client, type: string, message: Record<string, unknown>) => boolean;
+
+/**
+ * The native protocol's inbound side: one text frame → hub calls and replies to the sender.
+ * Bad input gets an `error` frame and leaves the connection usable.
+ */
+export function handleNativeFrame(
+  hub: BroadcastHub,
+  client: Client,
+  text: string,
+  app?: AppMessageHandler,
+): void | Promise<void> {
+  hub.metrics.messageIn('native');
+  let msg: unknown;
+  try {
+    msg = JSON.parse(text);
+  } catch {
+    client.send(native.error('malformed JSON'));
+    return;
+  }
+  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
+    client.send(native.error('a frame must be a JSON object'));
+    return;
+  }
+  const m = msg as Record<string, unknown>;
+  switch (m.type) {
+    case 'subscribe': {
+      if (typeof m.channel !== 'string') {
+        client.send(native.error('subscribe needs a string "channel"'));
+        return;
+      }
+      const reply = (r: SubscribeResult) => {
+        hub.metrics.subscription(r);
+        if (!r.ok) return client.send(native.subscriptionError(r.channel, r.error));
+        client.send(native.subscribed(r.channel, r.members && membersJson(r.members), r.position, r.recovered));
+        if (r.cached !== undefined) {
+          client.send(
+            r.cached === null
+              ? native.cacheMiss(r.channel)
+              : client.codec.encode({
+                  kind: 'event',
+                  channel: r.channel,
+                  event: r.cached.event,
+                  json: r.cached.json,
+                  raw: r.cached.raw,
+                }),
+          );
+        }
+        r.after?.();
+      };
+      if (!hub.allowChannelOp(client)) {
+        reply(hub.subscribeRateLimited(m.channel));
+        return;
+      }
+      const r = hub.subscribe(client, m.channel, m.auth, m.channel_data, m.since);
+      if (r instanceof Promise) return r.then(reply);
+      reply(r);
+      return;
+    }
+    case 'unsubscribe':
+      if (typeof m.channel !== 'string') {
+        client.send(native.error('unsubscribe needs a string "channel"'));
+        return;
+      }
+      if (!hub.allowChannelOp(client)) {
+        client.send(native.error(`subscription rate limit reached (${hub.options.maxSubscriptionsPerSecond}/s)`));
+        return;
+      }
+      return after(hub.unsubscribe(client, m.channel), () => client.send(native.unsubscribed(m.channel as string)));
+    case 'ping':
+      client.send(native.pong());
+      return;
+    case 'whisper': {
+      const error = hub.whisper(client, m.channel, m.event, m.data);
+      if (error) client.send(native.error(error));
+      return;
+    }
+    case 'signin': {
+      const r = hub.signIn(client, m.auth, m.user_data);
+      if (!('userId' in r)) hub.metrics.authFailure('signin');
+      client.send('userId' in r ? native.signedIn(r.userId) : native.signinError(r.error));
+      return;
+    }
+    default:
+      if (typeof m.type !== 'string') client.send(native.error('a frame needs a string "type"'));
+      else if (!app?.(client, m.type, m)) client.send(native.error(`unknown type "${m.type.slice(0, 64)}"`));
+  }
+}

@@ -1,0 +1,52 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { TerminusModule } from '@nestjs/terminus';
+import { BroadcastModule, type BroadcastModuleOptions, broadcastConfigFromEnv } from 'nestjs-broadcasting';
+import { AnnouncementsController } from './announcements.controller.js';
+import { DemoAuthGuard } from './auth/demo-auth.guard.js';
+import { ChatAuthorizer } from './chat/chat.authorizer.js';
+import { ConnectionHooks } from './connections/connection-hooks.js';
+import { StatsController } from './connections/stats.controller.js';
+import { DemoController } from './demo/demo.controller.js';
+import { HealthController } from './health/health.controller.js';
+import { OrderChannelAuthorizer } from './orders/order-channel.authorizer.js';
+import { OrdersController } from './orders/orders.controller.js';
+import { OrdersStore } from './orders/orders.store.js';
+import { UsersController } from './users/users.controller.js';
+
+/**
+ * The sample app: all configuration from env (BROADCAST_*), overridable for tests. It opts in to
+ * Prometheus metrics (`GET /metrics`) and to broadcasting @nestjs/event-emitter events; `GET /health`
+ * is a @nestjs/terminus check.
+ */
+@Module({})
+export class AppModule {
+  static register(overrides: BroadcastModuleOptions = {}): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        EventEmitterModule.forRoot(),
+        TerminusModule,
+        BroadcastModule.forRoot({
+          isGlobal: true,
+          // Reconnecting native clients resume these channels (BROADCAST_RECOVERY_* override it).
+          recovery: { channels: ['announcements', 'orders'], size: 1000, ttl: 300 },
+          metrics: true,
+          eventEmitter: true,
+          ...broadcastConfigFromEnv(),
+          auth: { guards: [DemoAuthGuard] },
+          ...overrides,
+        }),
+      ],
+      controllers: [
+        AnnouncementsController,
+        OrdersController,
+        UsersController,
+        StatsController,
+        HealthController,
+        DemoController,
+      ],
+      providers: [OrdersStore, OrderChannelAuthorizer, ChatAuthorizer, ConnectionHooks],
+    };
+  }
+}

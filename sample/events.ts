@@ -1,0 +1,24 @@
+import type { EventMapOf } from 'nestjs-broadcasting/client';
+import type { OrderShipped } from './orders/order-shipped.event.js';
+
+/**
+ * Every event the sample broadcasts, name → payload: the server's code (`satisfies` on the
+ * payloads, the `OrderShipped` class itself) and the typed client (`createClient<SampleEvents>()`)
+ * both check against it, so a renamed event or a changed payload fails to compile on both sides.
+ * Types only: nothing of the server reaches a browser bundle.
+ */
+export type SampleEvents = EventMapOf<OrderShipped> & {
+  Announcement: { message: string };
+  Notification: { title: string };
+};
+
+/** Whispers (client events) the demo page sends on `presence-chat.{room}`. */
+export interface SampleWhispers {
+  typing: { name: string; typing: boolean };
+  message: { name: string; text: string };
+}
+
+/** What `presence-chat.{room}` members carry (ChatAuthorizer). */
+export interface ChatMemberInfo {
+  name: string;
+}

@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { BroadcastService, ConnectionManager } from 'nestjs-broadcasting';
+import { type RunningApp, startSample } from '../helpers/sample-app.js';
+import { TestClient } from '../helpers/test-client.js';
+import { until } from '../helpers/until.js';
+
+describe('slow consumers', () => {
+  let run: RunningApp;
+  beforeAll(async () => {
+    run = await startSample({ maxBufferedBytes: 256 * 1024 });
+  });
+  afterAll(async () => {
+    await run.close();
+  });
+
+  it('closes a reader that stops reading, keeps memory bounded, and the healthy client gets every event', async () => {
+    const healthy = await TestClient.native(run.ws);
+    const slow = await TestClient.native(run.ws);
+    await healthy.subscribe('firehose');
+    await slow.subscribe('firehose');
+    const socket = (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    socket.pause();
+    const manager = run.app.get(ConnectionManager);
+    const broadcast = run.app.get(BroadcastService);
+    const payload = { pad: 'x'.repeat(1000) };
+    const total = 4000;
+    const received: number[] = [];
+    const reading = (async () => {
+      while (received.length < total) received.push(((await healthy.next(10_000)).data as { i: number }).i);
+    })();
+    for (let i = 0; i < total; i++) {
+      await broadcast.broadcast('firehose', 'Chunk', { i, ...payload });
+      if (i % 200 === 199) await new Promise((r) => setImmediate(r));
+    }
+    await until(() => !manager.localSocketIds().includes(slow.socketId), 5000, 'the slow socket to be dropped');
+    await reading;
+    expect(received).toEqual(Array.from({ length: total }, (_, i) => i));
+    expect(manager.localSubscribers('firehose')).toEqual([healthy.socketId]);
+    socket.resume();
+    expect([4100, 1006]).toContain((await slow.closed).code);
+    expect(await (await fetch(`${run.http}/metrics`)).text()).toMatch(
+      /broadcast_slow_consumers_disconnected_total\{[^}]*native[^}]*\} 1/,
+    );
+    await healthy.close();
+  });
+});
+
+describe('floods and limits', () => {
+  it('limits subscribe/unsubscribe churn per connection with a clear refusal', async () => {
+    const run = await startSample({ maxSubscriptionsPerSecond: 5 });
+    try {
+      const c = await TestClient.native(run.ws);
+      for (let i = 0; i < 5; i++) expect((await c.subscribe(`churn-${i}`)).type).toBe('subscribed');
+      expect(await c.subscribe('churn-5')).toEqual({
+        type: 'subscription_error',
+        channel: 'churn-5',
+        error: 'subscription rate limit reached (5/s)',
+      });
+      expect(await c.request({ type: 'unsubscribe', channel: 'churn-0' })).toEqual({
+        type: 'error',
+        message: 'subscription rate limit reached (5/s)',
+      });
+      expect(await c.request({ type: 'ping' })).toEqual({ type: 'pong' });
+      const p = await TestClient.connect(`${run.ws}/app/app-key?protocol=7`);
+      await p.next();
+      for (let i = 0; i < 5; i++) p.send({ event: 'pusher:subscribe', data: { channel: `p-${i}` } });
+      for (let i = 0; i < 5; i++) expect((await p.next()).event).toBe('pusher_internal:subscription_succeeded');
+      expect(await p.request({ event: 'pusher:subscribe', data: { channel: 'p-5' } })).toMatchObject({
+        event: 'pusher:subscription_error',
+        channel: 'p-5',
+        data: { type: 'LimitReached', status: 429 },
+      });
+      await Promise.all([c.close(), p.close()]);
+    } finally {
+      await run.close();
+    }
+  });
+
+  it('limits connections per address, reading X-Forwarded-For only with trustProxy', async () => {
+    const plain = await startSample({ maxConnectionsPerIp: 2 });
+    const proxied = await startSample({ maxConnectionsPerIp: 2, trustProxy: true });
+    const open: TestClient[] = [];
+    try {
+      for (let i = 0; i < 2; i++)
+        open.push(await TestClient.native(plain.ws, '/ws', { headers: { 'x-forwarded-for': `10.0.0.${i}` } }));
+      // Without trustProxy the header is ignored: every socket is 127.0.0.1.
+      await expect(
+        TestClient.connect(`${plain.ws}/ws`, { headers: { 'x-forwarded-for': '10.0.0.9' } }),
+      ).rejects.toThrow('HTTP 429');
+      // A connection that closes frees its place.
+      await open.pop()?.close();
+      await until(async () => {
+        try {
+          open.push(await TestClient.native(plain.ws));
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      // Behind a trusted proxy every forwarded address has its own allowance.
+      const xff = (ip: string) => ({ headers: { 'x-forwarded-for': `${ip}, 192.168.1.1` } });
+      for (const ip of ['10.1.0.1', '10.1.0.1', '10.1.0.2'])
+        open.push(await TestClient.native(proxied.ws, '/ws', xff(ip)));
+      await expect(TestClient.connect(`${proxied.ws}/ws`, xff('10.1.0.1'))).rejects.toThrow('HTTP 429');
+      // Pusher endpoint too.
+      await expect(TestClient.connect(`${proxied.ws}/app/app-key?protocol=7`, xff('10.1.0.1'))).rejects.toThrow(
+        'HTTP 429',
+      );
+    } finally {
+      await Promise.all(open.map((c) => c.close()));
+      await plain.close();
+      await proxied.close();
+    }
+  });
+});

@@ -1,0 +1,46 @@
+import { describe, expect, it } from '@jest/globals';
+import type { BroadcastDriver, BroadcastEnvelope, EnvelopeSink } from 'nestjs-broadcasting';
+import { authorizeAndSubscribe, postJson, startSample } from '../helpers/sample-app.js';
+import { TestClient } from '../helpers/test-client.js';
+
+/** The example of docs/drivers.md: a serving driver that audits every envelope, then delivers it here. */
+class AuditingDriver implements BroadcastDriver {
+  readonly servesConnections = true;
+  readonly audit: string[] = [];
+  private sink?: EnvelopeSink;
+  attach(sink: EnvelopeSink) {
+    this.sink = sink;
+  }
+  publish(envelope: BroadcastEnvelope) {
+    this.audit.push(`${envelope.kind ?? 'event'} ${envelope.event} ${envelope.channels.join(',')}`);
+    this.sink?.deliver(envelope);
+  }
+}
+
+describe('a custom driver given in the module options', () => {
+  it('serves clients: broadcasts and whispers travel through it to the sockets', async () => {
+    const driver = new AuditingDriver();
+    const run = await startSample({ driver });
+    const a = await TestClient.native(run.ws);
+    const b = await TestClient.native(run.ws);
+    try {
+      expect(await a.subscribe('announcements')).toMatchObject({ type: 'subscribed' });
+      await postJson(`${run.http}/announcements`, { message: 'via custom' });
+      expect(await a.next()).toMatchObject({
+        type: 'event',
+        event: 'Announcement',
+        channel: 'announcements',
+        data: { message: 'via custom' },
+      });
+      await authorizeAndSubscribe(run, a, 'presence-chat.custom', '1');
+      await authorizeAndSubscribe(run, b, 'presence-chat.custom', '2');
+      expect(await a.next()).toMatchObject({ type: 'member_added' });
+      b.send({ type: 'whisper', channel: 'presence-chat.custom', event: 'typing', data: {} });
+      expect(await a.next()).toMatchObject({ type: 'whisper', event: 'typing', user_id: '2' });
+      expect(driver.audit).toEqual(['event Announcement announcements', 'whisper typing presence-chat.custom']);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+      await run.close();
+    }
+  });
+});

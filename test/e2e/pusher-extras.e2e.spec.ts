@@ -1,0 +1,340 @@
+import { createHash, randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { BroadcastService } from 'nestjs-broadcasting';
+import { echoClient, Inbox, once, type Pusher, pusherClient, pusherServer } from '../helpers/pusher-clients.js';
+import { REDIS_URL, redisAvailable, testPrefix } from '../helpers/redis.js';
+import { authorizeAndSubscribe, postJson, type RunningApp, startSample } from '../helpers/sample-app.js';
+import { TestClient } from '../helpers/test-client.js';
+
+type Json = Record<string, unknown>;
+const MASTER_KEY = randomBytes(32).toString('base64');
+const available = await redisAvailable();
+const describeRedis = available ? describe : describe.skip;
+
+describe('encrypted channels', () => {
+  let run: RunningApp;
+  beforeAll(async () => {
+    run = await startSample({ encryptionMasterKey: MASTER_KEY });
+  });
+  afterAll(async () => {
+    await run.close();
+  });
+
+  it('signs with a shared_secret derived from the master key', async () => {
+    const res = await postJson(
+      `${run.http}/broadcasting/auth`,
+      { socket_id: '1.2', channel_name: 'private-encrypted-user.7' },
+      { authorization: 'Bearer 7' },
+    );
+    const body = (await res.json()) as { auth: string; shared_secret: string };
+    const expected = createHash('sha256')
+      .update(Buffer.concat([Buffer.from('private-encrypted-user.7'), Buffer.from(MASTER_KEY, 'base64')]))
+      .digest('base64');
+    expect(body.shared_secret).toBe(expected);
+  });
+
+  it('Echo.encryptedPrivate receives Notification decrypted; the wire only carries ciphertext', async () => {
+    const echo = echoClient(run, '7');
+    const spy = await TestClient.pusher(run.ws);
+    try {
+      const res = await postJson(
+        `${run.http}/broadcasting/auth`,
+        { socket_id: spy.socketId, channel_name: 'private-encrypted-user.7' },
+        { authorization: 'Bearer 7' },
+      );
+      const { auth } = (await res.json()) as { auth: string };
+      spy.send({ event: 'pusher:subscribe', data: { channel: 'private-encrypted-user.7', auth } });
+      expect((await spy.next()).event).toBe('pusher_internal:subscription_succeeded');
+      const got = new Promise((resolve) => echo.encryptedPrivate('user.7').listen('.Notification', resolve));
+      await once(echo.connector.pusher.channel('private-encrypted-user.7'), 'pusher:subscription_succeeded');
+      await postJson(`${run.http}/users/7/notify`, { title: 'secret note' });
+      expect(await got).toEqual({ title: 'secret note' });
+      const wire = await spy.next();
+      expect(wire.channel).toBe('private-encrypted-user.7');
+      const data = JSON.parse(wire.data as string) as { nonce: string; ciphertext: string };
+      expect(Object.keys(data).sort()).toEqual(['ciphertext', 'nonce']);
+      expect(wire.data).not.toContain('secret note');
+    } finally {
+      echo.disconnect();
+      await spy.close();
+    }
+  });
+
+  it('relays SDK-encrypted HTTP API data as sent, and refuses native clients', async () => {
+    const sdk = new (await import('pusher')).default({
+      appId: 'app-id',
+      key: 'app-key',
+      secret: 'app-secret',
+      host: '127.0.0.1',
+      port: new URL(run.http).port,
+      useTLS: false,
+      encryptionMasterKeyBase64: MASTER_KEY,
+    });
+    const p = pusherClient(run, '7');
+    try {
+      const ch = p.subscribe('private-encrypted-user.7');
+      await once(ch, 'pusher:subscription_succeeded');
+      const got = once(ch, 'FromSdk');
+      await sdk.trigger('private-encrypted-user.7', 'FromSdk', { via: 'sdk' });
+      expect(await got).toEqual({ via: 'sdk' });
+    } finally {
+      p.disconnect();
+    }
+    const native = await TestClient.native(run.ws);
+    expect(await authorizeAndSubscribe(run, native, 'private-encrypted-user.7', '7')).toMatchObject({
+      type: 'subscription_error',
+      error: expect.stringMatching(/Pusher clients only/),
+    });
+    await native.close();
+  });
+
+  it('refuses to broadcast to an encrypted channel without a master key', async () => {
+    const plain = await startSample();
+    try {
+      await expect(plain.app.get(BroadcastService).broadcast('private-encrypted-x', 'E', 1)).rejects.toThrow(
+        /encryptionMasterKey/,
+      );
+    } finally {
+      await plain.close();
+    }
+  });
+});
+
+describe('cache channels', () => {
+  let run: RunningApp;
+  beforeAll(async () => {
+    run = await startSample();
+  });
+  afterAll(async () => {
+    await run.close();
+  });
+
+  it('sends the last server event right after subscription_succeeded, else pusher:cache_miss', async () => {
+    const c = await TestClient.pusher(run.ws);
+    expect(await c.request({ event: 'pusher:subscribe', data: { channel: 'cache-prices' } })).toMatchObject({
+      event: 'pusher_internal:subscription_succeeded',
+    });
+    expect(await c.next()).toEqual({ event: 'pusher:cache_miss', channel: 'cache-prices' });
+    const sdk = pusherServer(run);
+    await sdk.trigger('cache-prices', 'Price', { btc: 1 });
+    expect(await c.next()).toMatchObject({ event: 'Price', channel: 'cache-prices' });
+    await sdk.trigger('cache-prices', 'Price', { btc: 2 });
+    // A client event is not cached.
+    const late = await TestClient.pusher(run.ws);
+    expect((await late.request({ event: 'pusher:subscribe', data: { channel: 'cache-prices' } })).event).toBe(
+      'pusher_internal:subscription_succeeded',
+    );
+    expect(await late.next()).toEqual({ event: 'Price', channel: 'cache-prices', data: '{"btc":2}' });
+    const native = await TestClient.native(run.ws);
+    expect((await native.subscribe('cache-prices')).type).toBe('subscribed');
+    expect(await native.next()).toEqual({ type: 'event', event: 'Price', channel: 'cache-prices', data: { btc: 2 } });
+    expect((await native.subscribe('cache-empty')).type).toBe('subscribed');
+    expect(await native.next()).toEqual({ type: 'cache_miss', channel: 'cache-empty' });
+    const info = await (await sdk.get({ path: '/channels/cache-prices', params: { info: 'cache' } })).json();
+    expect(info).toMatchObject({
+      occupied: true,
+      cache: { event: 'Price', data: '{"btc":2}', ttl: expect.any(Number) },
+    });
+    await Promise.all([c.close(), late.close(), native.close()]);
+  });
+});
+
+describe('user authentication', () => {
+  let run: RunningApp;
+  beforeAll(async () => {
+    run = await startSample();
+  });
+  afterAll(async () => {
+    await run.close();
+  });
+
+  it('pusher:signin, sendToUser on #server-to-user-{id}, shared with native sign-in, and terminate_connections', async () => {
+    const p = pusherClient(run, '7') as unknown as Pusher & {
+      signin(): void;
+      user: { bind(e: string, cb: (d: unknown) => void): void; signin_done?: unknown };
+    };
+    const got = new Inbox<Json>();
+    p.user.bind('Hello', (d) => got.push(d as Json));
+    // pusher-js signs in, then subscribes to its user's channel: wait for the server's confirmation.
+    const userChannelReady = new Promise<void>((resolve) =>
+      p.connection.bind('message', ((m: { event?: string; channel?: string }) => {
+        if (m.event === 'pusher_internal:subscription_succeeded' && m.channel === '#server-to-user-7') resolve();
+      }) as never),
+    );
+    p.signin();
+    await userChannelReady;
+    const native = await TestClient.native(run.ws);
+    const res = await postJson(
+      `${run.http}/broadcasting/user-auth`,
+      { socket_id: native.socketId },
+      { authorization: 'Bearer 7' },
+    );
+    const ua = (await res.json()) as { auth: string; user_data: string };
+    expect(await native.request({ type: 'signin', auth: ua.auth, user_data: ua.user_data })).toMatchObject({
+      type: 'signed_in',
+    });
+
+    const sdk = pusherServer(run);
+    await sdk.sendToUser('7', 'Hello', { n: 1 });
+    expect(await got.next()).toEqual({ n: 1 });
+    expect(await native.next()).toMatchObject({ type: 'event', event: 'Hello' });
+
+    // Only the signed-in user may subscribe to its channel.
+    const raw = await TestClient.pusher(run.ws);
+    expect(await raw.request({ event: 'pusher:subscribe', data: { channel: '#server-to-user-7' } })).toMatchObject({
+      event: 'pusher:subscription_error',
+      channel: '#server-to-user-7',
+    });
+    await raw.close();
+
+    const closed = once(p.connection, 'state_change');
+    await sdk.terminateUserConnections('7');
+    expect((await native.closed).code).toBe(4009);
+    await closed;
+    p.disconnect();
+  });
+});
+
+/** A webhook receiver on loopback: answers with the next status in `statuses` (then 200). */
+async function receiver(statuses: number[] = []) {
+  const bodies = new Inbox<{ headers: http.IncomingHttpHeaders; rawBody: string }>();
+  const server = http.createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c) => {
+      raw += c;
+    });
+    req.on('end', () => {
+      const status = statuses.shift() ?? 200;
+      if (status === 200) bodies.push({ headers: req.headers, rawBody: raw });
+      res.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
+  return { url, bodies, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+describe('webhooks', () => {
+  it('sends signed, batched events that the pusher SDK validates; vacated and removed are delayed and dropped on a quick return', async () => {
+    const hooks = await receiver();
+    const run = await startSample({ webhooks: { urls: [hooks.url], batchMs: 50, delayMs: 300 } });
+    const sdk = pusherServer(run);
+    const events: Json[] = [];
+    const take = async (n: number) => {
+      while (events.length < n) {
+        const req = await hooks.bodies.next();
+        expect(req.headers['content-type']).toBe('application/json');
+        const hook = sdk.webhook({ headers: req.headers as Record<string, string>, rawBody: req.rawBody });
+        expect(hook.isValid()).toBe(true);
+        events.push(...(hook.getEvents() as unknown as Json[]));
+      }
+    };
+    try {
+      const a = await TestClient.native(run.ws);
+      await authorizeAndSubscribe(run, a, 'presence-chat.hooks', '1');
+      await take(2);
+      expect(events.splice(0)).toEqual([
+        { name: 'channel_occupied', channel: 'presence-chat.hooks' },
+        { name: 'member_added', channel: 'presence-chat.hooks', user_id: '1' },
+      ]);
+      const b = await TestClient.native(run.ws);
+      await authorizeAndSubscribe(run, b, 'presence-chat.hooks', '2');
+      a.send({ type: 'whisper', channel: 'presence-chat.hooks', event: 'typing', data: { on: true } });
+      await take(2);
+      expect(events.splice(0)).toEqual([
+        { name: 'member_added', channel: 'presence-chat.hooks', user_id: '2' },
+        {
+          name: 'client_event',
+          channel: 'presence-chat.hooks',
+          event: 'client-typing',
+          data: '{"on":true}',
+          socket_id: a.socketId,
+          user_id: '1',
+        },
+      ]);
+      // User 2 leaves and comes back at once: neither member_removed nor member_added is sent.
+      await b.request({ type: 'unsubscribe', channel: 'presence-chat.hooks' });
+      await authorizeAndSubscribe(run, b, 'presence-chat.hooks', '2');
+      // Everyone leaves for good: removed twice, then vacated, after the delay.
+      await Promise.all([a.close(), b.close()]);
+      await take(3);
+      expect(events.splice(0)).toEqual(
+        expect.arrayContaining([
+          { name: 'member_removed', channel: 'presence-chat.hooks', user_id: '1' },
+          { name: 'member_removed', channel: 'presence-chat.hooks', user_id: '2' },
+          { name: 'channel_vacated', channel: 'presence-chat.hooks' },
+        ]),
+      );
+      const c = await TestClient.native(run.ws);
+      await c.subscribe('cache-nothing');
+      await take(2);
+      expect(events.splice(0)).toEqual([
+        { name: 'channel_occupied', channel: 'cache-nothing' },
+        { name: 'cache_miss', channel: 'cache-nothing' },
+      ]);
+      await c.close();
+    } finally {
+      await run.close();
+      await hooks.close();
+    }
+  });
+
+  it('sends only the configured events and retries a failed delivery', async () => {
+    const hooks = await receiver([500]);
+    const run = await startSample({ webhooks: { urls: [hooks.url], events: ['channel_occupied'], batchMs: 10 } });
+    try {
+      const a = await TestClient.native(run.ws);
+      await authorizeAndSubscribe(run, a, 'presence-chat.filtered', '1');
+      const req = await hooks.bodies.next(5000);
+      expect(JSON.parse(req.rawBody).events).toEqual([{ name: 'channel_occupied', channel: 'presence-chat.filtered' }]);
+      await a.close();
+    } finally {
+      await run.close();
+      await hooks.close();
+    }
+  });
+});
+
+describeRedis('cache channels and webhooks across a cluster', () => {
+  it('keeps the cache in Redis and sends occupied / member webhooks once per cluster', async () => {
+    const hooks = await receiver();
+    const prefix = testPrefix('extras');
+    const options = {
+      driver: 'redis' as const,
+      redis: { url: REDIS_URL, prefix },
+      webhooks: { urls: [hooks.url], batchMs: 50, delayMs: 200 },
+    };
+    const a = await startSample(options);
+    const b = await startSample(options);
+    try {
+      await pusherServer(a).trigger('cache-cluster', 'Last', { v: 1 });
+      const onB = await TestClient.native(b.ws);
+      expect((await onB.subscribe('cache-cluster')).type).toBe('subscribed');
+      expect(await onB.next()).toMatchObject({ type: 'event', event: 'Last', data: { v: 1 } });
+      const onA = await TestClient.native(a.ws);
+      await authorizeAndSubscribe(a, onA, 'presence-chat.cluster-hooks', '1');
+      const onB2 = await TestClient.native(b.ws);
+      await authorizeAndSubscribe(b, onB2, 'presence-chat.cluster-hooks', '1');
+      // A marker from each node: each node's webhooks leave in order, so once both markers are in,
+      // everything both nodes sent before them is in too.
+      await onB.subscribe('hooks-marker-b');
+      await onA.subscribe('hooks-marker-a');
+      const names: string[] = [];
+      while (!names.includes('channel_occupied:hooks-marker-a') || !names.includes('channel_occupied:hooks-marker-b')) {
+        const req = await hooks.bodies.next();
+        for (const e of JSON.parse(req.rawBody).events as Json[]) names.push(`${e.name}:${e.channel}`);
+      }
+      // One user on two nodes: one member_added; the channel occupied once for the cluster.
+      expect(names.filter((n) => n === 'member_added:presence-chat.cluster-hooks')).toHaveLength(1);
+      expect(names.filter((n) => n === 'channel_occupied:presence-chat.cluster-hooks')).toHaveLength(1);
+      expect(names.filter((n) => n === 'channel_occupied:cache-cluster')).toHaveLength(1);
+      await Promise.all([onA.close(), onB.close(), onB2.close()]);
+    } finally {
+      await a.close();
+      await b.close();
+      await hooks.close();
+    }
+  });
+});

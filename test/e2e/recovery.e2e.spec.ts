@@ -1,0 +1,132 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { BroadcastService } from 'nestjs-broadcasting';
+import { REDIS_URL, redisAvailable, testPrefix } from '../helpers/redis.js';
+import { postJson, type RunningApp, startSample } from '../helpers/sample-app.js';
+import { type Frame, TestClient } from '../helpers/test-client.js';
+
+type Position = { epoch: string; offset: number };
+
+const available = await redisAvailable();
+const describeRedis = available ? describe : describe.skip;
+
+/** Subscribes, then goes offline; returns the last position it saw. */
+async function seeAndLeave(node: RunningApp, channel: string): Promise<Position> {
+  const c = await TestClient.native(node.ws);
+  const sub = await c.subscribe(channel);
+  await c.close();
+  return sub.position as Position;
+}
+
+/** Resumes from `since` and reads `count` events; checks they are in order and exactly once. */
+async function resume(node: RunningApp, channel: string, since: Position, count: number) {
+  const c = await TestClient.native(node.ws);
+  const sub = await c.subscribe(channel, { since });
+  const events: Frame[] = [];
+  for (let i = 0; i < count; i++) events.push(await c.next());
+  return { c, sub, events };
+}
+
+describe('recovery with the local driver (the sample keeps history on announcements and orders)', () => {
+  let run: RunningApp;
+  beforeAll(async () => {
+    run = await startSample();
+  });
+  afterAll(async () => {
+    await run.close();
+  });
+
+  it('a client offline while 100 events are published gets all 100 on resume, in order, exactly once', async () => {
+    const since = await seeAndLeave(run, 'announcements');
+    for (let i = 0; i < 100; i++) await postJson(`${run.http}/announcements`, { message: `m${i}` });
+    const { c, sub, events } = await resume(run, 'announcements', since, 100);
+    expect(sub).toMatchObject({ type: 'subscribed', recovered: true, position: { offset: since.offset + 100 } });
+    expect(events.map((e) => (e.data as { message: string }).message)).toEqual(
+      Array.from({ length: 100 }, (_, i) => `m${i}`),
+    );
+    expect(events.map((e) => (e.position as Position).offset)).toEqual(
+      Array.from({ length: 100 }, (_, i) => since.offset + 1 + i),
+    );
+    await c.expectNothingPending();
+    // Live events follow the replay.
+    await postJson(`${run.http}/announcements`, { message: 'live' });
+    expect(await c.next()).toMatchObject({ data: { message: 'live' }, position: { offset: since.offset + 101 } });
+    await c.close();
+  });
+
+  it('says recovered:false, and replays nothing, when the gap is no longer held or the epoch differs', async () => {
+    const small = await startSample({ recovery: { channels: ['orders'], size: 10, ttl: 300 } });
+    try {
+      const since = await seeAndLeave(small, 'orders');
+      const broadcast = small.app.get(BroadcastService);
+      for (let i = 0; i < 20; i++) await broadcast.broadcast('orders', 'E', i);
+      const c = await TestClient.native(small.ws);
+      const sub = await c.subscribe('orders', { since });
+      expect(sub).toMatchObject({ recovered: false, position: { offset: 20 } });
+      await c.expectNothingPending();
+      const d = await TestClient.native(small.ws);
+      expect(await d.subscribe('orders', { since: { epoch: 'not-this-one', offset: 1 } })).toMatchObject({
+        recovered: false,
+      });
+      await d.close();
+      const bad = await c.subscribe('orders', { since: 'yesterday' });
+      expect(bad).toMatchObject({ type: 'subscribed' });
+      await c.close();
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('gives no positions on channels without history, and none to Pusher clients', async () => {
+    const c = await TestClient.native(run.ws);
+    expect(await c.subscribe('no-history', { since: { epoch: 'e', offset: 1 } })).toEqual({
+      type: 'subscribed',
+      channel: 'no-history',
+    });
+    await c.close();
+  });
+});
+
+describeRedis('recovery across two nodes with Redis', () => {
+  const prefix = testPrefix('recovery');
+  let a: RunningApp;
+  let b: RunningApp;
+  beforeAll(async () => {
+    const options = { driver: 'redis' as const, redis: { url: REDIS_URL, prefix } };
+    a = await startSample(options);
+    b = await startSample(options);
+  });
+  afterAll(async () => {
+    await a.close();
+    await b.close();
+  });
+
+  it('resumes on the other node: all 100 missed events in order, exactly once, then live ones without duplicates', async () => {
+    const since = await seeAndLeave(a, 'orders');
+    const fromA = a.app.get(BroadcastService);
+    const fromB = b.app.get(BroadcastService);
+    for (let i = 0; i < 100; i++) await (i % 2 ? fromB : fromA).broadcast('orders', 'Order', { i });
+    // Resume on B while more events are being published: the replay and the live stream must join up.
+    const c = await TestClient.native(b.ws);
+    c.send({ type: 'subscribe', channel: 'orders', since });
+    const live = Promise.all(Array.from({ length: 20 }, (_, k) => fromA.broadcast('orders', 'Order', { i: 100 + k })));
+    const sub = await c.next();
+    expect(sub).toMatchObject({ type: 'subscribed', recovered: true });
+    const seen: number[] = [];
+    await live;
+    while (seen.length < 120) {
+      const f = await c.next();
+      expect((f.position as Position).offset).toBe(since.offset + 1 + seen.length);
+      seen.push((f.data as { i: number }).i);
+    }
+    expect(seen).toEqual(Array.from({ length: 120 }, (_, i) => i));
+    await c.expectNothingPending();
+    await c.close();
+  });
+
+  it('says recovered:false when the gap is not held', async () => {
+    const c = await TestClient.native(a.ws);
+    const sub = await c.subscribe('orders', { since: { epoch: 'gone', offset: 3 } });
+    expect(sub).toMatchObject({ recovered: false, position: { epoch: expect.any(String) } });
+    await c.close();
+  });
+});

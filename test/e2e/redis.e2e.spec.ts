@@ -1,0 +1,389 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
+import { BroadcastService, ConnectionManager } from 'nestjs-broadcasting';
+import { pusherServer } from '../helpers/pusher-clients.js';
+import { REDIS_URL, redisAvailable, TcpProxy, testPrefix } from '../helpers/redis.js';
+import { authorizeAndSubscribe, postJson, type RunningApp, signIn, startSample } from '../helpers/sample-app.js';
+import { TestClient } from '../helpers/test-client.js';
+import { until } from '../helpers/until.js';
+
+const available = await redisAvailable();
+const describeRedis = available ? describe : describe.skip;
+
+describeRedis('redis driver: three nodes behave as one broadcaster', () => {
+  const prefix = testPrefix('cluster');
+  let nodes: RunningApp[];
+  let redis: Redis;
+  const clients: TestClient[] = [];
+  const on = async (i: number) => {
+    const c = await TestClient.native(nodes[i].ws);
+    clients.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    nodes = [];
+    for (let i = 0; i < 3; i++)
+      nodes.push(await startSample({ driver: 'redis', redis: { url: REDIS_URL, prefix, nodeTtl: 1500 } }));
+    redis = new Redis(REDIS_URL);
+    // Every node has registered itself.
+    for (;;) {
+      if ((await redis.scard(`${prefix}nodes`)) === 3) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    for (const n of nodes) await n.close();
+    // Nodes that leave take everything with them except recovery history, which outlives them by
+    // design and expires on its own (the sample keeps 300 s of it).
+    const left = await redis.keys(`${prefix}*`);
+    const history = left.filter((k) => k.startsWith(`${prefix}rec:`));
+    const ttls = await Promise.all(history.map((k) => redis.pttl(k)));
+    if (history.length > 0) await redis.del(...history);
+    redis.disconnect();
+    expect(left.filter((k) => !history.includes(k))).toEqual([]);
+    for (const ttl of ttls) expect(ttl).toBeGreaterThan(0);
+    for (const ttl of ttls) expect(ttl).toBeLessThanOrEqual(300_000);
+  });
+
+  it('delivers a broadcast from any node to subscribers on every node exactly once, in order', async () => {
+    const subs = [await on(0), await on(1), await on(2)];
+    for (const c of subs) expect((await c.subscribe('news')).type).toBe('subscribed');
+    const broadcast = nodes[0].app.get(BroadcastService);
+    for (let i = 0; i < 30; i++) void broadcast.broadcast('news', 'Tick', { i });
+    for (const c of subs) {
+      for (let i = 0; i < 30; i++)
+        expect(await c.next()).toEqual({ type: 'event', event: 'Tick', channel: 'news', data: { i } });
+      await c.expectNothingPending();
+    }
+    // The HTTP API of another node, with socket_id excluding a socket on a third node.
+    await pusherServer(nodes[1]).trigger('news', 'FromApi', { x: 1 }, { socket_id: subs[2].socketId });
+    expect(await subs[0].next()).toMatchObject({ event: 'FromApi', data: { x: 1 } });
+    expect(await subs[1].next()).toMatchObject({ event: 'FromApi' });
+    await postJson(`${nodes[2].http}/announcements`, { message: 'marker' }, { 'X-Socket-ID': subs[0].socketId });
+    await nodes[0].app.get(BroadcastService).broadcast('news', 'Marker', null);
+    expect(await subs[2].next()).toMatchObject({ event: 'Marker' });
+    // The receiving nodes measured the Redis hop (the sample has metrics on).
+    const metrics = await (await fetch(`${nodes[1].http}/metrics`)).text();
+    const lag = /broadcast_redis_lag_seconds_count\S* (\d+)/.exec(metrics);
+    expect(Number(lag?.[1])).toBeGreaterThan(0);
+  });
+
+  it('ignores bad data on its Redis channels and goes on', async () => {
+    const c = await on(1);
+    await c.subscribe('sturdy');
+    for (const junk of ['not json', '42', '{"e":{"event":5}}', '{"p":"a"}', '{"k":{}}']) {
+      await redis.publish(`${prefix}ch:sturdy`, junk);
+      await redis.publish(`${prefix}all`, junk);
+    }
+    await nodes[0].app.get(BroadcastService).broadcast('sturdy', 'Fine', 1);
+    expect(await c.next()).toEqual({ type: 'event', event: 'Fine', channel: 'sturdy', data: 1 });
+  });
+
+  it('relays whispers across nodes, never to the sender', async () => {
+    const a = await on(0);
+    const b = await on(1);
+    await authorizeAndSubscribe(nodes[0], a, 'private-user.21', '21');
+    await authorizeAndSubscribe(nodes[1], b, 'private-user.21', '21');
+    a.send({ type: 'whisper', channel: 'private-user.21', event: 'typing', data: { n: 1 } });
+    expect(await b.next()).toEqual({ type: 'whisper', channel: 'private-user.21', event: 'typing', data: { n: 1 } });
+    await a.expectNothingPending();
+  });
+
+  it('sends direct messages, disconnects and revokes across nodes', async () => {
+    const a = await on(0);
+    const b = await on(1);
+    const c = await on(2);
+    const broadcast = nodes[0].app.get(BroadcastService);
+    await broadcast.sendTo(c.socketId, 'Direct', 1);
+    expect(await c.next()).toEqual({ type: 'event', event: 'Direct', data: 1 });
+    await signIn(nodes[1], b, '77');
+    await signIn(nodes[2], c, '77');
+    await broadcast.toUser('77').event('ToUser').data(2).send();
+    expect(await b.next()).toEqual({ type: 'event', event: 'ToUser', data: 2 });
+    expect(await c.next()).toEqual({ type: 'event', event: 'ToUser', data: 2 });
+    await a.expectNothingPending();
+    await broadcast.broadcastToAll('All', 3);
+    for (const x of [a, b, c]) expect(await x.next()).toMatchObject({ event: 'All', data: 3 });
+
+    await c.subscribe('revocable');
+    const manager = nodes[0].app.get(ConnectionManager);
+    expect(manager.unsubscribe(c.socketId, 'revocable')).toBe(0); // not on this node: sent to the cluster
+    expect(await c.next()).toEqual({ type: 'unsubscribed', channel: 'revocable' });
+    expect(manager.disconnect(b.socketId, 4000, 'bye')).toBe(false);
+    expect(await b.closed).toEqual({ code: 4000, reason: 'bye' });
+    await pusherServer(nodes[1]).terminateUserConnections('77');
+    expect((await c.closed).code).toBe(4009);
+  });
+
+  it('keeps one presence list for the cluster: one member per user, added and removed once', async () => {
+    const room = 'presence-chat.cluster';
+    const u1a = await on(0);
+    const u1b = await on(1);
+    const u2 = await on(2);
+    const first = (await authorizeAndSubscribe(nodes[0], u1a, room, '1')) as { members: unknown[] };
+    expect(first.members).toEqual([{ user_id: '1', user_info: { name: 'User 1' } }]);
+    const second = (await authorizeAndSubscribe(nodes[1], u1b, room, '1')) as { members: unknown[] };
+    expect(second.members).toEqual([{ user_id: '1', user_info: { name: 'User 1' } }]);
+    const third = (await authorizeAndSubscribe(nodes[2], u2, room, '2')) as { members: Array<{ user_id: string }> };
+    expect(third.members.map((m) => m.user_id).sort()).toEqual(['1', '2']);
+    for (const c of [u1a, u1b]) {
+      expect(await c.next()).toEqual({
+        type: 'member_added',
+        channel: room,
+        user_id: '2',
+        user_info: { name: 'User 2' },
+      });
+      await c.expectNothingPending();
+    }
+    // Cluster figures, from any node.
+    const sdk = pusherServer(nodes[0]);
+    const info = await (
+      await sdk.get({ path: `/channels/${room}`, params: { info: 'user_count,subscription_count' } })
+    ).json();
+    expect(info).toEqual({ occupied: true, user_count: 2, subscription_count: 3 });
+    const users = (await (await sdk.get({ path: `/channels/${room}/users` })).json()) as {
+      users: Array<{ id: string }>;
+    };
+    expect(users.users.map((u) => u.id).sort()).toEqual(['1', '2']);
+    const manager = nodes[2].app.get(ConnectionManager);
+    expect(manager.localSubscriberCount(room)).toBe(1);
+    expect(await manager.clusterSubscriberCount(room)).toBe(3);
+    expect((await manager.clusterMembers(room)).length).toBe(2);
+
+    // User 1 leaves one node: still a member. Then the other: removed, once.
+    await u1a.request({ type: 'unsubscribe', channel: room });
+    await u2.expectNothingPending();
+    await u1b.close();
+    expect(await u2.next()).toEqual({ type: 'member_removed', channel: room, user_id: '1' });
+    await u2.expectNothingPending();
+  });
+
+  it('subscribes a node only to channels it has subscribers on, over a constant number of connections', async () => {
+    const numsub = async (ch: string) => ((await redis.pubsub('NUMSUB', `${prefix}ch:${ch}`)) as [string, number])[1];
+    const clientsBefore = String(await redis.client('LIST')).split('\n').length;
+    const a = await on(0);
+    expect(await numsub('quiet')).toBe(0);
+    await a.subscribe('quiet');
+    expect(await numsub('quiet')).toBe(1);
+    for (let i = 0; i < 30; i++) await a.subscribe(`many-${i}`);
+    await a.request({ type: 'unsubscribe', channel: 'quiet' });
+    await until(async () => (await numsub('quiet')) === 0, 2000, 'the node to UNSUBSCRIBE');
+    expect(await numsub('many-0')).toBe(1);
+    const clientsAfter = String(await redis.client('LIST')).split('\n').length;
+    expect(clientsAfter).toBe(clientsBefore);
+  });
+});
+
+describeRedis('redis driver: Redis outage', () => {
+  it('keeps local delivery, logs instead of crashing, and repairs presence when Redis is back', async () => {
+    const prefix = testPrefix('outage');
+    const proxy = await new TcpProxy().start();
+    const rejections: unknown[] = [];
+    const onRejection = (r: unknown) => rejections.push(r);
+    process.on('unhandledRejection', onRejection);
+    const a = await startSample({ driver: 'redis', redis: { url: proxy.url, prefix, nodeTtl: 1500 } });
+    const b = await startSample({ driver: 'redis', redis: { url: REDIS_URL, prefix, nodeTtl: 1500 } });
+    const onA = await TestClient.native(a.ws);
+    const onB = await TestClient.native(b.ws);
+    try {
+      const room = 'presence-chat.outage';
+      await authorizeAndSubscribe(b, onB, room, '2');
+      await onA.subscribe('local');
+
+      await proxy.cut();
+      await a.app.get(BroadcastService).broadcast('local', 'StillHere', 1);
+      expect(await onA.next()).toEqual({ type: 'event', event: 'StillHere', channel: 'local', data: 1 });
+      // A presence join during the outage succeeds locally…
+      const joined = (await authorizeAndSubscribe(a, onA, room, '9')) as { type: string };
+      expect(joined.type).toBe('subscribed');
+
+      // …and reaches the cluster once Redis is back.
+      await proxy.restore();
+      expect(await onB.next(10_000)).toEqual({
+        type: 'member_added',
+        channel: room,
+        user_id: '9',
+        user_info: { name: 'User 9' },
+      });
+      // Cross-node delivery resumes (the subscriber connection resubscribed by itself).
+      const broadcastB = b.app.get(BroadcastService);
+      for (let attempt = 0; ; attempt++) {
+        await broadcastB.broadcast('local', 'Back', attempt);
+        const f = await onA.next(500).catch(() => undefined);
+        if (f?.event === 'Back') break;
+        if (attempt > 40) throw new Error('cross-node delivery did not resume');
+      }
+      expect(rejections).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onRejection);
+      await Promise.all([onA.close(), onB.close()]);
+      await a.close();
+      await b.close();
+      await proxy.cut();
+    }
+  });
+});
+
+/** A node in another process and one here, on a fresh prefix, with a native client on the one here. */
+async function processAndNode(name: string) {
+  const prefix = testPrefix(name);
+  const spawned = await spawnSample({ BROADCAST_DRIVER: 'redis', REDIS_URL, BROADCAST_REDIS_PREFIX: prefix });
+  const here = await startSample({ driver: 'redis', redis: { url: REDIS_URL, prefix } });
+  return { spawned, here, watcher: await TestClient.native(here.ws) };
+}
+
+/** A free TCP port on loopback. */
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as net.AddressInfo;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** The built sample in its own process. */
+async function spawnSample(env: Record<string, string>): Promise<{ child: ChildProcess; run: RunningApp }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['dist/sample/main.js'], {
+    env: { ...process.env, ...env, PORT: String(port), NODE_OPTIONS: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the sample process did not start')), 15_000);
+    child.stdout?.on('data', (d: Buffer) => {
+      if (d.toString().includes('nestjs-broadcasting sample on')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`the sample process exited with ${code}`)));
+  });
+  const http = `http://127.0.0.1:${port}`;
+  return { child, run: { app: undefined as never, http, ws: `ws://127.0.0.1:${port}`, close: async () => {} } };
+}
+
+describeRedis('redis driver: a node in another process', () => {
+  let child: ChildProcess | undefined;
+  afterAll(() => {
+    child?.kill('SIGKILL');
+  });
+
+  it('on SIGTERM under load: flushes accepted broadcasts, closes 1001 / 4200, releases presence cluster-wide, exits', async () => {
+    const { spawned, here, watcher } = await processAndNode('sigterm');
+    child = spawned.child;
+    const native = await TestClient.native(spawned.run.ws);
+    const pusher = await TestClient.connect(`${spawned.run.ws}/app/app-key?protocol=7`);
+    try {
+      const room = 'presence-chat.term';
+      await authorizeAndSubscribe(here, watcher, room, '1');
+      await authorizeAndSubscribe(spawned.run, native, room, '8');
+      expect(await watcher.next()).toMatchObject({ type: 'member_added', user_id: '8' });
+      await native.subscribe('load');
+      await pusher.next();
+      pusher.send({ event: 'pusher:subscribe', data: { channel: 'load' } });
+      expect((await pusher.next()).event).toBe('pusher_internal:subscription_succeeded');
+
+      const sdk = pusherServer(spawned.run);
+      const accepted = await Promise.all(
+        Array.from({ length: 20 }, (_, b) =>
+          sdk
+            .triggerBatch(
+              Array.from({ length: 10 }, (_, i) => ({ channel: 'load', name: 'Load', data: { n: b * 10 + i } })),
+            )
+            .then(() => 10),
+        ),
+      );
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        child?.once('exit', (code, signal) => resolve({ code, signal })),
+      );
+      const termAt = Date.now();
+      child.kill('SIGTERM');
+      const total = accepted.reduce((a, b) => a + b, 0);
+      let nativeEvents = 0;
+      for (;;) {
+        const f = await native.next(5000);
+        if (f.event === 'Load') nativeEvents++;
+        else if (f.type === 'member_removed') continue;
+        else throw new Error(`unexpected ${JSON.stringify(f)}`);
+        if (nativeEvents === total) break;
+      }
+      let pusherEvents = 0;
+      while (pusherEvents < total) if ((await pusher.next(5000)).event === 'Load') pusherEvents++;
+      expect((await native.closed).code).toBe(1001);
+      expect((await pusher.closed).code).toBe(4200);
+      expect(await watcher.next(5000)).toEqual({ type: 'member_removed', channel: room, user_id: '8' });
+      // Released by the leaving node itself, not by the others' sweep after the TTL (3 s).
+      expect(Date.now() - termAt).toBeLessThan(2500);
+      const { code, signal } = await exited;
+      expect(code === 0 || signal === 'SIGTERM').toBe(true);
+    } finally {
+      await watcher.close();
+      await here.close();
+    }
+  });
+
+  it('re-registers the members of a node that stalled past its TTL and came back', async () => {
+    const { spawned, here, watcher } = await processAndNode('stall');
+    child = spawned.child;
+    const stalled = await TestClient.native(spawned.run.ws);
+    try {
+      const room = 'presence-chat.stall';
+      await authorizeAndSubscribe(here, watcher, room, '1');
+      await authorizeAndSubscribe(spawned.run, stalled, room, '6');
+      expect(await watcher.next()).toMatchObject({ type: 'member_added', user_id: '6' });
+      child.kill('SIGSTOP');
+      expect(await watcher.next(10_000)).toEqual({ type: 'member_removed', channel: room, user_id: '6' });
+      child.kill('SIGCONT');
+      expect(await watcher.next(10_000)).toEqual({
+        type: 'member_added',
+        channel: room,
+        user_id: '6',
+        user_info: { name: 'User 6' },
+      });
+      // The stalled node's own subscribers saw the same: removed by the sweep, back after re-registering.
+      expect(await stalled.next()).toMatchObject({ type: 'member_removed', user_id: '6' });
+      expect(await stalled.next()).toMatchObject({ type: 'member_added', user_id: '6' });
+      expect(await stalled.request({ type: 'ping' })).toEqual({ type: 'pong' });
+    } finally {
+      child.kill('SIGKILL');
+      await Promise.all([watcher.close(), stalled.closed]);
+      await here.close();
+    }
+  });
+
+  it('shares broadcasts, and when it is SIGKILLed its members are removed everywhere within 10 s', async () => {
+    const { spawned, here, watcher } = await processAndNode('kill');
+    child = spawned.child;
+    try {
+      const room = 'presence-chat.kill';
+      await authorizeAndSubscribe(here, watcher, room, '1');
+      await watcher.subscribe('announcements');
+      const victim = await TestClient.native(spawned.run.ws);
+      await authorizeAndSubscribe(spawned.run, victim, room, '5');
+      expect(await watcher.next()).toEqual({
+        type: 'member_added',
+        channel: room,
+        user_id: '5',
+        user_info: { name: 'User 5' },
+      });
+      await postJson(`${spawned.run.http}/announcements`, { message: 'from the other process' });
+      expect(await watcher.next()).toMatchObject({
+        event: 'Announcement',
+        data: { message: 'from the other process' },
+      });
+
+      const killedAt = Date.now();
+      child.kill('SIGKILL');
+      expect(await watcher.next(10_000)).toEqual({ type: 'member_removed', channel: room, user_id: '5' });
+      expect(Date.now() - killedAt).toBeLessThan(10_000);
+      await victim.closed;
+    } finally {
+      await watcher.close();
+      await here.close();
+    }
+  });
+});

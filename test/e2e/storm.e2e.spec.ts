@@ -1,0 +1,78 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { expect, it } from '@jest/globals';
+import { ConnectionManager } from 'nestjs-broadcasting';
+import { WebSocket } from 'ws';
+import { startSample } from '../helpers/sample-app.js';
+import { until } from '../helpers/until.js';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+const N = 5000;
+const CHANNELS = 50;
+
+/** Opens N raw clients, each subscribed to one of CHANNELS channels; resolves when all are confirmed. */
+async function connectAll(url: string): Promise<{ sockets: WebSocket[]; errors: number }> {
+  let errors = 0;
+  const sockets: WebSocket[] = [];
+  const one = (i: number) =>
+    new Promise<void>((resolve, reject) => {
+      const ws = new WebSocket(url);
+      sockets.push(ws);
+      ws.on('error', reject);
+      ws.on('message', (data) => {
+        const f = JSON.parse(data.toString()) as { type: string };
+        if (f.type === 'connected') ws.send(JSON.stringify({ type: 'subscribe', channel: `storm-${i % CHANNELS}` }));
+        else if (f.type === 'subscribed') resolve();
+        else {
+          errors++;
+          resolve();
+        }
+      });
+    });
+  for (let start = 0; start < N; start += 500) {
+    await Promise.all(Array.from({ length: Math.min(500, N - start) }, (_, k) => one(start + k)));
+  }
+  return { sockets, errors };
+}
+
+function heapAfterGc(): number {
+  for (let i = 0; i < 3; i++) gc();
+  return process.memoryUsage().heapUsed;
+}
+
+it(`survives a reconnect storm of ${N} clients: all resubscribe, the registry holds exactly the live ones, no heap growth`, async () => {
+  const run = await startSample({ maxConnectionsPerIp: 0 });
+  try {
+    const manager = run.app.get(ConnectionManager);
+    const first = await connectAll(`${run.ws}/ws`);
+    expect(first.errors).toBe(0);
+    expect(manager.localClientCount()).toBe(N);
+    const before = heapAfterGc();
+
+    // Every client drops at once (no close handshake), then all come back at once.
+    for (const ws of first.sockets) ws.terminate();
+    first.sockets.length = 0; // the test's own references to the dropped clients
+    const second = await connectAll(`${run.ws}/ws`);
+    expect(second.errors).toBe(0);
+    await until(() => manager.localClientCount() === N, 10_000, 'the dropped sockets to be released');
+
+    const live = new Set(manager.localSocketIds());
+    expect(live.size).toBe(N);
+    expect(manager.localChannelCount()).toBe(CHANNELS);
+    let subscribers = 0;
+    for (let c = 0; c < CHANNELS; c++) {
+      for (const id of manager.localSubscribers(`storm-${c}`)) expect(live.has(id)).toBe(true);
+      subscribers += manager.localSubscriberCount(`storm-${c}`);
+    }
+    expect(subscribers).toBe(N);
+
+    const after = heapAfterGc();
+    expect(after).toBeLessThan(before * 1.1);
+    for (const ws of second.sockets) ws.terminate();
+    await until(() => manager.localClientCount() === 0, 10_000, 'all sockets to be released');
+  } finally {
+    await run.close();
+  }
+}, 60_000);

@@ -1,0 +1,23 @@
+import { nativeCodec } from '../../lib/protocols/native.codec.js';
+import type { Client, Codec, SharedFrame } from '../../lib/protocols/protocol.js';
+
+/** A Client without a socket: records what the hub and the protocol handlers send it. */
+export class FakeClient implements Client {
+  readonly channels = new Set<string>();
+  userId: string | undefined;
+  readonly eventRate = { start: 0, count: 0 };
+  readonly opRate = { start: 0, count: 0 };
+  readonly written: SharedFrame[] = [];
+  readonly sent: string[] = [];
+  constructor(
+    readonly id: string,
+    readonly codec: Codec = nativeCodec,
+  ) {}
+  send(text: string) {
+    this.sent.push(text);
+  }
+  write(frame: SharedFrame) {
+    this.written.push(frame);
+  }
+  close() {}
+}

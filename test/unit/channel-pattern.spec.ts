@@ -1,0 +1,53 @@
+import { describe, expect, it } from '@jest/globals';
+import { bySpecificity, compileChannelPattern, matchChannelPattern } from '../../lib/auth/channel-pattern.js';
+import { ChannelAuth } from '../../lib/decorators/channel-auth.decorator.js';
+
+const match = (pattern: string, name: string) => matchChannelPattern(compileChannelPattern(pattern), name);
+
+describe('channel patterns', () => {
+  it('accepts {param} and <param> spellings', () => {
+    expect(match('private-orders.{id}', 'private-orders.12')).toEqual({ id: '12' });
+    expect(match('private-orders.<id>', 'private-orders.12')).toEqual({ id: '12' });
+    expect(match('presence-chat.{room}.{lang}', 'presence-chat.lobby.en')).toEqual({ room: 'lobby', lang: 'en' });
+  });
+
+  it('is anchored at both ends and a parameter never spans a dot', () => {
+    expect(match('private-orders.{id}', 'private-orders.1.admin')).toBeUndefined();
+    expect(match('private-orders.{id}', 'xprivate-orders.1')).toBeUndefined();
+    expect(match('private-orders.{id}', 'private-orders.')).toBeUndefined();
+    expect(match('private-orders.{id}', 'private-ordersX1')).toBeUndefined();
+  });
+
+  it('matches only its own type when prefixed, both private and presence when not', () => {
+    expect(match('private-orders.{id}', 'presence-orders.1')).toBeUndefined();
+    expect(match('presence-orders.{id}', 'private-orders.1')).toBeUndefined();
+    expect(match('orders.{id}', 'private-orders.1')).toEqual({ id: '1' });
+    expect(match('orders.{id}', 'presence-orders.1')).toEqual({ id: '1' });
+    expect(match('orders.{id}', 'orders.1')).toBeUndefined();
+  });
+
+  it('orders by specificity: fewer parameters, then longer literal', () => {
+    const list = ['private-{a}.{b}', 'private-docs.{id}', 'private-docs.public', 'private-d.{id}'].map(
+      compileChannelPattern,
+    );
+    expect(list.sort(bySpecificity).map((p) => p.source)).toEqual([
+      'private-docs.public',
+      'private-docs.{id}',
+      'private-d.{id}',
+      'private-{a}.{b}',
+    ]);
+  });
+
+  it('returns params without a prototype (no __proto__ tricks)', () => {
+    const p = match('private-x.{id}', 'private-x.__proto__');
+    expect(p?.id).toBe('__proto__');
+    expect(Object.getPrototypeOf(p)).toBeNull();
+  });
+
+  it('refuses malformed patterns where they are written', () => {
+    expect(() => compileChannelPattern('')).toThrow();
+    expect(() => compileChannelPattern('private-a b.{id}')).toThrow(/not a channel pattern/);
+    expect(() => compileChannelPattern('private-{id}.{id}')).toThrow(/twice/);
+    expect(() => ChannelAuth('private-{unclosed')).toThrow(/not a channel pattern/);
+  });
+});

@@ -1,0 +1,229 @@
+import { describe, expect, it, jest } from '@jest/globals';
+import {
+  BroadcastConfigError,
+  broadcastConfigFromEnv,
+  DEFAULT_BROADCAST_OPTIONS,
+  resolveBroadcastOptions,
+} from '../../lib/broadcast.options.js';
+
+describe('options', () => {
+  it('applies the documented defaults and warns about dev credentials', () => {
+    const warn = jest.fn();
+    const o = resolveBroadcastOptions({}, { nodeEnv: 'development', warn });
+    expect(o).toMatchObject({
+      path: '/ws',
+      maxChannels: 0,
+      maxSubscribersPerChannel: 0,
+      maxChannelsPerConnection: 100,
+      heartbeatInterval: 30,
+      clientTimeout: 60,
+      allowClientEvents: true,
+      allowedOrigins: [],
+      maxMessageSize: 65536,
+      driver: 'local',
+      perMessageDeflate: false,
+    });
+    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/development credentials/));
+  });
+
+  it('refuses dev credentials in production, naming the option', () => {
+    expect(() => resolveBroadcastOptions({}, { nodeEnv: 'production' })).toThrow(/"secret"/);
+    expect(() => resolveBroadcastOptions({ secret: 's3cret-value' }, { nodeEnv: 'production' })).toThrow(/"key"/);
+    const o = resolveBroadcastOptions({ key: 'k1', secret: 's3cret-value' }, { nodeEnv: 'production' });
+    expect(o.key).toBe('k1');
+  });
+
+  it.each([
+    [{ path: 'ws' }, 'path'],
+    [{ path: '/app/x' }, 'path'],
+    [{ maxChannels: -1 }, 'maxChannels'],
+    [{ maxChannelsPerConnection: 1.5 }, 'maxChannelsPerConnection'],
+    [{ maxMessageSize: 10 }, 'maxMessageSize'],
+    [{ heartbeatInterval: 0 }, 'heartbeatInterval'],
+    [{ heartbeatInterval: 10, clientTimeout: 5 }, 'clientTimeout'],
+    [{ driver: 'kafka' }, 'driver'],
+    [{ allowedOrigins: 'x' }, 'allowedOrigins'],
+    [{ key: 'has space' }, 'key'],
+    [{ secret: '' }, 'secret'],
+  ])('rejects %j naming %s', (input, option) => {
+    let error: unknown;
+    try {
+      resolveBroadcastOptions(input as never, { nodeEnv: 'test' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(BroadcastConfigError);
+    expect((error as BroadcastConfigError).option).toBe(option);
+    expect((error as Error).message).toContain(`"${option}"`);
+  });
+
+  it('accepts fractional seconds', () => {
+    const o = resolveBroadcastOptions({ heartbeatInterval: 0.05, clientTimeout: 0.2 }, { nodeEnv: 'test' });
+    expect(o.heartbeatInterval).toBe(0.05);
+  });
+
+  it('reads BROADCAST_* variables', () => {
+    const env = {
+      BROADCAST_APP_ID: 'a1',
+      BROADCAST_KEY: 'k',
+      BROADCAST_SECRET: 's',
+      BROADCAST_PATH: '/realtime',
+      BROADCAST_MAX_CHANNELS: '10',
+      BROADCAST_MAX_SUBSCRIBERS: '20',
+      BROADCAST_MAX_CHANNELS_PER_CONNECTION: '5',
+      BROADCAST_HEARTBEAT_INTERVAL: '0.5',
+      BROADCAST_CLIENT_TIMEOUT: '2',
+      BROADCAST_ALLOW_CLIENT_EVENTS: 'false',
+      BROADCAST_ALLOWED_ORIGINS: 'https://a.example, https://b.example',
+      BROADCAST_MAX_MESSAGE_SIZE: '4096',
+      BROADCAST_DRIVER: 'memory',
+    };
+    expect(broadcastConfigFromEnv(env)).toEqual({
+      appId: 'a1',
+      key: 'k',
+      secret: 's',
+      path: '/realtime',
+      maxChannels: 10,
+      maxSubscribersPerChannel: 20,
+      maxChannelsPerConnection: 5,
+      heartbeatInterval: 0.5,
+      clientTimeout: 2,
+      allowClientEvents: false,
+      allowedOrigins: ['https://a.example', 'https://b.example'],
+      maxMessageSize: 4096,
+      driver: 'memory',
+    });
+    expect(broadcastConfigFromEnv({})).toEqual({});
+  });
+
+  it('names the option of an unparsable env value', () => {
+    expect(() => broadcastConfigFromEnv({ BROADCAST_MAX_CHANNELS: 'lots' })).toThrow(
+      /"maxChannels".*BROADCAST_MAX_CHANNELS/,
+    );
+    expect(() => broadcastConfigFromEnv({ BROADCAST_ALLOW_CLIENT_EVENTS: 'maybe' })).toThrow(/"allowClientEvents"/);
+  });
+
+  describe('pusher driver options', () => {
+    const pusher = { host: 'soketi.internal', port: 6001, useTLS: false };
+
+    it("takes the module credentials by default, so the auth endpoint signs with the remote app's", () => {
+      const o = resolveBroadcastOptions(
+        { driver: 'pusher', appId: 'a', key: 'k', secret: 's', pusher },
+        { nodeEnv: 'test' },
+      );
+      expect(o.pusher).toEqual({
+        appId: 'a',
+        key: 'k',
+        secret: 's',
+        host: 'soketi.internal',
+        port: 6001,
+        useTLS: false,
+        timeout: 10,
+      });
+    });
+
+    it('gives credentials set under pusher to the module too, and refuses two different ones', () => {
+      const o = resolveBroadcastOptions(
+        { driver: 'pusher', pusher: { ...pusher, appId: 'r', key: 'rk', secret: 'rs' } },
+        { nodeEnv: 'production' },
+      );
+      expect([o.appId, o.key, o.secret]).toEqual(['r', 'rk', 'rs']);
+      expect(o.pusher).toMatchObject({ appId: 'r', key: 'rk', secret: 'rs' });
+      expect(() =>
+        resolveBroadcastOptions(
+          { driver: 'pusher', secret: 'one', pusher: { ...pusher, secret: 'two' } },
+          { nodeEnv: 'test' },
+        ),
+      ).toThrow(/"pusher.secret": differs from secret/);
+    });
+
+    it('defaults to TLS and a 10 s timeout, and builds the host of a Pusher cluster', () => {
+      const o = resolveBroadcastOptions({ driver: 'pusher', pusher: { cluster: 'eu' } }, { nodeEnv: 'test' });
+      expect(o.pusher).toMatchObject({ host: 'api-eu.pusher.com', useTLS: true, timeout: 10 });
+      expect(o.pusher?.port).toBeUndefined();
+      expect(resolveBroadcastOptions({ pusher }, { nodeEnv: 'test' }).pusher).toBeUndefined();
+    });
+
+    it.each([
+      [{}, 'pusher.host'],
+      [{ host: 'https://x.example' }, 'pusher.host'],
+      [{ host: 'x.example/path' }, 'pusher.host'],
+      [{ cluster: 'EU!' }, 'pusher.cluster'],
+      [{ host: 'x', port: 0 }, 'pusher.port'],
+      [{ host: 'x', port: 1.5 }, 'pusher.port'],
+      [{ host: 'x', useTLS: 'no' }, 'pusher.useTLS'],
+      [{ host: 'x', timeout: 0 }, 'pusher.timeout'],
+    ])('rejects pusher %j naming %s', (p, option) => {
+      expect(() => resolveBroadcastOptions({ driver: 'pusher', pusher: p as never }, { nodeEnv: 'test' })).toThrow(
+        `"${option}"`,
+      );
+    });
+
+    it('reads BROADCAST_PUSHER_*', () => {
+      const env = {
+        BROADCAST_PUSHER_HOST: 'reverb.internal',
+        BROADCAST_PUSHER_PORT: '8080',
+        BROADCAST_PUSHER_SCHEME: 'http',
+        BROADCAST_PUSHER_CLUSTER: 'mt1',
+        BROADCAST_PUSHER_TIMEOUT: '2.5',
+      };
+      expect(broadcastConfigFromEnv(env).pusher).toEqual({
+        host: 'reverb.internal',
+        port: 8080,
+        useTLS: false,
+        cluster: 'mt1',
+        timeout: 2.5,
+      });
+      expect(broadcastConfigFromEnv({ BROADCAST_PUSHER_SCHEME: 'https' }).pusher).toEqual({ useTLS: true });
+      expect(() => broadcastConfigFromEnv({ BROADCAST_PUSHER_SCHEME: 'wss' })).toThrow(/"pusher.useTLS"/);
+      expect(() => broadcastConfigFromEnv({ BROADCAST_PUSHER_PORT: 'x' })).toThrow(/"pusher.port"/);
+    });
+  });
+
+  describe('metrics and event emitter options', () => {
+    it('are off by default; metrics: true turns metrics on with /metrics and broadcast_', () => {
+      const off = resolveBroadcastOptions({}, { nodeEnv: 'test' });
+      expect(off.metrics).toEqual({ enabled: false, path: '/metrics', prefix: 'broadcast_', defaultMetrics: false });
+      expect(off.eventEmitter).toBe(false);
+      expect(resolveBroadcastOptions({ metrics: true }, { nodeEnv: 'test' }).metrics).toMatchObject({
+        enabled: true,
+        path: '/metrics',
+      });
+      const m = resolveBroadcastOptions({ metrics: { path: false, prefix: 'rt_' } }, { nodeEnv: 'test' }).metrics;
+      expect(m).toEqual({ enabled: true, path: false, prefix: 'rt_', defaultMetrics: false });
+    });
+
+    it.each([
+      [{ metrics: 'yes' }, 'metrics'],
+      [{ metrics: { path: 'metrics' } }, 'metrics.path'],
+      [{ metrics: { path: '/ws' } }, 'metrics.path'],
+      [{ metrics: { path: '/apps/x' } }, 'metrics.path'],
+      [{ metrics: { prefix: 'bad-prefix' } }, 'metrics.prefix'],
+      [{ metrics: { enabled: 1 } }, 'metrics.enabled'],
+      [{ metrics: { registry: {} } }, 'metrics.registry'],
+      [{ eventEmitter: 'yes' }, 'eventEmitter'],
+    ])('rejects %j naming %s', (input, option) => {
+      expect(() => resolveBroadcastOptions(input as never, { nodeEnv: 'test' })).toThrow(`"${option}"`);
+    });
+
+    it('reads BROADCAST_METRICS* and BROADCAST_EVENT_EMITTER', () => {
+      const env = {
+        BROADCAST_METRICS: 'true',
+        BROADCAST_METRICS_PATH: '/internal/metrics',
+        BROADCAST_METRICS_PREFIX: 'ws_',
+        BROADCAST_METRICS_DEFAULT: 'yes',
+        BROADCAST_EVENT_EMITTER: 'on',
+      };
+      expect(broadcastConfigFromEnv(env)).toEqual({
+        metrics: { enabled: true, path: '/internal/metrics', prefix: 'ws_', defaultMetrics: true },
+        eventEmitter: true,
+      });
+      expect(broadcastConfigFromEnv({ BROADCAST_METRICS_PATH: 'off' }).metrics).toEqual({ path: false });
+      expect(() => broadcastConfigFromEnv({ BROADCAST_METRICS: 'maybe' })).toThrow(/"metrics.enabled"/);
+    });
+  });
+
+  it('keeps defaults frozen', () => {
+    expect(Object.isFrozen(DEFAULT_BROADCAST_OPTIONS)).toBe(true);
+  });
+});

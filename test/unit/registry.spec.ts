@@ -1,0 +1,45 @@
+import { describe, expect, it } from '@jest/globals';
+import { ChannelRegistry } from '../../lib/channels/channel-registry.js';
+import { fanout } from '../../lib/channels/fanout.js';
+import type { Codec } from '../../lib/protocols/protocol.js';
+import { FakeClient } from '../helpers/fake-client.js';
+
+const otherCodec: Codec = { name: 'pusher', slot: 1, encode: (m) => `other:${m.event}`, unsubscribed: () => undefined };
+
+describe('channel registry and fan-out', () => {
+  it('counts presence members per user, not per socket', () => {
+    const r = new ChannelRegistry();
+    const a1 = new FakeClient('1.1');
+    const a2 = new FakeClient('1.2');
+    const b = new FakeClient('1.3');
+    expect(r.add(a1, 'presence-x', { userId: 'a', info: {} })).toBe(true);
+    expect(r.add(a2, 'presence-x', { userId: 'a', info: {} })).toBe(false);
+    expect(r.add(b, 'presence-x', { userId: 'b', info: {} })).toBe(true);
+    expect(r.get('presence-x')?.members?.size).toBe(2);
+    expect(r.remove(a1, 'presence-x')).toBeNull();
+    expect(r.remove(a2, 'presence-x')).toBe('a');
+    expect(r.remove(a2, 'presence-x')).toBeUndefined();
+    expect(r.remove(b, 'presence-x')).toBe('b');
+    expect(r.size).toBe(0);
+    expect(b.channels.size).toBe(0);
+  });
+
+  it('encodes once per protocol and hands every recipient the same frame object', () => {
+    const r = new ChannelRegistry();
+    const clients = [
+      new FakeClient('1.1'),
+      new FakeClient('1.2'),
+      new FakeClient('1.3', otherCodec),
+      new FakeClient('1.4', otherCodec),
+    ];
+    for (const c of clients) r.add(c, 'orders');
+    const channel = r.get('orders');
+    if (!channel) throw new Error('no channel');
+    const n = fanout(channel.subscribers, { kind: 'event', channel: 'orders', event: 'E', json: '1' }, '1.2');
+    expect(n).toBe(3);
+    expect(clients[1].written).toHaveLength(0);
+    expect(clients[2].written[0]).toBe(clients[3].written[0]);
+    expect(clients[2].written[0].text).toBe('other:E');
+    expect(JSON.parse(clients[0].written[0].text)).toEqual({ type: 'event', event: 'E', channel: 'orders', data: 1 });
+  });
+});
