@@ -123,10 +123,14 @@ export class BroadcastHub implements EnvelopeSink, ChannelDirectory, OnApplicati
     if (this.recoverable) this.history = new LocalHistory(options.recovery.size, options.recovery.ttl * 1000);
   }
 
-  /** Last of the shutdown: the connections are closed by now; the driver releases its own. */
+  /**
+   * Last of the shutdown: the connections are closed by now; the driver releases its own, and the
+   * webhooks their leaves (sent now rather than after their delay).
+   */
   async onApplicationShutdown(): Promise<void> {
     this.history?.close();
     await this.driver?.close?.();
+    await this.webhooks?.close();
   }
 
   private get cluster(): ClusterLink | undefined {

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { hmacHex } from '../auth/signature.js';
 import type { BroadcastOptions } from '../broadcast.options.js';
 import { BROADCAST_OPTIONS } from '../constants.js';
@@ -52,17 +52,20 @@ const MAX_BATCH = 50;
 /**
  * Sends Pusher-style webhooks: batched, signed (X-Pusher-Key, X-Pusher-Signature = HMAC-SHA256 of the
  * raw body), retried with exponential backoff for 5 minutes on failure, never awaited by the publish
- * path. Vacated/removed are delayed and cancelled by a quick return, as Pusher does.
+ * path. Vacated/removed are delayed and cancelled by a quick return, as Pusher does. At shutdown
+ * {@link close} sends what is delayed or batched at once and waits (bounded) for it to arrive.
  */
 @Injectable()
-export class Webhooks implements OnApplicationShutdown {
+export class Webhooks {
   private readonly logger = new Logger('Webhooks');
   private readonly enabled: ReadonlySet<WebhookEventName>;
   private batch: WebhookEvent[] = [];
   private timer?: NodeJS.Timeout;
   /** Delayed vacated/removed, by `name channel user`. */
-  private readonly delayed = new Map<string, NodeJS.Timeout>();
+  private readonly delayed = new Map<string, { event: WebhookEvent; timer: NodeJS.Timeout }>();
   private readonly retries = new Set<NodeJS.Timeout>();
+  /** Requests on the wire, awaited (bounded) by {@link close}. */
+  private readonly inflight = new Set<Promise<void>>();
   private closed = false;
 
   constructor(@Inject(BROADCAST_OPTIONS) private readonly options: BroadcastOptions) {
@@ -87,13 +90,13 @@ export class Webhooks implements OnApplicationShutdown {
     }
     if (event.name === 'channel_vacated' || event.name === 'member_removed') {
       const key = pairKey(event);
-      clearTimeout(this.delayed.get(key));
-      const t = setTimeout(() => {
+      clearTimeout(this.delayed.get(key)?.timer);
+      const timer = setTimeout(() => {
         this.delayed.delete(key);
         this.push(event);
       }, this.options.webhooks?.delayMs ?? 3000);
-      t.unref();
-      this.delayed.set(key, t);
+      timer.unref();
+      this.delayed.set(key, { event, timer });
       return;
     }
     this.push(event);
@@ -101,9 +104,9 @@ export class Webhooks implements OnApplicationShutdown {
 
   private cancelPair(event: WebhookEvent): boolean {
     const key = pairKey({ ...event, name: event.name === 'channel_occupied' ? 'channel_vacated' : 'member_removed' });
-    const t = this.delayed.get(key);
-    if (!t) return false;
-    clearTimeout(t);
+    const pending = this.delayed.get(key);
+    if (!pending) return false;
+    clearTimeout(pending.timer);
     this.delayed.delete(key);
     return true;
   }
@@ -123,7 +126,12 @@ export class Webhooks implements OnApplicationShutdown {
     if (this.batch.length === 0) return;
     const body = JSON.stringify({ time_ms: Date.now(), events: this.batch });
     this.batch = [];
-    for (const url of this.options.webhooks?.urls ?? []) void this.send(url, body, Date.now(), 1000);
+    for (const url of this.options.webhooks?.urls ?? []) this.track(this.send(url, body, Date.now(), 1000));
+  }
+
+  private track(request: Promise<void>): void {
+    this.inflight.add(request);
+    void request.finally(() => this.inflight.delete(request));
   }
 
   private async send(url: string, body: string, firstTry: number, backoff: number): Promise<void> {
@@ -147,25 +155,47 @@ export class Webhooks implements OnApplicationShutdown {
     }
     const host = safeHost(url);
     if (this.closed || Date.now() - firstTry + backoff > RETRY_FOR_MS) {
-      this.logger.error(`webhook to ${host} failed (${status || 'no answer'}); giving up after retries`);
+      const why = this.closed ? 'the server is shutting down' : 'retried for 5 minutes';
+      this.logger.error(`webhook to ${host} failed (${status || 'no answer'}); dropped, ${why}`);
       return;
     }
     this.logger.warn(`webhook to ${host} failed (${status || 'no answer'}); retrying in ${backoff} ms`);
     const t = setTimeout(() => {
       this.retries.delete(t);
-      void this.send(url, body, firstTry, Math.min(backoff * 2, 60_000));
+      this.track(this.send(url, body, firstTry, Math.min(backoff * 2, 60_000)));
     }, backoff);
     t.unref();
     this.retries.add(t);
   }
 
-  /** Sends what is batched now; delayed and retried events are dropped. */
-  onApplicationShutdown(): void {
+  /**
+   * Shutdown, called by the hub once the connections and the driver are released (their leaves are
+   * webhooks too): what is delayed or batched is sent now, and the requests on the wire get up to
+   * `waitMs` to arrive. A batch still failing is not retried; it is logged as dropped.
+   */
+  async close(waitMs = 5000): Promise<void> {
+    if (this.closed) return;
+    for (const { event, timer } of this.delayed.values()) {
+      clearTimeout(timer);
+      this.batch.push(event);
+    }
+    this.delayed.clear();
     this.flush();
     this.closed = true;
-    for (const t of [...this.delayed.values(), ...this.retries]) clearTimeout(t);
-    this.delayed.clear();
+    for (const t of this.retries) clearTimeout(t);
+    if (this.retries.size > 0)
+      this.logger.error(`${this.retries.size} webhook batch(es) awaiting a retry dropped at shutdown`);
     this.retries.clear();
+    if (this.inflight.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const late = await Promise.race([
+      Promise.allSettled([...this.inflight]).then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), waitMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (late) this.logger.error(`${this.inflight.size} webhook request(s) unanswered after ${waitMs} ms at shutdown`);
   }
 }
 

@@ -297,6 +297,36 @@ describe('webhooks', () => {
   });
 });
 
+describe('webhooks at shutdown', () => {
+  it('sends the delayed leaves at once and waits for them to arrive before the app has closed', async () => {
+    const hooks = await receiver();
+    // A delay far longer than the test: only the shutdown can send these leaves.
+    const run = await startSample({ webhooks: { urls: [hooks.url], batchMs: 10, delayMs: 60_000 } });
+    const closed = { app: false };
+    try {
+      const a = await TestClient.native(run.ws);
+      await authorizeAndSubscribe(run, a, 'presence-chat.shutdown', '1');
+      const joined = JSON.parse((await hooks.bodies.next()).rawBody).events;
+      expect(joined).toEqual([
+        { name: 'channel_occupied', channel: 'presence-chat.shutdown' },
+        { name: 'member_added', channel: 'presence-chat.shutdown', user_id: '1' },
+      ]);
+      await run.close();
+      closed.app = true;
+      expect(hooks.bodies.pending).toBe(1);
+      const left = JSON.parse((await hooks.bodies.next()).rawBody).events;
+      expect(left).toEqual([
+        { name: 'member_removed', channel: 'presence-chat.shutdown', user_id: '1' },
+        { name: 'channel_vacated', channel: 'presence-chat.shutdown' },
+      ]);
+      await a.closed;
+    } finally {
+      if (!closed.app) await run.close();
+      await hooks.close();
+    }
+  });
+});
+
 describeRedis('cache channels and webhooks across a cluster', () => {
   it('keeps the cache in Redis and sends occupied / member webhooks once per cluster', async () => {
     const hooks = await receiver();
