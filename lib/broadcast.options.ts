@@ -130,7 +130,10 @@ export interface BroadcastModuleOptions {
   maxMessageSize?: number;
   /** Client events (whispers) one connection may send per second; 0 = unlimited. */
   maxClientEventsPerSecond?: number;
-  /** Subscribes plus unsubscribes one connection may send per second; 0 = unlimited. */
+  /**
+   * Subscribes one connection may send per second, after a burst of `maxChannelsPerConnection` (a
+   * client resubscribing everything after a reconnect); 0 = unlimited. Unsubscribes are not limited.
+   */
   maxSubscriptionsPerSecond?: number;
   /** Unsent bytes one socket may hold before it is closed as too slow (4100); 0 = unlimited. */
   maxBufferedBytes?: number;

@@ -15,7 +15,7 @@ import type {
 } from '../drivers/broadcast-driver.js';
 import { IpLimit } from '../gateway/client-ip.js';
 import { BroadcastMetrics, NO_METRICS } from '../metrics/broadcast-metrics.js';
-import { type Client, type Outbound, withinRate } from '../protocols/protocol.js';
+import { type Client, type Outbound, takeToken, withinRate } from '../protocols/protocol.js';
 import {
   LocalHistory,
   parsePosition,
@@ -37,6 +37,17 @@ export const SERVER_TO_USER = '#server-to-user-';
 
 /** The whisper refusal that Pusher reports with code 4301. */
 export const RATE_LIMITED = 'client event rate limit reached';
+
+/** How deep a client event's data may nest (arrays and objects). */
+export const MAX_WHISPER_DEPTH = 64;
+
+/** Whether a parsed JSON value nests arrays/objects deeper than `max` (it never walks further down). */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (max === 0) return true;
+  for (const v of Array.isArray(value) ? value : Object.values(value)) if (nestedDeeperThan(v, max - 1)) return true;
+  return false;
+}
 
 export type SubscribeResult =
   | {
@@ -161,11 +172,14 @@ export class BroadcastHub implements EnvelopeSink, ChannelDirectory, OnApplicati
   }
 
   /**
-   * Counts one client-initiated subscribe or unsubscribe against maxSubscriptionsPerSecond; false
-   * when the connection is over it (the caller refuses the frame).
+   * Counts one client subscribe against maxSubscriptionsPerSecond; false when the connection is over
+   * it (the caller refuses the frame). A burst of maxChannelsPerConnection (at least 100 when that is
+   * unlimited) passes at once, so a client subscribing to all its channels after a (re)connect, as
+   * pusher-js and Echo do, is never refused. Unsubscribes are not counted: they only free resources.
    */
-  allowChannelOp(client: Client): boolean {
-    return withinRate(client.opRate, this.options.maxSubscriptionsPerSecond);
+  allowSubscribe(client: Client): boolean {
+    const { maxSubscriptionsPerSecond: rate, maxChannelsPerConnection: max } = this.options;
+    return takeToken(client.subscribeTokens, rate, Math.max(rate, max > 0 ? max : 100));
   }
 
   /** The refusal of a subscribe over the rate limit. */
@@ -429,16 +443,28 @@ export class BroadcastHub implements EnvelopeSink, ChannelDirectory, OnApplicati
     if (ch.type === 'public') return 'whispers are only allowed on private and presence channels';
     if (isEncrypted(channel)) return 'client events are not supported on encrypted channels';
     if (!withinRate(client.eventRate, this.options.maxClientEventsPerSecond)) return RATE_LIMITED;
+    // Relayed data is serialized again (per protocol, and by a cluster driver): bound its nesting so
+    // that no serializer can run out of stack on what a client sent.
+    if (nestedDeeperThan(data, MAX_WHISPER_DEPTH))
+      return `whisper "data" nests deeper than ${MAX_WHISPER_DEPTH} levels`;
     const userId = ch.memberOf?.get(client);
     const envelope: BroadcastEnvelope = { kind: 'whisper', channels: [channel], event, data, except: client.id };
     if (userId !== undefined) envelope.userId = userId;
-    void this.driver?.publish(envelope);
+    try {
+      const sent = this.driver?.publish(envelope);
+      if (sent instanceof Promise) {
+        sent.catch((err: Error) => this.logger.warn(`${channel}: a client event was not relayed (${err.message})`));
+      }
+    } catch (err) {
+      this.logger.warn(`${channel}: a client event was not relayed (${(err as Error).message})`);
+      return 'the client event could not be relayed';
+    }
     if (this.webhooks?.active) {
       const hook: WebhookEvent = {
         name: 'client_event',
         channel,
         event: `client-${event}`,
-        data: JSON.stringify(data) ?? 'null',
+        data: typeof data === 'string' ? data : (JSON.stringify(data) ?? 'null'),
         socket_id: client.id,
       };
       if (userId !== undefined) hook.user_id = userId;

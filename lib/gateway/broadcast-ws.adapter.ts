@@ -2,15 +2,17 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { INestApplicationContext } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
-import { WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import type { BroadcastOptions } from '../broadcast.options.js';
 import { GATEWAY_PLACEHOLDER_PATH } from '../constants.js';
 import { clientIp, type IpLimit } from './client-ip.js';
 
 /** Marks the ws server this adapter made for the broadcasting gateway. */
 export const BROADCAST_SERVER = Symbol('nestjs-broadcasting.server');
+/** Set on the server by the gateway's shutdown: upgrades are refused with 503 from then on. */
+export const BROADCAST_CLOSING = Symbol('nestjs-broadcasting.closing');
 
-type PathServer = WebSocketServer & { path?: string; [BROADCAST_SERVER]?: true };
+type PathServer = WebSocketServer & { path?: string; [BROADCAST_SERVER]?: true; [BROADCAST_CLOSING]?: true };
 
 /** The Pusher endpoint's prefix: `/app/{key}`. */
 export const PUSHER_PATH_PREFIX = '/app/';
@@ -63,6 +65,9 @@ export class BroadcastWsAdapter extends WsAdapter {
       }),
     });
     wss.on('error', (err) => this.logger.error(err));
+    // Before anything else sees the socket: it emits 'error' for a bad frame (oversize, invalid UTF-8)
+    // even while it is being refused, and an 'error' without a listener would end the process.
+    wss.on('connection', (ws: WebSocket) => ws.on('error', (err) => this.logger.debug(`socket error: ${err.message}`)));
     wss[BROADCAST_SERVER] = true;
     this.ensureHttpServerExists(port, this.httpServer);
     this.addWsServerToRegistry(wss, port, o.path);
@@ -96,7 +101,12 @@ export class BroadcastWsAdapter extends WsAdapter {
     this.httpServersRegistry.set(port, server);
     const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const target = this.match(port, req.url ?? '/');
-      if (target) {
+      if (target?.[BROADCAST_CLOSING]) {
+        // Shutting down: a client told to reconnect must not land on this node again.
+        socket.end(
+          'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n',
+        );
+      } else if (target) {
         target.handleUpgrade(req, socket, head, (ws) => target.emit('connection', ws, req));
       } else if (server.listenerCount('upgrade') <= 1) {
         socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');

@@ -17,7 +17,7 @@ import { handleNativeFrame } from '../protocols/native.handler.js';
 import type { Client, Codec } from '../protocols/protocol.js';
 import { pusher, pusherCodec } from '../protocols/pusher.codec.js';
 import { handlePusherFrame, PusherCode } from '../protocols/pusher.handler.js';
-import { BROADCAST_SERVER, PUSHER_PATH_PREFIX } from './broadcast-ws.adapter.js';
+import { BROADCAST_CLOSING, BROADCAST_SERVER, PUSHER_PATH_PREFIX } from './broadcast-ws.adapter.js';
 import { clientIp, type IpLimit } from './client-ip.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import { rawSocketOf } from './ws-internals.js';
@@ -35,7 +35,7 @@ export class BroadcastGateway
   implements OnGatewayInit, OnGatewayConnection, OnApplicationBootstrap, BeforeApplicationShutdown
 {
   private readonly logger = new Logger('BroadcastGateway');
-  private server?: WebSocketServer & { [BROADCAST_SERVER]?: true };
+  private server?: WebSocketServer & { [BROADCAST_SERVER]?: true; [BROADCAST_CLOSING]?: true };
   private heartbeat?: NodeJS.Timeout;
   private closing = false;
   private readonly limits: ConnectionLimits = {
@@ -101,7 +101,10 @@ export class BroadcastGateway
       if (isBinary) conn.send(native.error('binary frames are not supported'));
       else {
         const text = data.toString();
-        conn.run(() => handleNativeFrame(this.hub, conn, text, this.appMessage), this.onError);
+        conn.run(
+          () => (conn.refused ? undefined : handleNativeFrame(this.hub, conn, text, this.appMessage)),
+          this.onError,
+        );
       }
     });
     this.track(conn, req);
@@ -132,7 +135,7 @@ export class BroadcastGateway
       if (isBinary) conn.send(pusher.error(null, 'binary frames are not supported'));
       else {
         const text = data.toString();
-        conn.run(() => handlePusherFrame(this.hub, conn, text), this.onError);
+        conn.run(() => (conn.refused ? undefined : handlePusherFrame(this.hub, conn, text)), this.onError);
       }
     });
     this.track(conn, req);
@@ -153,19 +156,32 @@ export class BroadcastGateway
   /** Liveness, errors, disconnect and the app's connect/disconnect hooks: the same for every protocol. */
   private track(conn: Connection, req: IncomingMessage): void {
     const ws = conn.ws;
-    ws.on('pong', () => {
+    // Pongs, and pings a client sends on its own, count as activity like any frame.
+    const seen = () => {
       conn.lastSeen = Date.now();
-    });
-    ws.on('error', (err) => this.logger.debug(`socket ${conn.id}: ${err.message}`));
+    };
+    ws.on('pong', seen);
+    ws.on('ping', seen);
     ws.once('close', (code: number) => {
       conn.run(() => this.hub.disconnect(conn), this.onError);
       this.hooks.disconnected(conn, code);
     });
     if (this.hooks.hasConnectHooks) {
-      this.hooks.connected(conn, req).catch((err: unknown) => {
-        const reason = String((err as Error)?.message ?? 'refused').slice(0, 120);
-        conn.close(CloseCode.Policy, reason);
-      });
+      // The hooks are a gate: frames the client sends meanwhile wait in its queue, and are dropped
+      // when a hook refuses.
+      conn.run(
+        () =>
+          this.hooks.connected(conn, req).catch((err: unknown) => {
+            conn.refused = true;
+            const reason = String((err as Error)?.message ?? 'refused').slice(0, 120);
+            if (conn.codec.name === 'pusher') {
+              // 4009: pusher-js does not retry a connection refused with a 40xx code.
+              conn.send(pusher.error(PusherCode.Unauthorized, reason));
+              conn.close(PusherCode.Unauthorized, reason);
+            } else conn.close(CloseCode.Policy, reason);
+          }),
+        this.onError,
+      );
     }
   }
 
@@ -208,6 +224,7 @@ export class BroadcastGateway
   async beforeApplicationShutdown(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    if (this.server) this.server[BROADCAST_CLOSING] = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
     const clients = [...this.hub.clients.values()] as Connection[];
     const closed = clients.map(

@@ -34,7 +34,9 @@ export class Connection implements Client, BroadcastClient {
   /** Set by native sign-in or Pusher sign-in. */
   userId: string | undefined = undefined;
   readonly eventRate = { start: 0, count: 0 };
-  readonly opRate = { start: 0, count: 0 };
+  readonly subscribeTokens = { tokens: 0, at: 0 };
+  /** A connect hook refused it: frames still queued are dropped. */
+  refused = false;
   /** Milliseconds timestamp of the last inbound frame or pong. */
   lastSeen = Date.now();
   corked = false;

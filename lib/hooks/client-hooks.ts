@@ -94,7 +94,8 @@ export class ClientHooks implements OnModuleInit {
     };
     try {
       const r = hook(client, message);
-      if (r instanceof Promise) r.then(reply, fail);
+      // A reply that cannot be serialized fails like the handler did (never an unhandled rejection).
+      if (r instanceof Promise) r.then(reply).catch(fail);
       else reply(r);
     } catch (err) {
       fail(err);

@@ -71,7 +71,7 @@ export function handleNativeFrame(
         }
         r.after?.();
       };
-      if (!hub.allowChannelOp(client)) {
+      if (!hub.allowSubscribe(client)) {
         reply(hub.subscribeRateLimited(m.channel));
         return;
       }
@@ -83,10 +83,6 @@ export function handleNativeFrame(
     case 'unsubscribe':
       if (typeof m.channel !== 'string') {
         client.send(native.error('unsubscribe needs a string "channel"'));
-        return;
-      }
-      if (!hub.allowChannelOp(client)) {
-        client.send(native.error(`subscription rate limit reached (${hub.options.maxSubscriptionsPerSecond}/s)`));
         return;
       }
       return after(hub.unsubscribe(client, m.channel), () => client.send(native.unsubscribed(m.channel as string)));

@@ -13,8 +13,8 @@ export interface Client {
   userId: string | undefined;
   /** Client events (whispers) in the current one-second window. */
   readonly eventRate: RateWindow;
-  /** Subscribes and unsubscribes in the current one-second window. */
-  readonly opRate: RateWindow;
+  /** Subscribe allowance (token bucket; unsubscribes are never limited). */
+  readonly subscribeTokens: TokenBucket;
   /** Channels whose live events wait while this client's subscribe is under way (cluster driver). */
   holding?: Map<string, Outbound[]>;
   /** Sends a frame meant for this client only (replies, errors). */
@@ -30,6 +30,25 @@ export interface Client {
 export interface RateWindow {
   start: number;
   count: number;
+}
+
+/** A token bucket: tokens left and when it was last refilled (ms; 0 = never used, full). */
+export interface TokenBucket {
+  tokens: number;
+  at: number;
+}
+
+/**
+ * Takes one token from `b`, which holds up to `burst` and refills at `rate` per second; false when
+ * it is empty (rate 0 = no limit). A new bucket starts full.
+ */
+export function takeToken(b: TokenBucket, rate: number, burst: number, now = Date.now()): boolean {
+  if (rate <= 0) return true;
+  b.tokens = b.at === 0 ? burst : Math.min(burst, b.tokens + ((now - b.at) * rate) / 1000);
+  b.at = now;
+  if (b.tokens < 1) return false;
+  b.tokens -= 1;
+  return true;
 }
 
 /** Counts one more in `w`; false when that goes over `limit` per second (0 = no limit). */

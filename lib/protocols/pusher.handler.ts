@@ -74,7 +74,7 @@ export function handlePusherFrame(hub: BroadcastHub, client: Client, text: strin
         }
         return;
       }
-      const result = hub.allowChannelOp(client)
+      const result = hub.allowSubscribe(client)
         ? hub.subscribe(client, channel, d.auth, d.channel_data)
         : hub.subscribeRateLimited(channel);
       return after(result, (r) => {
@@ -105,10 +105,6 @@ export function handlePusherFrame(hub: BroadcastHub, client: Client, text: strin
     case 'pusher:unsubscribe': {
       const channel = dataOf(f).channel;
       if (typeof channel !== 'string') return;
-      if (!hub.allowChannelOp(client)) {
-        client.send(pusher.error(null, `subscription rate limit reached (${hub.options.maxSubscriptionsPerSecond}/s)`));
-        return;
-      }
       return after(hub.unsubscribe(client, channel), () => {});
     }
     case 'pusher:signin': {

@@ -46,30 +46,43 @@ describe('slow consumers', () => {
 });
 
 describe('floods and limits', () => {
-  it('limits subscribe/unsubscribe churn per connection with a clear refusal', async () => {
-    const run = await startSample({ maxSubscriptionsPerSecond: 5 });
+  it('limits subscribe churn per connection after a full burst, never refusing an unsubscribe', async () => {
+    const run = await startSample({ maxSubscriptionsPerSecond: 5, maxChannelsPerConnection: 8 });
+    const manager = run.app.get(ConnectionManager);
     try {
       const c = await TestClient.native(run.ws);
-      for (let i = 0; i < 5; i++) expect((await c.subscribe(`churn-${i}`)).type).toBe('subscribed');
-      expect(await c.subscribe('churn-5')).toEqual({
+      // A client subscribing to everything at once (a reconnect) gets a burst of maxChannelsPerConnection.
+      const burst = await Promise.all(Array.from({ length: 8 }, (_, i) => c.subscribe(`churn-${i}`)));
+      expect(burst.map((r) => r.type)).toEqual(Array(8).fill('subscribed'));
+      // Unsubscribing is never refused, and it takes effect.
+      for (let i = 0; i < 4; i++) {
+        expect(await c.request({ type: 'unsubscribe', channel: `churn-${i}` })).toEqual({
+          type: 'unsubscribed',
+          channel: `churn-${i}`,
+        });
+      }
+      expect(manager.localSubscriberCount('churn-0')).toBe(0);
+      // The bucket is empty now: the next subscribe is refused, clearly, and the connection goes on.
+      expect(await c.subscribe('churn-8')).toEqual({
         type: 'subscription_error',
-        channel: 'churn-5',
+        channel: 'churn-8',
         error: 'subscription rate limit reached (5/s)',
       });
-      expect(await c.request({ type: 'unsubscribe', channel: 'churn-0' })).toEqual({
-        type: 'error',
-        message: 'subscription rate limit reached (5/s)',
-      });
       expect(await c.request({ type: 'ping' })).toEqual({ type: 'pong' });
+      // It refills at the configured rate.
+      await until(async () => (await c.subscribe('churn-8')).type === 'subscribed');
+
       const p = await TestClient.connect(`${run.ws}/app/app-key?protocol=7`);
       await p.next();
-      for (let i = 0; i < 5; i++) p.send({ event: 'pusher:subscribe', data: { channel: `p-${i}` } });
-      for (let i = 0; i < 5; i++) expect((await p.next()).event).toBe('pusher_internal:subscription_succeeded');
-      expect(await p.request({ event: 'pusher:subscribe', data: { channel: 'p-5' } })).toMatchObject({
+      for (let i = 0; i < 8; i++) p.send({ event: 'pusher:subscribe', data: { channel: `p-${i}` } });
+      for (let i = 0; i < 8; i++) expect((await p.next()).event).toBe('pusher_internal:subscription_succeeded');
+      p.send({ event: 'pusher:unsubscribe', data: { channel: 'p-0' } });
+      expect(await p.request({ event: 'pusher:subscribe', data: { channel: 'p-8' } })).toMatchObject({
         event: 'pusher:subscription_error',
-        channel: 'p-5',
+        channel: 'p-8',
         data: { type: 'LimitReached', status: 429 },
       });
+      expect(manager.localSubscriberCount('p-0')).toBe(0);
       await Promise.all([c.close(), p.close()]);
     } finally {
       await run.close();

@@ -6,7 +6,7 @@ export class FakeClient implements Client {
   readonly channels = new Set<string>();
   userId: string | undefined;
   readonly eventRate = { start: 0, count: 0 };
-  readonly opRate = { start: 0, count: 0 };
+  readonly subscribeTokens = { tokens: 0, at: 0 };
   readonly written: SharedFrame[] = [];
   readonly sent: string[] = [];
   constructor(

@@ -1,0 +1,223 @@
+import type { IncomingMessage } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Injectable, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import {
+  BroadcastModule,
+  ConnectionManager,
+  OnClientConnect,
+  OnClientMessage,
+  setupBroadcasting,
+} from 'nestjs-broadcasting';
+import { BroadcastGateway } from '../../lib/gateway/broadcast.gateway.js';
+import { REDIS_URL, redisAvailable, testPrefix } from '../helpers/redis.js';
+import {
+  authorizeAndSubscribe,
+  listenOnLoopback,
+  postJson,
+  type RunningApp,
+  startSample,
+} from '../helpers/sample-app.js';
+import { TestClient } from '../helpers/test-client.js';
+import { until } from '../helpers/until.js';
+
+/** A connect hook that waits for the test (`?gate=1`), and message handlers that misbehave. */
+@Injectable()
+class GateHooks {
+  static gate: { promise: Promise<void>; release(): void; refuse(reason: string): void };
+
+  static reset(): void {
+    let release!: () => void;
+    let refuse!: (reason: string) => void;
+    const promise = new Promise<void>((resolve, reject) => {
+      release = resolve;
+      refuse = (reason) => reject(new Error(reason));
+    });
+    promise.catch(() => {});
+    GateHooks.gate = { promise, release, refuse };
+  }
+
+  @OnClientConnect()
+  async connected(_client: unknown, request: IncomingMessage) {
+    if (request.url?.includes('gate=1')) await GateHooks.gate.promise;
+  }
+
+  /** Returns what JSON cannot encode. */
+  @OnClientMessage('circular')
+  async circular() {
+    const o: Record<string, unknown> = {};
+    o.self = o;
+    return o;
+  }
+
+  @OnClientMessage('bigint')
+  bigint() {
+    return { n: 10n };
+  }
+}
+
+@Module({
+  imports: [BroadcastModule.forRoot({ maxMessageSize: 1024, heartbeatInterval: 60, clientTimeout: 120 })],
+  providers: [GateHooks],
+})
+class HostileApp {}
+
+async function start(): Promise<RunningApp> {
+  const app = await NestFactory.create(HostileApp, { logger: false });
+  setupBroadcasting(app);
+  return listenOnLoopback(app);
+}
+
+/** Resolves once the server has read everything this client sent before (a ping's pong follows them). */
+function roundTrip(c: TestClient): Promise<void> {
+  return new Promise((resolve) => {
+    c.ws.once('pong', () => resolve());
+    c.ws.ping();
+  });
+}
+
+describe('hostile sockets never take the process down', () => {
+  let run: RunningApp;
+  beforeAll(async () => {
+    run = await start();
+  });
+  afterAll(async () => {
+    await run.close();
+  });
+
+  it('survives oversize and invalid frames on sockets it is refusing', async () => {
+    const urls = [
+      `${run.ws}/app/wrong-key?protocol=7`, // refused: unknown key
+      `${run.ws}/app/app-key`, // refused: no protocol
+    ];
+    for (const url of urls) {
+      for (const bad of [Buffer.alloc(4096, 0x61), Buffer.from([0xc3, 0x28])]) {
+        const c = await TestClient.connect(url);
+        c.ws.send(bad, { binary: false });
+        const { code } = await c.closed;
+        expect([1007, 1009, 4001, 4007, 4008]).toContain(code);
+      }
+    }
+    const healthy = await TestClient.native(run.ws);
+    expect(await healthy.request({ type: 'ping' })).toEqual({ type: 'pong' });
+    await healthy.close();
+  });
+
+  it('answers an app handler whose result cannot be serialized with an error frame', async () => {
+    const c = await TestClient.native(run.ws);
+    for (const type of ['circular', 'bigint']) {
+      expect(await c.request({ type, ref: 7 })).toEqual({
+        type: 'error',
+        message: 'internal error',
+        request: type,
+        ref: 7,
+      });
+    }
+    expect(await c.request({ type: 'ping' })).toEqual({ type: 'pong' });
+    await c.close();
+  });
+});
+
+describe('connect hooks are a gate', () => {
+  let run: RunningApp;
+  beforeAll(async () => {
+    run = await start();
+  });
+  afterAll(async () => {
+    await run.close();
+  });
+
+  it('holds a client’s frames until the hooks pass, and drops them when a hook refuses (native 1008)', async () => {
+    const manager = run.app.get(ConnectionManager);
+    GateHooks.reset();
+    const refused = await TestClient.connect(`${run.ws}/ws?gate=1`);
+    expect((await refused.next()).type).toBe('connected');
+    refused.send({ type: 'subscribe', channel: 'gated' });
+    await roundTrip(refused);
+    expect(refused.frames).toEqual([]);
+    GateHooks.gate.refuse('not today');
+    expect(await refused.closed).toEqual({ code: 1008, reason: 'not today' });
+    expect(refused.frames).toEqual([]);
+    expect(manager.localSubscriberCount('gated')).toBe(0);
+
+    GateHooks.reset();
+    const admitted = await TestClient.connect(`${run.ws}/ws?gate=1`);
+    expect((await admitted.next()).type).toBe('connected');
+    admitted.send({ type: 'subscribe', channel: 'gated' });
+    await roundTrip(admitted);
+    expect(admitted.frames).toEqual([]);
+    GateHooks.gate.release();
+    expect(await admitted.next()).toEqual({ type: 'subscribed', channel: 'gated' });
+    await admitted.close();
+  });
+
+  it('refuses a Pusher client with pusher:error 4009 and Close 4009, which pusher-js does not retry', async () => {
+    GateHooks.reset();
+    const p = await TestClient.pusher(run.ws, '?protocol=7&gate=1');
+    p.send({ event: 'pusher:subscribe', data: { channel: 'gated-p' } });
+    await roundTrip(p);
+    GateHooks.gate.refuse('banned');
+    expect(await p.next()).toEqual({ event: 'pusher:error', data: { code: 4009, message: 'banned' } });
+    expect(await p.closed).toEqual({ code: 4009, reason: 'banned' });
+    expect(p.frames).toEqual([]);
+  });
+});
+
+describe('shutdown', () => {
+  it('refuses new upgrades with 503 while it drains, so reconnecting clients land elsewhere', async () => {
+    const run = await start();
+    const stalled = await TestClient.native(run.ws);
+    // A reader that never reads keeps the drain open (up to its 2 s bound).
+    (stalled.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const gateway = run.app.get(BroadcastGateway);
+    const closing = run.app.close();
+    await until(() => !gateway.accepting);
+    await expect(TestClient.connect(`${run.ws}/ws`)).rejects.toThrow('HTTP 503');
+    await expect(TestClient.connect(`${run.ws}/app/app-key?protocol=7`)).rejects.toThrow('HTTP 503');
+    await closing;
+  });
+});
+
+describe('client events nested too deeply', () => {
+  const deep = (levels: number) => `${'['.repeat(levels)}${']'.repeat(levels)}`;
+
+  for (const driver of ['local', 'redis'] as const) {
+    it(`are refused with an error frame, natively and over Pusher, and the others go on (${driver} driver)`, async () => {
+      if (driver === 'redis' && !(await redisAvailable())) return;
+      const run = await startSample(
+        driver === 'redis' ? { driver, redis: { url: REDIS_URL, prefix: testPrefix('deep') } } : {},
+      );
+      try {
+        const room = `presence-chat.deep-${driver}`;
+        const [a, b] = [await TestClient.native(run.ws), await TestClient.native(run.ws)];
+        await authorizeAndSubscribe(run, a, room, '1');
+        await authorizeAndSubscribe(run, b, room, '2');
+        expect(await a.next()).toMatchObject({ type: 'member_added', user_id: '2' });
+        // 20,000 levels fit in a 64 KB frame and would overflow any recursive serializer.
+        a.send(`{"type":"whisper","channel":"${room}","event":"typing","data":${deep(20_000)}}`);
+        expect(await a.next()).toEqual({ type: 'error', message: 'whisper "data" nests deeper than 64 levels' });
+        const p = await TestClient.pusher(run.ws);
+        const res = await postJson(
+          `${run.http}/broadcasting/auth`,
+          { socket_id: p.socketId, channel_name: room },
+          { authorization: 'Bearer 3' },
+        );
+        const { auth, channel_data } = (await res.json()) as { auth: string; channel_data: string };
+        p.send({ event: 'pusher:subscribe', data: { channel: room, auth, channel_data } });
+        expect((await p.next()).event).toBe('pusher_internal:subscription_succeeded');
+        p.send(`{"event":"client-typing","channel":"${room}","data":${deep(20_000)}}`);
+        expect(await p.next()).toEqual({
+          event: 'pusher:error',
+          data: { code: null, message: 'whisper "data" nests deeper than 64 levels' },
+        });
+        // 64 levels are fine, and reach the others.
+        a.send({ type: 'whisper', channel: room, event: 'typing', data: JSON.parse(deep(64)) });
+        expect(await b.next()).toMatchObject({ type: 'member_added', user_id: '3' });
+        expect(await b.next()).toMatchObject({ type: 'whisper', event: 'typing', user_id: '1' });
+        await Promise.all([a.close(), b.close(), p.close()]);
+      } finally {
+        await run.close();
+      }
+    });
+  }
+});
