@@ -10,12 +10,19 @@ const OPEN = 1;
 const corked: Connection[] = [];
 let flushScheduled = false;
 
+/**
+ * Uncorks every socket written to in the last turn (one writev each), then measures what the kernel
+ * did not take: that, not a burst the app published in one turn, is a slow reader's backlog.
+ */
 function flush(): void {
   flushScheduled = false;
   for (let i = 0; i < corked.length; i++) {
     const c = corked[i];
     c.corked = false;
-    c.socket?.uncork();
+    const socket = c.socket;
+    if (socket === undefined) continue;
+    socket.uncork();
+    c.checkBacklog(socket.writableLength);
   }
   corked.length = 0;
 }
@@ -95,23 +102,51 @@ export class Connection implements Client, BroadcastClient {
 
   sendBinary(data: Buffer): void {
     if (this.ws.readyState !== OPEN) return;
-    this.ws.send(data, { binary: true });
-    this.checkBacklog(this.ws.bufferedAmount);
+    const socket = this.socket;
+    if (socket === undefined) {
+      this.ws.send(data, { binary: true });
+      this.checkBacklog(this.ws.bufferedAmount);
+    } else if (this.corkForTurn(socket)) this.ws.send(data, { binary: true });
   }
 
+  /** A frame for this client only (replies, errors): corked with the turn's other writes. */
   send(text: string): void {
     if (this.ws.readyState !== OPEN) return;
-    this.ws.send(text);
-    this.checkBacklog(this.ws.bufferedAmount);
+    const socket = this.socket;
+    if (socket === undefined) {
+      this.ws.send(text);
+      this.checkBacklog(this.ws.bufferedAmount);
+    } else if (this.corkForTurn(socket)) this.ws.send(text);
   }
 
   /**
    * Unsent bytes, measured on the socket itself (shared frames bypass ws's own counters). Past the
    * limit the gateway closes the connection: a slow reader must not grow the server's memory.
+   * True when it is over.
    */
-  private checkBacklog(bytes: number): void {
+  checkBacklog(bytes: number): boolean {
     const max = this.limits.maxBufferedBytes;
-    if (max > 0 && bytes > max) this.limits.onSlow(this);
+    if (max <= 0 || bytes <= max || this.ws.readyState !== OPEN) return false;
+    this.limits.onSlow(this);
+    return true;
+  }
+
+  /**
+   * Corks the socket until the next turn, so that everything written to it in this one leaves in a
+   * single writev. False when the backlog left from earlier turns is already over the limit (the
+   * connection is being closed: nothing more is written).
+   */
+  private corkForTurn(socket: Socket): boolean {
+    if (this.corked) return true;
+    if (this.checkBacklog(socket.writableLength)) return false;
+    this.corked = true;
+    socket.cork();
+    corked.push(this);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flush);
+    }
+    return true;
   }
 
   write(frame: SharedFrame): void {
@@ -121,18 +156,9 @@ export class Connection implements Client, BroadcastClient {
       this.send(frame.text);
       return;
     }
-    if (!this.corked) {
-      this.corked = true;
-      socket.cork();
-      corked.push(this);
-      if (!flushScheduled) {
-        flushScheduled = true;
-        setImmediate(flush);
-      }
-    }
+    if (!this.corkForTurn(socket)) return;
     if (frame.bytes === undefined) frame.bytes = frameText(frame.text);
     socket.write(frame.bytes);
-    this.checkBacklog(socket.writableLength);
   }
 
   close(code = 1000, reason?: string): void {
