@@ -44,8 +44,11 @@ export class ChannelAuthExplorer implements OnModuleInit {
     const add = (patterns: string[], wrapper: InstanceWrapper, method: string, label: string) => {
       for (const p of patterns) entries.push({ pattern: compileChannelPattern(p), wrapper, method, label });
     };
-    for (const { wrapper, metadata, name } of findDecoratedClasses<string[]>(this.discovery, CHANNEL_AUTH_METADATA)) {
-      if (typeof (wrapper.metatype as { prototype?: { authorize?: unknown } }).prototype?.authorize !== 'function') {
+    for (const { wrapper, metadata, name, type } of findDecoratedClasses<string[]>(
+      this.discovery,
+      CHANNEL_AUTH_METADATA,
+    )) {
+      if (typeof (type as { prototype?: { authorize?: unknown } }).prototype?.authorize !== 'function') {
         throw new Error(`@ChannelAuth on class ${name}: it needs an authorize(user, params, context) method`);
       }
       add(metadata, wrapper, 'authorize', `${name}.authorize`);

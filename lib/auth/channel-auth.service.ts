@@ -51,6 +51,16 @@ export class ChannelAuthService {
     return user ?? undefined;
   }
 
+  /** userOf for the endpoints: a throwing `resolveUser` is logged and means "no user" (401). */
+  private async userOfOrNone(request: unknown): Promise<unknown> {
+    try {
+      return await this.userOf(request);
+    } catch (err) {
+      this.logger.warn(`resolveUser threw: ${(err as Error)?.message ?? String(err)}; answered 401`);
+      return undefined;
+    }
+  }
+
   /** The user's id as a string, or undefined when it has none usable. */
   userIdOf(user: unknown): string | undefined {
     const id = (this.options.auth.userId ?? defaultUserId)(user);
@@ -67,7 +77,7 @@ export class ChannelAuthService {
     const type = channelType(channel);
     if (type === 'public') return deny(400, 'public channels need no authorization');
 
-    const user = await this.userOf(request);
+    const user = await this.userOfOrNone(request);
     if (user === undefined || user === null || user === false) return deny(401, 'unauthenticated');
 
     const match = this.explorer.match(channel, request);
@@ -93,15 +103,24 @@ export class ChannelAuthService {
       return { status: 200, body: { auth, shared_secret: channelSharedSecret(channel, master).toString('base64') } };
     }
 
-    const userId = this.userIdOf(user);
-    if (userId === undefined) {
-      this.logger.error(`presence ${channel}: the user has no usable id (1-${MAX_USER_ID_LENGTH} characters)`);
-      return deny(403, 'forbidden');
-    }
-    const info = typeof result === 'object' ? result : (this.options.auth.presenceUser ?? defaultPresenceUser)(user);
-    const channelData = JSON.stringify({ user_id: userId, user_info: info });
-    if (Buffer.byteLength(JSON.stringify(info ?? null)) > MAX_USER_INFO_BYTES) {
-      this.logger.error(`presence ${channel}: user_info is larger than ${MAX_USER_INFO_BYTES} bytes`);
+    // Presence refusals say why: the reasons name limits, never secrets or user data.
+    let channelData: string;
+    try {
+      const userId = this.userIdOf(user);
+      if (userId === undefined) {
+        this.logger.error(`presence ${channel}: the user has no usable id (1-${MAX_USER_ID_LENGTH} characters)`);
+        return deny(403, `the user has no usable id (1-${MAX_USER_ID_LENGTH} characters)`);
+      }
+      const info = typeof result === 'object' ? result : (this.options.auth.presenceUser ?? defaultPresenceUser)(user);
+      if (Buffer.byteLength(JSON.stringify(info ?? null)) > MAX_USER_INFO_BYTES) {
+        this.logger.error(`presence ${channel}: user_info is larger than ${MAX_USER_INFO_BYTES} bytes`);
+        return deny(403, `user_info is larger than ${MAX_USER_INFO_BYTES} bytes`);
+      }
+      channelData = JSON.stringify({ user_id: userId, user_info: info });
+    } catch (err) {
+      this.logger.error(
+        `presence ${channel}: the userId/presenceUser option threw: ${(err as Error)?.message ?? String(err)}`,
+      );
       return deny(403, 'forbidden');
     }
     return {
@@ -117,14 +136,20 @@ export class ChannelAuthService {
   async authenticateUser(request: unknown, body: unknown): Promise<AuthResponse> {
     const { socket_id: socketId } = (body ?? {}) as Record<string, unknown>;
     if (typeof socketId !== 'string' || !SOCKET_ID.test(socketId)) return deny(400, 'socket_id is missing or invalid');
-    const user = await this.userOf(request);
+    const user = await this.userOfOrNone(request);
     if (user === undefined || user === null || user === false) return deny(401, 'unauthenticated');
-    const id = this.userIdOf(user);
-    if (id === undefined) {
-      this.logger.error(`user-auth: the user has no usable id (1-${MAX_USER_ID_LENGTH} characters)`);
+    let userData: string;
+    try {
+      const id = this.userIdOf(user);
+      if (id === undefined) {
+        this.logger.error(`user-auth: the user has no usable id (1-${MAX_USER_ID_LENGTH} characters)`);
+        return deny(403, `the user has no usable id (1-${MAX_USER_ID_LENGTH} characters)`);
+      }
+      userData = JSON.stringify({ id, user_info: (this.options.auth.presenceUser ?? defaultPresenceUser)(user) });
+    } catch (err) {
+      this.logger.error(`user-auth: the userId/presenceUser option threw: ${(err as Error)?.message ?? String(err)}`);
       return deny(403, 'forbidden');
     }
-    const userData = JSON.stringify({ id, user_info: (this.options.auth.presenceUser ?? defaultPresenceUser)(user) });
     const { key, secret } = this.options;
     return { status: 200, body: { auth: signUser(key, secret, socketId, userData), user_data: userData } };
   }

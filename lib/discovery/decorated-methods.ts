@@ -1,6 +1,19 @@
 import type { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 
+/**
+ * The class behind a provider or controller: its metatype or, for `useValue` and `useFactory`
+ * providers (whose metatype is nothing, or the factory), the class of the instance they made.
+ */
+// biome-ignore lint/complexity/noBannedTypes: any class
+function classOf(wrapper: InstanceWrapper): Function | undefined {
+  if (!wrapper.isNotMetatype) return typeof wrapper.metatype === 'function' ? wrapper.metatype : undefined;
+  const instance = wrapper.instance as object | null | undefined;
+  if (instance === null || typeof instance !== 'object' || !wrapper.isDependencyTreeStatic()) return undefined;
+  const type = instance.constructor;
+  return type === Object ? undefined : type;
+}
+
 /** One decorated method found at bootstrap. */
 export interface DecoratedMethod<M> {
   wrapper: InstanceWrapper;
@@ -22,8 +35,8 @@ export function findDecoratedMethods<M>(
   const found: DecoratedMethod<M>[] = [];
   const seen = new Set<unknown>();
   for (const wrapper of [...discovery.getProviders(), ...discovery.getControllers()]) {
-    const { metatype } = wrapper;
-    if (!metatype || typeof metatype !== 'function' || wrapper.isAlias || seen.has(metatype)) continue;
+    const metatype = wrapper.isAlias ? undefined : classOf(wrapper);
+    if (!metatype || seen.has(metatype)) continue;
     seen.add(metatype);
     const proto = metatype.prototype;
     if (!proto) continue;
@@ -39,15 +52,17 @@ export function findDecoratedMethods<M>(
 export function findDecoratedClasses<M>(
   discovery: DiscoveryService,
   key: string,
-): Array<{ wrapper: InstanceWrapper; metadata: M; name: string }> {
-  const found: Array<{ wrapper: InstanceWrapper; metadata: M; name: string }> = [];
+  // biome-ignore lint/complexity/noBannedTypes: any class
+): Array<{ wrapper: InstanceWrapper; metadata: M; name: string; type: Function }> {
+  // biome-ignore lint/complexity/noBannedTypes: any class
+  const found: Array<{ wrapper: InstanceWrapper; metadata: M; name: string; type: Function }> = [];
   const seen = new Set<unknown>();
   for (const wrapper of [...discovery.getProviders(), ...discovery.getControllers()]) {
-    const { metatype } = wrapper;
-    if (!metatype || typeof metatype !== 'function' || wrapper.isAlias || seen.has(metatype)) continue;
+    const metatype = wrapper.isAlias ? undefined : classOf(wrapper);
+    if (!metatype || seen.has(metatype)) continue;
     seen.add(metatype);
     const metadata: M | undefined = Reflect.getMetadata(key, metatype);
-    if (metadata !== undefined) found.push({ wrapper, metadata, name: metatype.name });
+    if (metadata !== undefined) found.push({ wrapper, metadata, name: metatype.name, type: metatype });
   }
   return found;
 }

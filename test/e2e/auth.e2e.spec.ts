@@ -257,11 +257,61 @@ describe('auth endpoint in an app with a global prefix, URI versioning, a global
     expect((await ask('presence-team.1', { 'x-user': 'nobody' })).status).toBe(403);
   });
 
+  it('finds authorizers registered with useFactory and useValue; async ones resolve or reject', async () => {
+    expect((await ask('private-factory.7')).status).toBe(200);
+    expect((await ask('private-factory.8')).status).toBe(403);
+    const down = await ask('private-factory.down');
+    expect(down.status).toBe(403);
+    expect(JSON.stringify(await down.json())).not.toMatch(/lookup/);
+    expect((await ask('private-value.yes')).status).toBe(200);
+    expect((await ask('private-value.no')).status).toBe(403);
+  });
+
+  it('says why a presence authorization breaks a limit', async () => {
+    const longId = await ask('presence-rooms.a', { 'x-user': 'u'.repeat(129) });
+    expect(longId.status).toBe(403);
+    expect(await longId.json()).toEqual({ error: 'the user has no usable id (1-128 characters)' });
+    const bigInfo = await ask('presence-rooms.a', { 'x-user': 'u1', 'x-name': 'n'.repeat(1100) });
+    expect(bigInfo.status).toBe(403);
+    expect(await bigInfo.json()).toEqual({ error: 'user_info is larger than 1024 bytes' });
+  });
+
   it('resolves request-scoped authorizers per request', async () => {
     const before = fx.tenantInstances();
     expect((await ask('private-tenant.acme', { 'x-user': 'u1', 'x-tenant': 'acme' })).status).toBe(200);
     expect((await ask('private-tenant.acme', { 'x-user': 'u1', 'x-tenant': 'other' })).status).toBe(403);
     expect(fx.tenantInstances() - before).toBe(2);
+  });
+});
+
+describe('user options that throw', () => {
+  it('answers 401 for a throwing resolveUser and 403 for a throwing presenceUser, never a 500', async () => {
+    const fx = await startAuthFixture({
+      auth: {
+        resolveUser: (req: { headers: Record<string, string> }) => {
+          if (req.headers['x-bad-token']) throw new Error('jwt malformed');
+          return { id: req.headers['x-user'] };
+        },
+        presenceUser: () => {
+          throw new Error('profile service down');
+        },
+      },
+    });
+    try {
+      const auth = (channel: string, headers: Record<string, string>) =>
+        postForm(`${fx.http}/api/broadcasting/auth`, { socket_id: '5.6', channel_name: channel }, headers);
+      const bad = await auth('private-lounge', { 'x-user': 'u1', 'x-bad-token': '1' });
+      expect(bad.status).toBe(401);
+      expect(await bad.json()).toEqual({ error: 'unauthenticated' });
+      expect((await auth('private-lounge', { 'x-user': 'u1' })).status).toBe(200);
+      const presence = await auth('presence-rooms.a', { 'x-user': 'u1' });
+      expect(presence.status).toBe(403);
+      expect(JSON.stringify(await presence.json())).not.toMatch(/profile/);
+      const signin = await postForm(`${fx.http}/api/broadcasting/user-auth`, { socket_id: '5.6' }, { 'x-user': 'u1' });
+      expect(signin.status).toBe(403);
+    } finally {
+      await fx.app.close();
+    }
   });
 });
 
