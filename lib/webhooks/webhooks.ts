@@ -48,6 +48,26 @@ export interface WebhookOptions {
 
 const RETRY_FOR_MS = 5 * 60_000;
 const MAX_BATCH = 50;
+/** Requests on the wire per receiver. */
+const MAX_CONCURRENT = 4;
+/** Batches one receiver may have waiting or retrying (each up to MAX_BATCH events). */
+const MAX_PENDING = 1000;
+
+/** One webhook receiver and its sending state. */
+interface Target {
+  url: string;
+  /** For logs: no credentials, path or query. */
+  host: string;
+  active: number;
+  retrying: number;
+  queue: Batch[];
+}
+
+interface Batch {
+  body: string;
+  firstTry: number;
+  backoff: number;
+}
 
 /**
  * Sends Pusher-style webhooks: batched, signed (X-Pusher-Key, X-Pusher-Signature = HMAC-SHA256 of the
@@ -66,11 +86,13 @@ export class Webhooks {
   private readonly retries = new Set<NodeJS.Timeout>();
   /** Requests on the wire, awaited (bounded) by {@link close}. */
   private readonly inflight = new Set<Promise<void>>();
+  private readonly targets: Target[];
   private closed = false;
 
   constructor(@Inject(BROADCAST_OPTIONS) private readonly options: BroadcastOptions) {
     const w = options.webhooks;
     this.enabled = new Set(w && w.urls.length > 0 ? (w.events ?? WEBHOOK_EVENTS) : []);
+    this.targets = (w?.urls ?? []).map((url) => ({ url, host: safeHost(url), active: 0, retrying: 0, queue: [] }));
   }
 
   /** Whether anything is sent at all (lets callers skip building events). */
@@ -126,25 +148,48 @@ export class Webhooks {
     if (this.batch.length === 0) return;
     const body = JSON.stringify({ time_ms: Date.now(), events: this.batch });
     this.batch = [];
-    for (const url of this.options.webhooks?.urls ?? []) this.track(this.send(url, body, Date.now(), 1000));
+    for (const target of this.targets) this.enqueue(target, { body, firstTry: Date.now(), backoff: 1000 });
   }
 
-  private track(request: Promise<void>): void {
+  /**
+   * Sends a batch to one receiver, at most MAX_CONCURRENT at a time; the rest wait in order. A slow or
+   * dead receiver holds at most MAX_PENDING batches (waiting or retrying): past that the oldest
+   * waiting one is dropped, and logged.
+   */
+  private enqueue(t: Target, batch: Batch): void {
+    if (t.active < MAX_CONCURRENT || this.closed) {
+      this.start(t, batch);
+      return;
+    }
+    t.queue.push(batch);
+    if (t.queue.length + t.retrying > MAX_PENDING) {
+      t.queue.shift();
+      this.logger.error(`webhooks to ${t.host}: more than ${MAX_PENDING} batches pending; the oldest dropped`);
+    }
+  }
+
+  private start(t: Target, batch: Batch): void {
+    t.active++;
+    const request = this.send(t, batch).finally(() => {
+      t.active--;
+      this.inflight.delete(request);
+      const next = t.queue.shift();
+      if (next) this.start(t, next);
+    });
     this.inflight.add(request);
-    void request.finally(() => this.inflight.delete(request));
   }
 
-  private async send(url: string, body: string, firstTry: number, backoff: number): Promise<void> {
+  private async send(t: Target, batch: Batch): Promise<void> {
     let status = 0;
     try {
-      const res = await fetch(url, {
+      const res = await fetch(t.url, {
         method: 'POST',
         headers: {
           'Content-Type': 'application/json',
           'X-Pusher-Key': this.options.key,
-          'X-Pusher-Signature': hmacHex(this.options.secret, body),
+          'X-Pusher-Signature': hmacHex(this.options.secret, batch.body),
         },
-        body,
+        body: batch.body,
         signal: AbortSignal.timeout(10_000),
       });
       status = res.status;
@@ -153,19 +198,21 @@ export class Webhooks {
     } catch {
       status = 0;
     }
-    const host = safeHost(url);
-    if (this.closed || Date.now() - firstTry + backoff > RETRY_FOR_MS) {
+    const { backoff } = batch;
+    if (this.closed || Date.now() - batch.firstTry + backoff > RETRY_FOR_MS) {
       const why = this.closed ? 'the server is shutting down' : 'retried for 5 minutes';
-      this.logger.error(`webhook to ${host} failed (${status || 'no answer'}); dropped, ${why}`);
+      this.logger.error(`webhook to ${t.host} failed (${status || 'no answer'}); dropped, ${why}`);
       return;
     }
-    this.logger.warn(`webhook to ${host} failed (${status || 'no answer'}); retrying in ${backoff} ms`);
-    const t = setTimeout(() => {
-      this.retries.delete(t);
-      this.track(this.send(url, body, firstTry, Math.min(backoff * 2, 60_000)));
+    this.logger.warn(`webhook to ${t.host} failed (${status || 'no answer'}); retrying in ${backoff} ms`);
+    t.retrying++;
+    const timer = setTimeout(() => {
+      this.retries.delete(timer);
+      t.retrying--;
+      this.enqueue(t, { ...batch, backoff: Math.min(backoff * 2, 60_000) });
     }, backoff);
-    t.unref();
-    this.retries.add(t);
+    timer.unref();
+    this.retries.add(timer);
   }
 
   /**
@@ -182,6 +229,7 @@ export class Webhooks {
     this.delayed.clear();
     this.flush();
     this.closed = true;
+    for (const t of this.targets) for (const batch of t.queue.splice(0)) this.start(t, batch);
     for (const t of this.retries) clearTimeout(t);
     if (this.retries.size > 0)
       this.logger.error(`${this.retries.size} webhook batch(es) awaiting a retry dropped at shutdown`);
