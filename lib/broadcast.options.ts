@@ -139,8 +139,12 @@ export interface BroadcastModuleOptions {
   maxBufferedBytes?: number;
   /** Open connections per client IP; 0 = unlimited. */
   maxConnectionsPerIp?: number;
-  /** Take the client IP from X-Forwarded-For (only behind a proxy you trust). */
-  trustProxy?: boolean;
+  /**
+   * Take the client IP from X-Forwarded-For, behind proxies you trust: `true` (or 1) for one proxy
+   * (the entry it appended, the rightmost), a number for that many proxies in a row; `false` (default)
+   * reads the socket's peer. Entries left of the trusted ones are the client's own words, never used.
+   */
+  trustProxy?: boolean | number;
   /** permessage-deflate; off by default, since compressed frames cannot be shared between sockets. */
   perMessageDeflate?: boolean;
   /** Where broadcasts go: a built-in driver name or your own {@link BroadcastDriver}. */
@@ -190,7 +194,7 @@ export interface BroadcastOptions {
   maxSubscriptionsPerSecond: number;
   maxBufferedBytes: number;
   maxConnectionsPerIp: number;
-  trustProxy: boolean;
+  trustProxy: boolean | number;
   perMessageDeflate: boolean;
   driver: BroadcastDriverName | BroadcastDriver;
   auth: BroadcastAuthOptions & { guards: Array<Type<CanActivate> | CanActivate> };
@@ -294,7 +298,8 @@ export function broadcastConfigFromEnv(env: Env = process.env): BroadcastModuleO
   num('BROADCAST_MAX_SUBSCRIPTIONS_PER_SECOND', 'maxSubscriptionsPerSecond');
   num('BROADCAST_MAX_BUFFERED_BYTES', 'maxBufferedBytes');
   num('BROADCAST_MAX_CONNECTIONS_PER_IP', 'maxConnectionsPerIp');
-  bool('BROADCAST_TRUST_PROXY', 'trustProxy');
+  if (/^\s*\d+\s*$/.test(env.BROADCAST_TRUST_PROXY ?? '')) out.trustProxy = Number(env.BROADCAST_TRUST_PROXY);
+  else bool('BROADCAST_TRUST_PROXY', 'trustProxy');
   bool('BROADCAST_PER_MESSAGE_DEFLATE', 'perMessageDeflate');
   bool('BROADCAST_HTTP_API', 'httpApi');
   str('BROADCAST_DRIVER', 'driver');
@@ -481,8 +486,12 @@ export function resolveBroadcastOptions(
   if (o.clientTimeout < o.heartbeatInterval) {
     throw new BroadcastConfigError('clientTimeout', 'must be at least heartbeatInterval');
   }
-  for (const k of ['allowClientEvents', 'perMessageDeflate', 'httpApi', 'trustProxy', 'eventEmitter'] as const) {
+  for (const k of ['allowClientEvents', 'perMessageDeflate', 'httpApi', 'eventEmitter'] as const) {
     if (typeof o[k] !== 'boolean') throw new BroadcastConfigError(k, 'must be a boolean');
+  }
+  const tp = o.trustProxy;
+  if (typeof tp !== 'boolean' && !(Number.isInteger(tp) && tp >= 0 && tp <= 10)) {
+    throw new BroadcastConfigError('trustProxy', 'must be a boolean or a number of proxies from 0 to 10');
   }
   if (!Array.isArray(o.allowedOrigins) || o.allowedOrigins.some((x) => typeof x !== 'string')) {
     throw new BroadcastConfigError('allowedOrigins', 'must be an array of origin strings');

@@ -1,17 +1,24 @@
 import type { IncomingMessage } from 'node:http';
 
 /**
- * The client's address: the socket's peer, or with `trustProxy` the first X-Forwarded-For entry
- * (behind a load balancer every socket has the balancer's address; without a proxy you trust the
- * header is whatever the client wrote).
+ * The client's address: the socket's peer or, behind `trustProxy` proxies, the X-Forwarded-For entry
+ * the outermost trusted proxy appended (behind a load balancer every socket has the balancer's
+ * address). Each proxy appends the address it saw, so only the rightmost entries are trustworthy:
+ * whatever a client wrote itself stands to their left.
  */
-export function clientIp(req: IncomingMessage, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = req.headers['x-forwarded-for'];
-    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
-    if (first) return first;
+export function clientIp(req: IncomingMessage, trustProxy: boolean | number): string {
+  let ip = req.socket.remoteAddress ?? 'unknown';
+  const hops = trustProxy === true ? 1 : trustProxy === false ? 0 : trustProxy;
+  if (hops <= 0) return ip;
+  const header = req.headers['x-forwarded-for'];
+  if (header === undefined) return ip;
+  const list = (Array.isArray(header) ? header.join(',') : header).split(',');
+  for (let i = list.length - 1, n = 0; i >= 0 && n < hops; i--, n++) {
+    const entry = list[i].trim();
+    if (entry === '') break;
+    ip = entry;
   }
-  return req.socket.remoteAddress ?? 'unknown';
+  return ip;
 }
 
 /** Open connections per address, against maxConnectionsPerIp (0 = no limit, nothing counted). */

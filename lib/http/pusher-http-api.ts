@@ -148,7 +148,7 @@ export class PusherHttpApi {
     const { envelope, info } = this.envelope(body);
     await this.driver.publish(envelope);
     if (info.size === 0) return {};
-    const channels: Record<string, unknown> = {};
+    const channels: Record<string, unknown> = Object.create(null); // a channel may be named __proto__
     for (const c of envelope.channels) channels[c] = await this.counts(c, info);
     return { channels };
   }
@@ -180,7 +180,7 @@ export class PusherHttpApi {
       throw bad('info=user_count needs filter_by_prefix=presence-');
     }
     for (const a of info) if (a !== 'user_count' && a !== 'subscription_count') throw bad(`unknown info "${a}"`);
-    const channels: Record<string, unknown> = {};
+    const channels: Record<string, unknown> = Object.create(null); // a channel may be named __proto__
     for (const [name, subscriptions] of await this.hub.directory.channels(prefix)) {
       channels[name] = await this.counts(name, info, subscriptions);
     }

@@ -92,6 +92,7 @@ describe('floods and limits', () => {
   it('limits connections per address, reading X-Forwarded-For only with trustProxy', async () => {
     const plain = await startSample({ maxConnectionsPerIp: 2 });
     const proxied = await startSample({ maxConnectionsPerIp: 2, trustProxy: true });
+    const twoProxies = await startSample({ maxConnectionsPerIp: 1, trustProxy: 2 });
     const open: TestClient[] = [];
     try {
       for (let i = 0; i < 2; i++)
@@ -110,8 +111,11 @@ describe('floods and limits', () => {
           return false;
         }
       });
-      // Behind a trusted proxy every forwarded address has its own allowance.
-      const xff = (ip: string) => ({ headers: { 'x-forwarded-for': `${ip}, 192.168.1.1` } });
+      // Behind a trusted proxy every forwarded address has its own allowance: the one the proxy
+      // appended (the rightmost), whatever the client wrote to its left.
+      const xff = (ip: string, spoofed = `172.16.0.${Math.floor(Math.random() * 250)}`) => ({
+        headers: { 'x-forwarded-for': `${spoofed}, ${ip}` },
+      });
       for (const ip of ['10.1.0.1', '10.1.0.1', '10.1.0.2'])
         open.push(await TestClient.native(proxied.ws, '/ws', xff(ip)));
       await expect(TestClient.connect(`${proxied.ws}/ws`, xff('10.1.0.1'))).rejects.toThrow('HTTP 429');
@@ -119,10 +123,16 @@ describe('floods and limits', () => {
       await expect(TestClient.connect(`${proxied.ws}/app/app-key?protocol=7`, xff('10.1.0.1'))).rejects.toThrow(
         'HTTP 429',
       );
+      // Two proxies in a row: the entry the outer one appended is the client.
+      const chain = (client: string) => ({ headers: { 'x-forwarded-for': `1.2.3.4, ${client}, 10.9.9.9` } });
+      open.push(await TestClient.native(twoProxies.ws, '/ws', chain('10.2.0.1')));
+      open.push(await TestClient.native(twoProxies.ws, '/ws', chain('10.2.0.2')));
+      await expect(TestClient.connect(`${twoProxies.ws}/ws`, chain('10.2.0.1'))).rejects.toThrow('HTTP 429');
     } finally {
       await Promise.all(open.map((c) => c.close()));
       await plain.close();
       await proxied.close();
+      await twoProxies.close();
     }
   });
 });

@@ -275,12 +275,18 @@ describe('Pusher protocol with pusher-js, Laravel Echo and the pusher SDK', () =
         once(b.subscribe(room), 'pusher:subscription_succeeded'),
       ]);
       await once(a.subscribe('query-public'), 'pusher:subscription_succeeded');
+      // A valid channel name that a plain object would swallow (pusher-js cannot even hold it).
+      const native = await TestClient.native(run.ws);
+      expect(await native.subscribe('__proto__')).toEqual({ type: 'subscribed', channel: '__proto__' });
       const list = await (
         await sdk.get({ path: '/channels', params: { filter_by_prefix: 'presence-chat.q', info: 'user_count' } })
       ).json();
       expect(list).toEqual({ channels: { [room]: { user_count: 2 } } });
       const all = (await (await sdk.get({ path: '/channels' })).json()) as { channels: Json };
-      expect(Object.keys(all.channels)).toEqual(expect.arrayContaining([room, 'query-public']));
+      expect(Object.keys(all.channels)).toEqual(expect.arrayContaining([room, 'query-public', '__proto__']));
+      const proto = await sdk.trigger('__proto__', 'E', {}, { info: 'subscription_count' });
+      expect(await proto.text()).toBe('{"channels":{"__proto__":{"subscription_count":1}}}');
+      await native.close();
       const one = await (
         await sdk.get({ path: `/channels/${room}`, params: { info: 'user_count,subscription_count' } })
       ).json();

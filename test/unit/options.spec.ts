@@ -96,6 +96,44 @@ describe('options', () => {
     expect(broadcastConfigFromEnv({})).toEqual({});
   });
 
+  it('reads the Pusher-extras, recovery and proxy variables, and validates what they give', () => {
+    const masterKey = Buffer.alloc(32, 7).toString('base64');
+    const env = {
+      BROADCAST_ENCRYPTION_MASTER_KEY: masterKey,
+      BROADCAST_CACHE_TTL: '60',
+      BROADCAST_WEBHOOK_URLS: 'https://a.example/hooks, https://b.example/hooks',
+      BROADCAST_WEBHOOK_EVENTS: 'channel_occupied,member_added',
+      BROADCAST_RECOVERY_CHANNELS: 'orders, private-*',
+      BROADCAST_RECOVERY_SIZE: '50',
+      BROADCAST_RECOVERY_TTL: '30',
+      BROADCAST_TRUST_PROXY: '2',
+    };
+    const read = broadcastConfigFromEnv(env);
+    expect(read).toEqual({
+      encryptionMasterKey: masterKey,
+      cacheTtl: 60,
+      webhooks: {
+        urls: ['https://a.example/hooks', 'https://b.example/hooks'],
+        events: ['channel_occupied', 'member_added'],
+      },
+      recovery: { channels: ['orders', 'private-*'], size: 50, ttl: 30 },
+      trustProxy: 2,
+    });
+    const o = resolveBroadcastOptions(read, { nodeEnv: 'test' });
+    expect(o.trustProxy).toBe(2);
+    expect(broadcastConfigFromEnv({ BROADCAST_TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    const refused: Array<[Record<string, string>, RegExp]> = [
+      [{ BROADCAST_ENCRYPTION_MASTER_KEY: 'c2hvcnQ=' }, /"encryptionMasterKey".*32 bytes/],
+      [{ BROADCAST_CACHE_TTL: '3600' }, /"cacheTtl"/],
+      [{ BROADCAST_WEBHOOK_URLS: 'https://a.example', BROADCAST_WEBHOOK_EVENTS: 'everything' }, /"webhooks.events"/],
+      [{ BROADCAST_TRUST_PROXY: '11' }, /"trustProxy"/],
+      [{ BROADCAST_TRUST_PROXY: 'sometimes' }, /"trustProxy"/],
+    ];
+    for (const [vars, error] of refused) {
+      expect(() => resolveBroadcastOptions(broadcastConfigFromEnv(vars), { nodeEnv: 'test' })).toThrow(error);
+    }
+  });
+
   it('names the option of an unparsable env value', () => {
     expect(() => broadcastConfigFromEnv({ BROADCAST_MAX_CHANNELS: 'lots' })).toThrow(
       /"maxChannels".*BROADCAST_MAX_CHANNELS/,
