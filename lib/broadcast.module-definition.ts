@@ -8,5 +8,17 @@ export const {
   ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<BroadcastModuleOptions>({ moduleName: 'Broadcast' })
   .setClassMethodName('forRoot')
-  .setExtras({ isGlobal: false }, (definition, extras) => ({ ...definition, global: extras.isGlobal }))
+  .setExtras(
+    {
+      isGlobal: false,
+      /**
+       * forRootAsync only: whether this app serves WebSocket connections (default true). forRootAsync
+       * cannot read the driver before the factory runs, so an app whose driver serves nothing
+       * (`pusher`, `memory`, `log`, `null`) says `false`, and needs no setupBroadcasting(app).
+       * forRoot reads the driver and ignores this.
+       */
+      serveConnections: undefined as boolean | undefined,
+    },
+    (definition, extras) => ({ ...definition, global: extras.isGlobal }),
+  )
   .build();

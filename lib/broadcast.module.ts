@@ -92,7 +92,7 @@ export class BroadcastModule extends ConfigurableModuleClass {
   }
 
   static forRootAsync(options: typeof ASYNC_OPTIONS_TYPE): DynamicModule {
-    return withGateway(super.forRootAsync(options), true);
+    return withGateway(super.forRootAsync(options), options.serveConnections ?? true);
   }
 }
 

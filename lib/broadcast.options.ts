@@ -496,6 +496,11 @@ export function resolveBroadcastOptions(
   if (!Array.isArray(o.allowedOrigins) || o.allowedOrigins.some((x) => typeof x !== 'string')) {
     throw new BroadcastConfigError('allowedOrigins', 'must be an array of origin strings');
   }
+  for (const origin of o.allowedOrigins) {
+    if (canonicalOrigin(origin) === '') {
+      throw new BroadcastConfigError('allowedOrigins', `"${origin}" is not an origin like https://app.example.com`);
+    }
+  }
   const d = o.driver;
   if (typeof d === 'string') {
     if (!DRIVERS.includes(d))
@@ -562,7 +567,7 @@ export function resolveBroadcastOptions(
   const metrics = resolveMetrics(input.metrics, o.path);
   return Object.freeze({
     ...o,
-    allowedOrigins: [...o.allowedOrigins],
+    allowedOrigins: o.allowedOrigins.map(canonicalOrigin),
     auth: { ...auth, guards: [...guards] },
     pusher,
     metrics,
@@ -634,4 +639,19 @@ function resolveMetrics(input: BroadcastModuleOptions['metrics'], wsPath: string
     throw new BroadcastConfigError('metrics.registry', 'must be a prom-client Registry');
   }
   return Object.freeze(m);
+}
+
+/**
+ * An origin as browsers send it (`https://app.example.com`, `http://localhost:3000`): lower case, no
+ * trailing slash, default port dropped; '' when `value` is not an origin (a path, a query, no host).
+ */
+export function canonicalOrigin(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value.trim());
+  } catch {
+    return '';
+  }
+  if (url.origin === 'null' || url.pathname !== '/' || url.search || url.hash || url.username) return '';
+  return url.origin;
 }

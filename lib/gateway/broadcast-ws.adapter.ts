@@ -5,6 +5,7 @@ import { WsAdapter } from '@nestjs/platform-ws';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { BroadcastOptions } from '../broadcast.options.js';
 import { GATEWAY_PLACEHOLDER_PATH } from '../constants.js';
+import { driverServesConnections } from '../drivers/create-driver.js';
 import { clientIp, type IpLimit } from './client-ip.js';
 
 /** Marks the ws server this adapter made for the broadcasting gateway. */
@@ -70,7 +71,13 @@ export class BroadcastWsAdapter extends WsAdapter {
     wss.on('connection', (ws: WebSocket) => ws.on('error', (err) => this.logger.debug(`socket error: ${err.message}`)));
     wss[BROADCAST_SERVER] = true;
     this.ensureHttpServerExists(port, this.httpServer);
-    this.addWsServerToRegistry(wss, port, o.path);
+    if (driverServesConnections(o.driver)) this.addWsServerToRegistry(wss, port, o.path);
+    else {
+      // forRootAsync declared the gateway before the driver was known: serve nothing (upgrades 404).
+      this.logger.warn(
+        `the "${typeof o.driver === 'string' ? o.driver : 'custom'}" driver serves no WebSocket connections: ${o.path} is not served (pass serveConnections: false to forRootAsync)`,
+      );
+    }
     return wss;
   }
 

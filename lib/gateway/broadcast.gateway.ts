@@ -163,8 +163,19 @@ export class BroadcastGateway
     ws.on('pong', seen);
     ws.on('ping', seen);
     ws.once('close', (code: number) => {
-      conn.run(() => this.hub.disconnect(conn), this.onError);
-      this.hooks.disconnected(conn, code);
+      // Disconnect hooks run once the connection's subscriptions are released (cluster-wide too).
+      const released = () => this.hooks.disconnected(conn, code);
+      conn.run(() => {
+        let pending: void | Promise<void>;
+        try {
+          pending = this.hub.disconnect(conn);
+        } catch (err) {
+          released();
+          throw err;
+        }
+        if (pending instanceof Promise) return pending.finally(released);
+        released();
+      }, this.onError);
     });
     if (this.hooks.hasConnectHooks) {
       // The hooks are a gate: frames the client sends meanwhile wait in its queue, and are dropped

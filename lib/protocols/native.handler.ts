@@ -1,4 +1,5 @@
 import type { BroadcastHub, SubscribeResult } from '../channels/broadcast-hub.js';
+import { channelNameError } from '../channels/channel-name.js';
 import type { MemberInfo } from '../drivers/broadcast-driver.js';
 import { native } from './native.codec.js';
 import type { Client } from './protocol.js';
@@ -81,8 +82,8 @@ export function handleNativeFrame(
       return;
     }
     case 'unsubscribe':
-      if (typeof m.channel !== 'string') {
-        client.send(native.error('unsubscribe needs a string "channel"'));
+      if (typeof m.channel !== 'string' || channelNameError(m.channel)) {
+        client.send(native.error('unsubscribe needs a valid "channel"'));
         return;
       }
       return after(hub.unsubscribe(client, m.channel), () => client.send(native.unsubscribed(m.channel as string)));

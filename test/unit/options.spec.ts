@@ -43,6 +43,8 @@ describe('options', () => {
     [{ heartbeatInterval: 10, clientTimeout: 5 }, 'clientTimeout'],
     [{ driver: 'kafka' }, 'driver'],
     [{ allowedOrigins: 'x' }, 'allowedOrigins'],
+    [{ allowedOrigins: ['good.example'] }, 'allowedOrigins'],
+    [{ allowedOrigins: ['https://good.example/app'] }, 'allowedOrigins'],
     [{ key: 'has space' }, 'key'],
     [{ secret: '' }, 'secret'],
   ])('rejects %j naming %s', (input, option) => {
