@@ -185,7 +185,7 @@ describe('channel authorization in the sample app', () => {
 });
 
 describe('client events disabled', () => {
-  it('answers whispers with an error', async () => {
+  it('answers whispers with an error, natively and over Pusher', async () => {
     const run = await startSample({ allowClientEvents: false });
     try {
       const a = await TestClient.native(run.ws);
@@ -194,7 +194,22 @@ describe('client events disabled', () => {
         type: 'error',
         message: 'client events are disabled on this server',
       });
-      await a.close();
+      const p = await TestClient.pusher(run.ws);
+      const res = await postJson(
+        `${run.http}/broadcasting/auth`,
+        { socket_id: p.socketId, channel_name: 'private-user.1' },
+        { authorization: 'Bearer 1' },
+      );
+      const { auth } = (await res.json()) as { auth: string };
+      p.send({ event: 'pusher:subscribe', data: { channel: 'private-user.1', auth } });
+      expect((await p.next()).event).toBe('pusher_internal:subscription_succeeded');
+      expect(await p.request({ event: 'client-typing', channel: 'private-user.1', data: {} })).toEqual({
+        event: 'pusher:error',
+        data: { code: null, message: 'client events are disabled on this server' },
+      });
+      // Neither reached the other subscriber.
+      await a.expectNothingPending();
+      await Promise.all([a.close(), p.close()]);
     } finally {
       await run.close();
     }

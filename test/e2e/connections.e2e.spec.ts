@@ -36,6 +36,34 @@ describe('connection management in the sample app', () => {
     await expect(broadcast.sendTo('not-an-id', 'X')).rejects.toThrow(/not a socket id/);
   });
 
+  it('sends direct events to Pusher sockets in the Pusher encoding, and leaves out an excepted socket', async () => {
+    const p = await TestClient.pusher(run.ws);
+    const n = await connect();
+    try {
+      await broadcast.sendTo(p.socketId, 'Hello', { n: 1 });
+      // Pusher clients read data as a JSON string; no channel for a direct event.
+      expect(await p.next()).toEqual({ event: 'Hello', data: '{"n":1}' });
+      await broadcast.sendToMany([p.socketId, n.socketId], 'Many', [2]);
+      expect(await p.next()).toEqual({ event: 'Many', data: '[2]' });
+      expect(await n.next()).toEqual({ type: 'event', event: 'Many', data: [2] });
+      await broadcast.broadcastToAll('Everyone', 'hi');
+      expect(await p.next()).toEqual({ event: 'Everyone', data: '"hi"' });
+      expect(await n.next()).toEqual({ type: 'event', event: 'Everyone', data: 'hi' });
+      // broadcastExcept / toOthers on a channel both are in.
+      p.send({ event: 'pusher:subscribe', data: { channel: 'direct-mix' } });
+      expect((await p.next()).event).toBe('pusher_internal:subscription_succeeded');
+      await n.subscribe('direct-mix');
+      await broadcast.channel('direct-mix').event('Others').data(1).toOthers(p.socketId).send();
+      expect(await n.next()).toEqual({ type: 'event', event: 'Others', channel: 'direct-mix', data: 1 });
+      await broadcast.broadcastExcept('direct-mix', 'NotNative', 2, n.socketId);
+      expect(await p.next()).toEqual({ event: 'NotNative', channel: 'direct-mix', data: '2' });
+      await n.expectNothingPending();
+      expect(await p.request({ event: 'pusher:ping', data: {} })).toEqual({ event: 'pusher:pong', data: {} });
+    } finally {
+      await p.close();
+    }
+  });
+
   it('writes raw text and binary frames to a native socket', async () => {
     const a = await connect();
     await broadcast.sendRaw(a.socketId, '{"custom":true}');
@@ -171,6 +199,10 @@ describe('heartbeat', () => {
     const run = await startSample({ heartbeatInterval: 0.05, clientTimeout: 0.3 });
     try {
       const alive = await TestClient.native(run.ws);
+      // Never answers a ping, but talks: frames count as activity as much as pongs do.
+      const chatty = await TestClient.connect(`${run.ws}/ws`, { autoPong: false });
+      expect((await chatty.next()).type).toBe('connected');
+      const talking = setInterval(() => chatty.send({ type: 'ping' }), 30);
       const dead = await TestClient.connect(`${run.ws}/ws`, { autoPong: false });
       let pings = 0;
       dead.ws.on('ping', () => pings++);
@@ -180,7 +212,9 @@ describe('heartbeat', () => {
       // Silent except for automatic pongs for as long as the dead one lived: still connected.
       expect(alive.ws.readyState).toBe(WebSocket.OPEN);
       expect(await alive.request({ type: 'ping' })).toEqual({ type: 'pong' });
-      await alive.close();
+      clearInterval(talking);
+      expect(chatty.ws.readyState).toBe(WebSocket.OPEN);
+      await Promise.all([alive.close(), chatty.close()]);
     } finally {
       await run.close();
     }

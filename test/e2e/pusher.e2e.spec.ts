@@ -184,6 +184,31 @@ describe('Pusher protocol with pusher-js, Laravel Echo and the pusher SDK', () =
       expect(await leaving.next()).toEqual({ name: 'User 2' });
     });
 
+    it('relays pusher-js client events to the others with the sender’s user_id, never back to the sender', async () => {
+      const room = 'presence-chat.pjs';
+      const a = track(pusherClient(run, '1'));
+      const b = track(pusherClient(run, '2'));
+      const [chA, chB] = [a.subscribe(room), b.subscribe(room)];
+      await Promise.all([once(chA, 'pusher:subscription_succeeded'), once(chB, 'pusher:subscription_succeeded')]);
+      const atA = new Inbox<[string, unknown, unknown]>();
+      const atB = new Inbox<[string, unknown, unknown]>();
+      for (const [ch, inbox] of [
+        [chA, atA],
+        [chB, atB],
+      ] as const) {
+        for (const name of ['client-typing', 'Marker'])
+          ch.bind(name, (data: unknown, meta: unknown) => inbox.push([name, data, meta]));
+      }
+      expect(chA.trigger('client-typing', { on: true })).toBe(true);
+      const [event, data, meta] = await atB.next();
+      expect([event, data]).toEqual(['client-typing', { on: true }]);
+      expect(meta).toMatchObject({ user_id: '1' });
+      // The sender's next event is a later server broadcast: its own client event never came back.
+      await run.app.get(BroadcastService).broadcast(room, 'Marker', 1);
+      expect((await atA.next())[0]).toBe('Marker');
+      expect((await atB.next())[0]).toBe('Marker');
+    });
+
     it('shares presence and whispers with a native client (typing ⇄ client-typing)', async () => {
       const room = 'presence-chat.mixed';
       const e = echo('1');

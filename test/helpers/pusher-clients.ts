@@ -2,11 +2,13 @@ import Echo from 'laravel-echo';
 import PusherServer from 'pusher';
 import PusherJs from 'pusher-js';
 
-type Callback = (data: never) => void;
+type Callback = (data: never, metadata: never) => void;
 /** What the tests use of a pusher-js channel. */
 export interface PusherChannel {
   bind(event: string, cb: Callback): unknown;
   unbind(event?: string, cb?: Callback): unknown;
+  /** Client events (`client-*`); false when the channel cannot take them. */
+  trigger(event: string, data: unknown): boolean;
 }
 /** What the tests use of a pusher-js client (its CommonJS typings read as a namespace under NodeNext). */
 export interface Pusher {
