@@ -2,11 +2,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { BroadcastService } from 'nestjs-broadcasting';
+import { BroadcastService, signChannel } from 'nestjs-broadcasting';
 import { echoClient, Inbox, once, type Pusher, pusherClient, pusherServer } from '../helpers/pusher-clients.js';
 import { REDIS_URL, redisAvailable, testPrefix } from '../helpers/redis.js';
 import { authorizeAndSubscribe, postJson, type RunningApp, startSample } from '../helpers/sample-app.js';
 import { TestClient } from '../helpers/test-client.js';
+import { until } from '../helpers/until.js';
 
 type Json = Record<string, unknown>;
 const MASTER_KEY = randomBytes(32).toString('base64');
@@ -121,7 +122,6 @@ describe('cache channels', () => {
     await sdk.trigger('cache-prices', 'Price', { btc: 1 });
     expect(await c.next()).toMatchObject({ event: 'Price', channel: 'cache-prices' });
     await sdk.trigger('cache-prices', 'Price', { btc: 2 });
-    // A client event is not cached.
     const late = await TestClient.pusher(run.ws);
     expect((await late.request({ event: 'pusher:subscribe', data: { channel: 'cache-prices' } })).event).toBe(
       'pusher_internal:subscription_succeeded',
@@ -138,6 +138,41 @@ describe('cache channels', () => {
       cache: { event: 'Price', data: '{"btc":2}', ttl: expect.any(Number) },
     });
     await Promise.all([c.close(), late.close(), native.close()]);
+  });
+});
+
+describe('cache channels: what is kept, and for how long', () => {
+  it('keeps server events only (never a client event) and forgets them after cacheTtl', async () => {
+    const run = await startSample({ cacheTtl: 0.4 });
+    const channel = 'private-cache-quotes';
+    const join = async () => {
+      const c = await TestClient.native(run.ws);
+      const reply = await c.subscribe(channel, { auth: signChannel('app-key', 'app-secret', c.socketId, channel) });
+      expect(reply).toEqual({ type: 'subscribed', channel });
+      return c;
+    };
+    try {
+      const [a, b] = [await join(), await join()];
+      expect(await a.next()).toEqual({ type: 'cache_miss', channel });
+      expect(await b.next()).toEqual({ type: 'cache_miss', channel });
+      await run.app.get(BroadcastService).broadcast(channel, 'Quote', { v: 1 });
+      a.send({ type: 'whisper', channel, event: 'typing', data: { v: 'client' } });
+      expect(await b.next()).toMatchObject({ type: 'event', event: 'Quote' });
+      expect(await b.next()).toMatchObject({ type: 'whisper', event: 'typing' });
+      // The whisper came last, yet a newcomer gets the server event.
+      const late = await join();
+      expect(await late.next()).toEqual({ type: 'event', event: 'Quote', channel, data: { v: 1 } });
+      // After cacheTtl a newcomer gets cache_miss again.
+      await until(async () => {
+        const c = await join();
+        const f = await c.next();
+        await c.close();
+        return f.type === 'cache_miss';
+      }, 3000);
+      await Promise.all([a.close(), b.close(), late.close()]);
+    } finally {
+      await run.close();
+    }
   });
 });
 
