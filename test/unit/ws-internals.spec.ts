@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from '@jest/globals';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -10,6 +11,14 @@ import { until } from '../helpers/until.js';
 
 /** Fails when the `ws` internals the fan-out path relies on change. */
 describe('ws internals', () => {
+  it('runs on the very ws that @nestjs/platform-ws uses (one copy, the pinned version)', () => {
+    const read = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
+    const ours = read('package.json').dependencies.ws;
+    expect(read('node_modules/@nestjs/platform-ws/package.json').dependencies.ws).toBe(ours);
+    expect(read('node_modules/ws/package.json').version).toBe(ours);
+    expect(existsSync('node_modules/@nestjs/platform-ws/node_modules/ws')).toBe(false);
+  });
+
   it('frames text exactly as a WebSocket text frame', () => {
     const small = frameText('hi');
     expect([...small]).toEqual([0x81, 2, 0x68, 0x69]);
