@@ -12,19 +12,26 @@ const gc = runInNewContext('gc') as () => void;
 const N = 5000;
 const CHANNELS = 50;
 
-/** Opens N raw clients, each subscribed to one of CHANNELS channels; resolves when all are confirmed. */
-async function connectAll(url: string): Promise<{ sockets: WebSocket[]; errors: number }> {
+/**
+ * Opens N raw clients, every other one speaking the Pusher protocol, each subscribed to one of
+ * CHANNELS channels; resolves when all are confirmed.
+ */
+async function connectAll(base: string): Promise<{ sockets: WebSocket[]; errors: number }> {
   let errors = 0;
   const sockets: WebSocket[] = [];
   const one = (i: number) =>
     new Promise<void>((resolve, reject) => {
-      const ws = new WebSocket(url);
+      const pusher = i % 2 === 1;
+      const channel = `storm-${i % CHANNELS}`;
+      const ws = new WebSocket(pusher ? `${base}/app/app-key?protocol=7` : `${base}/ws`);
       sockets.push(ws);
       ws.on('error', reject);
       ws.on('message', (data) => {
-        const f = JSON.parse(data.toString()) as { type: string };
-        if (f.type === 'connected') ws.send(JSON.stringify({ type: 'subscribe', channel: `storm-${i % CHANNELS}` }));
-        else if (f.type === 'subscribed') resolve();
+        const f = JSON.parse(data.toString()) as { type?: string; event?: string };
+        if (f.type === 'connected') ws.send(JSON.stringify({ type: 'subscribe', channel }));
+        else if (f.event === 'pusher:connection_established')
+          ws.send(JSON.stringify({ event: 'pusher:subscribe', data: { channel } }));
+        else if (f.type === 'subscribed' || f.event === 'pusher_internal:subscription_succeeded') resolve();
         else {
           errors++;
           resolve();
@@ -42,11 +49,11 @@ function heapAfterGc(): number {
   return process.memoryUsage().heapUsed;
 }
 
-it(`survives a reconnect storm of ${N} clients: all resubscribe, the registry holds exactly the live ones, no heap growth`, async () => {
+it(`survives a reconnect storm of ${N} clients, native and Pusher: all resubscribe, the registry holds exactly the live ones, no heap growth`, async () => {
   const run = await startSample({ maxConnectionsPerIp: 0 });
   try {
     const manager = run.app.get(ConnectionManager);
-    const first = await connectAll(`${run.ws}/ws`);
+    const first = await connectAll(run.ws);
     expect(first.errors).toBe(0);
     expect(manager.localClientCount()).toBe(N);
     const before = heapAfterGc();
@@ -54,7 +61,7 @@ it(`survives a reconnect storm of ${N} clients: all resubscribe, the registry ho
     // Every client drops at once (no close handshake), then all come back at once.
     for (const ws of first.sockets) ws.terminate();
     first.sockets.length = 0; // the test's own references to the dropped clients
-    const second = await connectAll(`${run.ws}/ws`);
+    const second = await connectAll(run.ws);
     expect(second.errors).toBe(0);
     await until(() => manager.localClientCount() === N, 10_000, 'the dropped sockets to be released');
 
