@@ -1,13 +1,17 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable, type Type } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { ContextIdFactory, ModuleRef } from '@nestjs/core';
+import { InvalidClassScopeException } from '@nestjs/core/errors/exceptions/invalid-class-scope.exception.js';
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { BroadcastOptions } from '../broadcast.options.js';
 import { BROADCAST_OPTIONS } from '../constants.js';
 
+/** How to get a guard for one request: the same instance each time, or one per request (request scope). */
+type GuardSource = { instance: CanActivate } | { perRequest: Type<CanActivate> };
+
 /** Runs the guards given in `auth.guards` on the broadcasting auth routes, in order. */
 @Injectable()
 export class BroadcastAuthGuard implements CanActivate {
-  private instances?: CanActivate[];
+  private sources?: GuardSource[];
 
   constructor(
     @Inject(BROADCAST_OPTIONS) private readonly options: BroadcastOptions,
@@ -15,8 +19,9 @@ export class BroadcastAuthGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    this.instances ??= await Promise.all(this.options.auth.guards.map((g) => this.instantiate(g)));
-    for (const guard of this.instances) {
+    this.sources ??= await Promise.all(this.options.auth.guards.map((g) => this.source(g)));
+    for (const source of this.sources) {
+      const guard = 'instance' in source ? source.instance : await this.perRequest(source.perRequest, context);
       const r = guard.canActivate(context);
       const ok = isObservable(r) ? await lastValueFrom(r) : await r;
       if (!ok) return false;
@@ -24,12 +29,25 @@ export class BroadcastAuthGuard implements CanActivate {
     return true;
   }
 
-  private async instantiate(guard: CanActivate | Type<CanActivate>): Promise<CanActivate> {
-    if (typeof guard !== 'function') return guard;
+  /**
+   * An instance given as is; a class registered as a provider: that provider (resolved per request
+   * when it is request-scoped); any other class: created once, with its dependencies injected.
+   */
+  private async source(guard: CanActivate | Type<CanActivate>): Promise<GuardSource> {
+    if (typeof guard !== 'function') return { instance: guard };
     try {
-      return this.moduleRef.get(guard, { strict: false });
-    } catch {
-      return this.moduleRef.create(guard);
+      return { instance: this.moduleRef.get(guard, { strict: false }) };
+    } catch (err) {
+      // ModuleRef.get refuses request-scoped and transient providers: those are resolved per request.
+      if (err instanceof InvalidClassScopeException) return { perRequest: guard };
+      return { instance: await this.moduleRef.create(guard) };
     }
+  }
+
+  private perRequest(guard: Type<CanActivate>, context: ExecutionContext): Promise<CanActivate> {
+    const request = context.switchToHttp().getRequest<object>();
+    const contextId = ContextIdFactory.getByRequest(request);
+    this.moduleRef.registerRequestByContextId(request, contextId);
+    return this.moduleRef.resolve(guard, contextId, { strict: false });
   }
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { signChannel } from 'nestjs-broadcasting';
 import { authorizeAndSubscribe, postForm, postJson, type RunningApp, startSample } from '../helpers/sample-app.js';
 import { nativeClients, TestClient } from '../helpers/test-client.js';
-import { startAuthFixture } from './fixtures/auth-fixture.js';
+import { NoBotsGuard, startAuthFixture, TenantHeaderGuard } from './fixtures/auth-fixture.js';
 
 const KEY = 'app-key';
 const SECRET = 'app-secret';
@@ -296,6 +296,30 @@ describe('auth endpoint in an app with a global prefix, URI versioning, a global
     expect((await ask('private-tenant.acme', { 'x-user': 'u1', 'x-tenant': 'acme' })).status).toBe(200);
     expect((await ask('private-tenant.acme', { 'x-user': 'u1', 'x-tenant': 'other' })).status).toBe(403);
     expect(fx.tenantInstances() - before).toBe(2);
+  });
+});
+
+describe('auth.guards', () => {
+  it('runs the given guards in order: request-scoped ones per request, plain classes created once', async () => {
+    const fx = await startAuthFixture({ auth: { guards: [TenantHeaderGuard, NoBotsGuard] } });
+    try {
+      const ask = (headers: Record<string, string>) =>
+        postForm(
+          `${fx.http}/api/broadcasting/auth`,
+          { socket_id: '5.6', channel_name: 'private-lounge' },
+          {
+            'x-user': 'u1',
+            ...headers,
+          },
+        );
+      const before = TenantHeaderGuard.instances;
+      expect((await ask({})).status).toBe(403);
+      expect((await ask({ 'x-tenant': 'acme' })).status).toBe(200);
+      expect((await ask({ 'x-tenant': 'acme', 'user-agent': 'bot' })).status).toBe(403);
+      expect(TenantHeaderGuard.instances - before).toBe(3);
+    } finally {
+      await fx.app.close();
+    }
   });
 });
 
