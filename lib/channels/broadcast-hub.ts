@@ -18,6 +18,7 @@ import { BroadcastMetrics, NO_METRICS } from '../metrics/broadcast-metrics.js';
 import { type Client, type Outbound, takeToken, withinRate } from '../protocols/protocol.js';
 import {
   LocalHistory,
+  newEpoch,
   parsePosition,
   type Recovery,
   recoveryMatcher,
@@ -301,7 +302,12 @@ export class BroadcastHub implements EnvelopeSink, ChannelDirectory, OnApplicati
       rec = await cluster.recover(name, recovery.since);
     } catch (err) {
       this.logger.warn(`${name}: history not readable (${(err as Error).message}); resume refused`);
-      rec = { position: this.history?.position(name) ?? { epoch: '0', offset: 0 }, recovered: false, entries: [] };
+      // This node's own stream (an epoch Redis never numbered): a later resume from it is refused.
+      rec = {
+        position: this.history?.position(name) ?? { epoch: newEpoch(), offset: 0 },
+        recovered: false,
+        entries: [],
+      };
     }
     this.withRecovery(result, client, rec, recovery);
     if (!result.after) this.release(client, name);

@@ -63,6 +63,8 @@ type Scripted = Redis & {
     stream: string,
     sinceEpoch: string,
     sinceOffset: number,
+    candidate: string,
+    ttlMs: number,
   ): Promise<[string, number, Array<[string, string[]]>]>;
 };
 
@@ -274,6 +276,8 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
       ...this.recoveryKeys(channel),
       since?.epoch ?? '',
       since?.offset ?? 0,
+      newEpoch(),
+      Math.round(this.hub.options.recovery.ttl * 1000),
     );
     const position = { epoch: String(epoch), offset: Number(offset) };
     if (!since) return { position, recovered: true, entries: [] };

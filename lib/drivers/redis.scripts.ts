@@ -231,16 +231,22 @@ return {epoch, off}
 `;
 
 /**
- * KEYS off, epoch, stream · ARGV sinceEpoch ('' for none), sinceOffset → {epoch, offset, entries}:
- * the current position and the stored events after `since` (the caller checks they are complete).
+ * KEYS off, epoch, stream · ARGV sinceEpoch ('' for none), sinceOffset, candidateEpoch, ttlMs →
+ * {epoch, offset, entries}: the current position and the stored events after `since` (the caller
+ * checks they are complete). A channel without a stream gets one here (offset 0, expiring like a
+ * stream), so every position handed out names a real epoch: a stream that expired and started again
+ * is another epoch, and a resume from before it is refused. `since` is only ever read in its own epoch.
  */
 export const RECOVER = `
 local epoch = redis.call('GET', KEYS[2])
-if not epoch then return {'0', 0, {}} end
+if not epoch then
+  epoch = ARGV[3]
+  redis.call('SET', KEYS[2], epoch, 'NX', 'PX', ARGV[4])
+  redis.call('DEL', KEYS[1], KEYS[3])
+  return {epoch, 0, {}}
+end
 local off = tonumber(redis.call('GET', KEYS[1]) or '0')
-if ARGV[1] == '' then return {epoch, off, {}} end
-local since_epoch, since = ARGV[1], tonumber(ARGV[2])
-if since_epoch == '0' and since == 0 then since_epoch = epoch end
-if since_epoch ~= epoch or since >= off then return {epoch, off, {}} end
+local since = tonumber(ARGV[2])
+if ARGV[1] ~= epoch or since >= off then return {epoch, off, {}} end
 return {epoch, off, redis.call('XRANGE', KEYS[3], '0-' .. (since + 1), '+')}
 `;

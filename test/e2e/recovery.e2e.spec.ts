@@ -3,6 +3,7 @@ import { BroadcastService } from 'nestjs-broadcasting';
 import { REDIS_URL, redisAvailable, testPrefix } from '../helpers/redis.js';
 import { postJson, type RunningApp, startSample } from '../helpers/sample-app.js';
 import { type Frame, TestClient } from '../helpers/test-client.js';
+import { until } from '../helpers/until.js';
 
 type Position = { epoch: string; offset: number };
 
@@ -15,6 +16,39 @@ async function seeAndLeave(node: RunningApp, channel: string): Promise<Position>
   const sub = await c.subscribe(channel);
   await c.close();
   return sub.position as Position;
+}
+
+/** The position a subscribe reports now (a probe subscribes and leaves again). */
+async function positionNow(probe: TestClient, channel: string): Promise<Position> {
+  const sub = await probe.subscribe(channel);
+  expect(await probe.request({ type: 'unsubscribe', channel })).toMatchObject({ type: 'unsubscribed' });
+  return sub.position as Position;
+}
+
+/**
+ * A client sees the channel before anything was published and goes offline; 5 events follow; that
+ * stream expires (no publish for `ttl`); 2 more events start a new one. Its resume must not be
+ * reported complete: the 5 events are gone.
+ */
+async function resumeAcrossAnExpiredStream(node: RunningApp, channel: string) {
+  const broadcast = node.app.get(BroadcastService);
+  const watcher = await TestClient.native(node.ws);
+  const since = await seeAndLeave(node, channel);
+  await watcher.subscribe(channel);
+  for (let i = 0; i < 5; i++) await broadcast.broadcast(channel, 'Early', i);
+  const firstStream = (await watcher.next()).position as Position;
+  const probe = await TestClient.native(node.ws);
+  await until(
+    async () => (await positionNow(probe, channel)).epoch !== firstStream.epoch,
+    5000,
+    'the first stream to expire',
+  );
+  for (let i = 0; i < 2; i++) await broadcast.broadcast(channel, 'Late', i);
+  const c = await TestClient.native(node.ws);
+  const sub = await c.subscribe(channel, { since });
+  expect(sub).toMatchObject({ type: 'subscribed', recovered: false, position: { offset: 2 } });
+  await c.expectNothingPending();
+  await Promise.all([c.close(), probe.close(), watcher.close()]);
 }
 
 /** Resumes from `since` and reads `count` events; checks they are in order and exactly once. */
@@ -76,6 +110,15 @@ describe('recovery with the local driver (the sample keeps history on announceme
     }
   });
 
+  it('a resume across an expired and restarted stream says recovered:false (never the later events only)', async () => {
+    const short = await startSample({ recovery: { channels: ['orders'], size: 100, ttl: 0.3 } });
+    try {
+      await resumeAcrossAnExpiredStream(short, 'orders');
+    } finally {
+      await short.close();
+    }
+  });
+
   it('gives no positions on channels without history, and none to Pusher clients', async () => {
     const c = await TestClient.native(run.ws);
     expect(await c.subscribe('no-history', { since: { epoch: 'e', offset: 1 } })).toEqual({
@@ -121,6 +164,19 @@ describeRedis('recovery across two nodes with Redis', () => {
     expect(seen).toEqual(Array.from({ length: 120 }, (_, i) => i));
     await c.expectNothingPending();
     await c.close();
+  });
+
+  it('a resume across an expired and restarted stream says recovered:false (never the later events only)', async () => {
+    const short = await startSample({
+      driver: 'redis',
+      redis: { url: REDIS_URL, prefix: testPrefix('recovery-ttl') },
+      recovery: { channels: ['orders'], size: 100, ttl: 0.3 },
+    });
+    try {
+      await resumeAcrossAnExpiredStream(short, 'orders');
+    } finally {
+      await short.close();
+    }
   });
 
   it('says recovered:false when the gap is not held', async () => {
