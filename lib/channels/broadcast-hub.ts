@@ -65,6 +65,8 @@ export type SubscribeResult =
     }
   | { ok: false; channel: string; error: string; status: 401 | 403 | 400 | 429 };
 
+type Subscribed = Extract<SubscribeResult, { ok: true }>;
+
 /** The last event of a cache channel. */
 export interface CachedEvent {
   event: string;
@@ -203,6 +205,8 @@ export class BroadcastHub implements EnvelopeSink, ChannelDirectory, OnApplicati
     const recovery: RecoveryRequest =
       this.recoverable?.(name) && client.codec.name === 'native' ? recoveryRequest(since) : undefined;
     if (client.channels.has(name)) {
+      if (recovery && (recovery.since || recovery.invalid))
+        return this.recoverInPlace(client, name, !!member, recovery);
       if (!member) return { ok: true, channel: name };
       return cluster
         ? cluster.members(name).then((members) => ({ ok: true as const, channel: name, members }))
@@ -297,6 +301,20 @@ export class BroadcastHub implements EnvelopeSink, ChannelDirectory, OnApplicati
       else client.holding?.delete(name);
       return result;
     }
+    return this.recoverCluster(cluster, client, result, recovery);
+  }
+
+  /**
+   * The recovery part of a cluster subscribe (the client's live events of the channel are held): the
+   * position, and with `since` the replay.
+   */
+  private async recoverCluster(
+    cluster: ClusterLink,
+    client: Client,
+    result: Subscribed,
+    recovery: NonNullable<RecoveryRequest>,
+  ): Promise<SubscribeResult> {
+    const name = result.channel;
     let rec: Recovery;
     try {
       rec = await cluster.recover(name, recovery.since);
@@ -312,6 +330,48 @@ export class BroadcastHub implements EnvelopeSink, ChannelDirectory, OnApplicati
     this.withRecovery(result, client, rec, recovery);
     if (!result.after) this.release(client, name);
     return result;
+  }
+
+  /**
+   * A subscribed client asking again with `since` (it noticed a gap, or the server asked it to
+   * resubscribe): answered like a resume — `recovered`, the replay, then the live events held meanwhile.
+   */
+  private recoverInPlace(
+    client: Client,
+    name: string,
+    presence: boolean,
+    recovery: NonNullable<RecoveryRequest>,
+  ): SubscribeResult | Promise<SubscribeResult> {
+    const cluster = this.cluster;
+    if (!cluster) {
+      const result: SubscribeResult = { ok: true, channel: name };
+      if (presence) result.members = localMembers(this.registry, name);
+      const history = this.history;
+      if (history) {
+        // Synchronous, as a first subscribe: no live event comes between the reading and the replay.
+        const rec = recovery.since
+          ? history.since(name, recovery.since)
+          : { position: history.position(name), recovered: false, entries: [] };
+        this.withRecovery(result, client, rec, recovery);
+      }
+      return result;
+    }
+    client.holding ??= new Map();
+    client.holding.set(name, []);
+    const result: Subscribed = { ok: true, channel: name };
+    if (!presence) return this.recoverCluster(cluster, client, result, recovery);
+    return cluster.members(name).then(
+      (members) => this.recoverCluster(cluster, client, { ...result, members }, recovery),
+      (err: Error) => {
+        this.logger.warn(`${name}: members not readable (${err.message}); this node's are sent`);
+        return this.recoverCluster(
+          cluster,
+          client,
+          { ...result, members: localMembers(this.registry, name) },
+          recovery,
+        );
+      },
+    );
   }
 
   private async joinCluster(

@@ -51,6 +51,36 @@ async function resumeAcrossAnExpiredStream(node: RunningApp, channel: string) {
   await Promise.all([c.close(), probe.close(), watcher.close()]);
 }
 
+/**
+ * A client that is still subscribed asks again with `since` (as after it noticed a gap): the server
+ * recovers in place — `recovered` and the replay, then live events, none twice.
+ */
+async function recoverInPlace(node: RunningApp, publisher: RunningApp, channel: string) {
+  const broadcast = publisher.app.get(BroadcastService);
+  const c = await TestClient.native(node.ws);
+  await c.subscribe(channel);
+  for (let i = 0; i < 3; i++) await broadcast.broadcast(channel, 'E', i);
+  const seen = [await c.next(), await c.next(), await c.next()].map((f) => f.position as Position);
+  const sub = await c.subscribe(channel, { since: seen[0] });
+  expect(sub).toEqual({ type: 'subscribed', channel, position: seen[2], recovered: true });
+  expect([await c.next(), await c.next()]).toEqual(
+    [1, 2].map((i) => ({ type: 'event', event: 'E', channel, data: i, position: seen[i] })),
+  );
+  await c.expectNothingPending();
+  // From a position it cannot vouch for: recovered:false with the current position, no replay.
+  expect(await c.subscribe(channel, { since: { epoch: 'other', offset: 1 } })).toEqual({
+    type: 'subscribed',
+    channel,
+    position: seen[2],
+    recovered: false,
+  });
+  await c.expectNothingPending();
+  await broadcast.broadcast(channel, 'E', 3);
+  expect(await c.next()).toMatchObject({ data: 3, position: { epoch: seen[2].epoch, offset: seen[2].offset + 1 } });
+  await c.expectNothingPending();
+  await c.close();
+}
+
 /** Resumes from `since` and reads `count` events; checks they are in order and exactly once. */
 async function resume(node: RunningApp, channel: string, since: Position, count: number) {
   const c = await TestClient.native(node.ws);
@@ -119,6 +149,10 @@ describe('recovery with the local driver (the sample keeps history on announceme
     }
   });
 
+  it('recovers in place when a subscribed client asks again with since', async () => {
+    await recoverInPlace(run, run, 'announcements');
+  });
+
   it('gives no positions on channels without history, and none to Pusher clients', async () => {
     const c = await TestClient.native(run.ws);
     expect(await c.subscribe('no-history', { since: { epoch: 'e', offset: 1 } })).toEqual({
@@ -177,6 +211,10 @@ describeRedis('recovery across two nodes with Redis', () => {
     } finally {
       await short.close();
     }
+  });
+
+  it('recovers in place when a subscribed client asks again with since (events from the other node)', async () => {
+    await recoverInPlace(b, a, 'orders');
   });
 
   it('says recovered:false when the gap is not held', async () => {
