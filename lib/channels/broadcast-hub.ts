@@ -267,6 +267,11 @@ export class BroadcastHub implements EnvelopeSink, ChannelDirectory, OnApplicati
     if (!held?.length) return;
     const known = members && new Set(members.map((m) => m.userId));
     for (const m of held) {
+      if (m === RESUBSCRIBE) {
+        const frame = client.codec.resubscribe?.(name);
+        if (frame !== undefined) client.send(frame);
+        continue;
+      }
       if (rec && m.position && m.position.epoch === rec.position.epoch && m.position.offset <= last) continue;
       if (known && m.userId !== undefined) {
         if (m.kind === 'member_added') {
@@ -610,6 +615,24 @@ export class BroadcastHub implements EnvelopeSink, ChannelDirectory, OnApplicati
     if (e.socketIds) fanout(this.clientsById(e.socketIds), direct, e.except, this.metrics.out);
   }
 
+  /**
+   * A cluster driver lost live events of a recovery channel and cannot deliver them: this node's
+   * native subscribers are asked to resubscribe with `since` (`{"type":"resubscribe"}`), which tells
+   * them whether they can recover. A client still subscribing gets it after its reply.
+   */
+  resubscribe(channel: string): void {
+    const ch = this.registry.get(channel);
+    if (ch === undefined) return;
+    for (const c of ch.subscribers) {
+      const held = c.holding?.get(channel);
+      if (held !== undefined) held.push(RESUBSCRIBE);
+      else {
+        const frame = c.codec.resubscribe?.(channel);
+        if (frame !== undefined) c.send(frame);
+      }
+    }
+  }
+
   /** Delivers a presence change published by the cluster to this node's subscribers. */
   deliverPresence(
     kind: 'member_added' | 'member_removed',
@@ -719,6 +742,9 @@ export class BroadcastHub implements EnvelopeSink, ChannelDirectory, OnApplicati
     return this.cluster ?? this;
   }
 }
+
+/** Marks, among a subscribing client's held events, where a `resubscribe` frame goes. */
+const RESUBSCRIBE: Outbound = { kind: 'event', event: '', json: '' };
 
 function recoveryRequest(since: unknown): NonNullable<RecoveryRequest> {
   if (since === undefined) return {};

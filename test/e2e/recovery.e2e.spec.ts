@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
 import { BroadcastService } from 'nestjs-broadcasting';
-import { REDIS_URL, redisAvailable, testPrefix } from '../helpers/redis.js';
+import { REDIS_URL, redisAvailable, TcpProxy, testPrefix } from '../helpers/redis.js';
 import { postJson, type RunningApp, startSample } from '../helpers/sample-app.js';
 import { type Frame, TestClient } from '../helpers/test-client.js';
 import { until } from '../helpers/until.js';
@@ -222,5 +223,139 @@ describeRedis('recovery across two nodes with Redis', () => {
     const sub = await c.subscribe('orders', { since: { epoch: 'gone', offset: 3 } });
     expect(sub).toMatchObject({ recovered: false, position: { epoch: expect.any(String) } });
     await c.close();
+  });
+});
+
+describeRedis('recovery: a node whose Redis connection drops for a moment', () => {
+  let redis: Redis;
+  beforeAll(() => {
+    redis = new Redis(REDIS_URL);
+  });
+  afterAll(() => {
+    redis.disconnect();
+  });
+
+  /** Node A through a proxy that can be cut, node B direct; a native client on A, subscribed. */
+  async function twoNodes(name: string, recovery = { channels: ['orders'], size: 1000, ttl: 300 }) {
+    const prefix = testPrefix(name);
+    const proxy = await new TcpProxy().start();
+    const a = await startSample({ driver: 'redis', redis: { url: proxy.url, prefix }, recovery });
+    const b = await startSample({ driver: 'redis', redis: { url: REDIS_URL, prefix }, recovery });
+    const fromB = b.app.get(BroadcastService);
+    const subscribers = async () =>
+      Number(((await redis.pubsub('NUMSUB', `${prefix}ch:orders`)) as [string, number])[1]);
+    /** Cuts A off Redis while `during` runs, then waits until A is subscribed again. */
+    const outage = async (during: () => Promise<void>) => {
+      await proxy.cut();
+      await until(async () => (await subscribers()) === 0, 5000, 'A to lose its subscription');
+      await during();
+      await proxy.restore();
+      await until(async () => (await subscribers()) === 1, 10_000, 'A to subscribe again');
+    };
+    const close = async () => {
+      await a.close();
+      await b.close();
+      await proxy.cut();
+    };
+    return { a, b, fromB, outage, close };
+  }
+
+  it('delivers the events it missed from the stream, in order and once, before the next live one', async () => {
+    const { a, fromB, outage, close } = await twoNodes('gap');
+    const c = await TestClient.native(a.ws);
+    try {
+      const start = (await c.subscribe('orders')).position as Position;
+      for (let i = 0; i < 3; i++) await fromB.broadcast('orders', 'Order', { i });
+      for (let i = 0; i < 3; i++) expect(await c.next()).toMatchObject({ data: { i } });
+      await outage(async () => {
+        for (let i = 3; i < 7; i++) await fromB.broadcast('orders', 'Order', { i });
+      });
+      await fromB.broadcast('orders', 'Order', { i: 7 });
+      for (let i = 3; i < 8; i++) {
+        expect(await c.next()).toEqual({
+          type: 'event',
+          event: 'Order',
+          channel: 'orders',
+          data: { i },
+          position: { epoch: start.epoch, offset: start.offset + 1 + i },
+        });
+      }
+      await c.expectNothingPending();
+      await fromB.broadcast('orders', 'Order', { i: 8 });
+      expect(await c.next()).toMatchObject({ data: { i: 8 }, position: { offset: start.offset + 9 } });
+      await c.expectNothingPending();
+    } finally {
+      await c.close();
+      await close();
+    }
+  });
+
+  it('never vouches for a position it handed out while Redis was unreachable', async () => {
+    const { a, b, fromB, outage, close } = await twoNodes('gap-outage');
+    const c = await TestClient.native(a.ws);
+    // A Pusher client keeps A subscribed to the channel (no position: A knows none).
+    const p = await TestClient.pusher(a.ws);
+    try {
+      for (let i = 0; i < 5; i++) await fromB.broadcast('orders', 'Order', { i });
+      expect(await p.request({ event: 'pusher:subscribe', data: { channel: 'orders' } })).toMatchObject({
+        event: 'pusher_internal:subscription_succeeded',
+      });
+      let during: Position | undefined;
+      await outage(async () => {
+        // A cannot read the stream: it hands out a position of its own.
+        const sub = await c.subscribe('orders', { since: { epoch: 'whatever', offset: 1 } });
+        expect(sub).toMatchObject({ type: 'subscribed', recovered: false });
+        during = sub.position as Position;
+        for (let i = 5; i < 8; i++) await fromB.broadcast('orders', 'Order', { i });
+      });
+      const stream = (await TestClient.native(b.ws).then(async (probe) => {
+        const p = (await probe.subscribe('orders')).position;
+        await probe.close();
+        return p;
+      })) as Position;
+      expect(during?.epoch).not.toBe(stream.epoch);
+      await fromB.broadcast('orders', 'Order', { i: 8 });
+      // A cannot tell what its subscriber missed (6–8 were published after it subscribed): it says so.
+      expect(await c.next()).toEqual({ type: 'resubscribe', channel: 'orders' });
+      expect(await c.next()).toMatchObject({ data: { i: 8 }, position: { epoch: stream.epoch, offset: 9 } });
+      expect(await c.subscribe('orders', { since: during })).toMatchObject({ recovered: false });
+      // Nor does any node resume from that position.
+      const d = await TestClient.native(b.ws);
+      expect(await d.subscribe('orders', { since: during })).toMatchObject({ recovered: false });
+      await Promise.all([d.close(), c.expectNothingPending()]);
+    } finally {
+      await Promise.all([c.close(), p.close()]);
+      await close();
+    }
+  });
+
+  it('asks its native subscribers to resubscribe when the missed events are no longer held', async () => {
+    const { a, fromB, outage, close } = await twoNodes('gap-lost', { channels: ['orders'], size: 3, ttl: 300 });
+    const c = await TestClient.native(a.ws);
+    try {
+      const start = (await c.subscribe('orders')).position as Position;
+      for (let i = 0; i < 2; i++) await fromB.broadcast('orders', 'Order', { i });
+      await c.next();
+      const last = (await c.next()).position as Position;
+      // Six missed: the stream keeps only the last three of them.
+      await outage(async () => {
+        for (let i = 2; i < 8; i++) await fromB.broadcast('orders', 'Order', { i });
+      });
+      await fromB.broadcast('orders', 'Order', { i: 8 });
+      expect(await c.next()).toEqual({ type: 'resubscribe', channel: 'orders' });
+      // The live events go on (marked by their offsets: the gap is visible, never hidden).
+      expect(await c.next()).toMatchObject({ data: { i: 8 }, position: { offset: start.offset + 9 } });
+      // Resubscribing with its last position tells the client it cannot recover: refetch.
+      expect(await c.subscribe('orders', { since: last })).toEqual({
+        type: 'subscribed',
+        channel: 'orders',
+        position: { epoch: start.epoch, offset: start.offset + 9 },
+        recovered: false,
+      });
+      await c.expectNothingPending();
+    } finally {
+      await c.close();
+      await close();
+    }
   });
 });
