@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { BroadcastService } from 'nestjs-broadcasting';
+import type { SubscribedInfo } from 'nestjs-broadcasting/client';
+import { nodeClient } from '../helpers/native-client.js';
+import { Inbox } from '../helpers/pusher-clients.js';
 import { REDIS_URL, redisAvailable, TcpProxy, testPrefix } from '../helpers/redis.js';
 import { postJson, type RunningApp, startSample } from '../helpers/sample-app.js';
 import { type Frame, TestClient } from '../helpers/test-client.js';
@@ -355,6 +358,39 @@ describeRedis('recovery: a node whose Redis connection drops for a moment', () =
       await c.expectNothingPending();
     } finally {
       await c.close();
+      await close();
+    }
+  });
+
+  it('the typed client: gets the missed events when they are held, else resubscribes and reports recovered:false', async () => {
+    const { a, fromB, outage, close } = await twoNodes('gap-client', { channels: ['orders'], size: 4, ttl: 300 });
+    const c = nodeClient<{ Order: { i: number } }>(a);
+    try {
+      const got = new Inbox<number>();
+      const subs = new Inbox<SubscribedInfo>();
+      c.channel('orders')
+        .listen('Order', (data) => got.push(data.i))
+        .subscribed(subs.push);
+      expect(await subs.next()).toMatchObject({ resubscribed: false });
+      await fromB.broadcast('orders', 'Order', { i: 0 });
+      expect(await got.next()).toBe(0);
+      // Three missed, held: they arrive in order before the next live one.
+      await outage(async () => {
+        for (let i = 1; i < 4; i++) await fromB.broadcast('orders', 'Order', { i });
+      });
+      await fromB.broadcast('orders', 'Order', { i: 4 });
+      for (let i = 1; i < 5; i++) expect(await got.next()).toBe(i);
+      // Six missed, four held: the client is told, resubscribes, and learns it must refetch.
+      await outage(async () => {
+        for (let i = 5; i < 11; i++) await fromB.broadcast('orders', 'Order', { i });
+      });
+      await fromB.broadcast('orders', 'Order', { i: 11 });
+      expect(await subs.next()).toMatchObject({ resubscribed: true, recovered: false });
+      await fromB.broadcast('orders', 'Order', { i: 12 });
+      expect(await got.next()).toBe(12);
+      expect(got.pending).toBe(0);
+    } finally {
+      c.disconnect();
       await close();
     }
   });
