@@ -51,12 +51,15 @@ type Scripted = Redis & {
     epoch: string,
     stream: string,
     ch: string,
+    sent: string,
     body: string,
     size: number,
     ttlMs: number,
     candidate: string,
     channelJson: string,
     now: number,
+    seq: number,
+    oldestUnanswered: number,
   ): Promise<[string, number]>;
   bcRecover(
     off: string,
@@ -80,7 +83,7 @@ const SCRIPTS: Record<string, [number, string]> = {
   bcReconcile: [0, lua.RECONCILE],
   bcSubscriptionCount: [0, lua.SUBSCRIPTION_COUNT],
   bcChannels: [0, lua.CHANNELS],
-  bcPublishRecoverable: [4, lua.PUBLISH_RECOVERABLE],
+  bcPublishRecoverable: [5, lua.PUBLISH_RECOVERABLE],
   bcRecover: [3, lua.RECOVER],
 };
 
@@ -157,6 +160,9 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     read: (channel, after) => this.readStream(channel, after),
     lost: (channel) => this.hub.resubscribe(channel),
   });
+  /** Recoverable publishes: the last sequence number, and those sent but not answered (ascending). */
+  private publishSeq = 0;
+  private readonly unanswered = new Set<number>();
   /** Redis may miss some of this node's state: re-register at the next heartbeat. */
   private dirty = true;
   private closed = false;
@@ -259,20 +265,29 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
   /** One event on a recovery channel through the numbering script; while Redis fails, a local epoch. */
   private async publishNumbered(channel: string, body: string, local: BroadcastEnvelope): Promise<void> {
     const { size, ttl } = this.hub.options.recovery;
+    // Numbered once even if ioredis sends the call again after a reconnect (see PUBLISH_RECOVERABLE).
+    const seq = ++this.publishSeq;
+    const oldest = this.unanswered.values().next().value ?? seq;
+    this.unanswered.add(seq);
     try {
       await this.cmd.bcPublishRecoverable(
         ...this.recoveryKeys(channel),
         this.key(`ch:${channel}`),
+        this.key(`rec:{${channel}}:sent:${this.node}`),
         body,
         size,
         Math.round(ttl * 1000),
         newEpoch(),
         JSON.stringify(channel),
         Date.now(),
+        seq,
+        oldest,
       );
     } catch (err) {
       this.trouble.warn(`Redis did not number an event of ${channel} (${(err as Error).message}); delivered locally`);
       this.hub.deliver(local);
+    } finally {
+      this.unanswered.delete(seq);
     }
   }
 

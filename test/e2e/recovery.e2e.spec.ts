@@ -394,4 +394,33 @@ describeRedis('recovery: a node whose Redis connection drops for a moment', () =
       await close();
     }
   });
+
+  it('numbers a publish once when ioredis sends it again after the connection dropped before the answer', async () => {
+    const prefix = testPrefix('resend');
+    const proxy = await new TcpProxy().start();
+    const a = await startSample({ driver: 'redis', redis: { url: proxy.url, prefix } });
+    const offset = async () => Number(await redis.get(`${prefix}rec:{orders}:off`));
+    try {
+      const fromA = a.app.get(BroadcastService);
+      await fromA.broadcast('orders', 'Order', { i: 0 });
+      proxy.mute();
+      const sent = fromA.broadcast('orders', 'Order', { i: 1 });
+      await until(async () => (await offset()) === 2, 2000, 'Redis to run the publish');
+      // The answer never came: ioredis reconnects and sends the same script call again.
+      proxy.drop();
+      await sent;
+      expect(await offset()).toBe(2);
+      const stream = await redis.xrange(`${prefix}rec:{orders}:s`, '-', '+');
+      expect(stream.map(([id, fields]) => [id, JSON.parse(fields[1]).data])).toEqual([
+        ['0-1', { i: 0 }],
+        ['0-2', { i: 1 }],
+      ]);
+      // What the check keeps is as small as the publishes in flight: here the last one.
+      const [check] = await redis.keys(`${prefix}rec:{orders}:sent:*`);
+      expect(await redis.zrange(check, '0', '-1')).toEqual(['2']);
+    } finally {
+      await a.close();
+      await proxy.cut();
+    }
+  });
 });
