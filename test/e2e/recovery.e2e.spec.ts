@@ -136,8 +136,20 @@ describe('recovery with the local driver (the sample keeps history on announceme
         recovered: false,
       });
       await d.close();
-      const bad = await c.subscribe('orders', { since: 'yesterday' });
-      expect(bad).toMatchObject({ type: 'subscribed' });
+      // A malformed `since` is never taken for a position: recovered:false, no replay (subscribed or not).
+      for (const since of ['yesterday', { epoch: '', offset: 1 }, { epoch: 'e', offset: -1 }, null]) {
+        expect(await c.subscribe('orders', { since })).toEqual({
+          type: 'subscribed',
+          channel: 'orders',
+          position: sub.position,
+          recovered: false,
+        });
+        const e = await TestClient.native(small.ws);
+        expect(await e.subscribe('orders', { since })).toMatchObject({ recovered: false, position: sub.position });
+        await e.expectNothingPending();
+        await e.close();
+      }
+      await c.expectNothingPending();
       await c.close();
     } finally {
       await small.close();
@@ -164,6 +176,18 @@ describe('recovery with the local driver (the sample keeps history on announceme
       channel: 'no-history',
     });
     await c.close();
+    // A Pusher client on a channel with history: the same events, in Pusher's frames, without positions.
+    const p = await TestClient.pusher(run.ws);
+    const n = await TestClient.native(run.ws);
+    expect(
+      await p.request({ event: 'pusher:subscribe', data: { channel: 'orders', since: { epoch: 'e', offset: 1 } } }),
+    ).toEqual({ event: 'pusher_internal:subscription_succeeded', channel: 'orders', data: '{}' });
+    expect(await n.subscribe('orders')).toMatchObject({ position: { offset: expect.any(Number) } });
+    await run.app.get(BroadcastService).broadcast('orders', 'OrderShipped', { id: 'p1' });
+    const native = await n.next();
+    expect(native).toMatchObject({ event: 'OrderShipped', position: { offset: expect.any(Number) } });
+    expect(await p.next()).toEqual({ event: 'OrderShipped', channel: 'orders', data: '{"id":"p1"}' });
+    await Promise.all([p.close(), n.close()]);
   });
 });
 
@@ -202,6 +226,43 @@ describeRedis('recovery across two nodes with Redis', () => {
     expect(seen).toEqual(Array.from({ length: 120 }, (_, i) => i));
     await c.expectNothingPending();
     await c.close();
+  });
+
+  it('resumes from a real position on the other node: it saw events, went offline, gets exactly the rest', async () => {
+    const fromA = a.app.get(BroadcastService);
+    const fromB = b.app.get(BroadcastService);
+    const c = await TestClient.native(a.ws);
+    await c.subscribe('orders');
+    for (let i = 0; i < 3; i++) await (i % 2 ? fromB : fromA).broadcast('orders', 'Seen', { i });
+    const seen: Frame[] = [];
+    for (let i = 0; i < 3; i++) seen.push(await c.next());
+    expect(seen.map((f) => f.data)).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }]);
+    const since = seen[2].position as Position;
+    expect(since.offset).toBeGreaterThanOrEqual(3);
+    expect((seen[0].position as Position).offset).toBe(since.offset - 2);
+    await c.close();
+    for (let i = 0; i < 50; i++) await (i % 2 ? fromB : fromA).broadcast('orders', 'Missed', { i });
+    const { c: d, sub, events } = await resume(b, 'orders', since, 50);
+    expect(sub).toEqual({
+      type: 'subscribed',
+      channel: 'orders',
+      position: { epoch: since.epoch, offset: since.offset + 50 },
+      recovered: true,
+    });
+    expect(events).toEqual(
+      Array.from({ length: 50 }, (_, i) => ({
+        type: 'event',
+        event: 'Missed',
+        channel: 'orders',
+        data: { i },
+        position: { epoch: since.epoch, offset: since.offset + 1 + i },
+      })),
+    );
+    await d.expectNothingPending();
+    await fromA.broadcast('orders', 'Live', {});
+    expect(await d.next()).toMatchObject({ event: 'Live', position: { offset: since.offset + 51 } });
+    await d.expectNothingPending();
+    await d.close();
   });
 
   it('a resume across an expired and restarted stream says recovered:false (never the later events only)', async () => {
