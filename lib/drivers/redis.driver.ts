@@ -302,11 +302,11 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
       read = await this.readRaw(channel, since);
     } catch (err) {
       // A subscriber without a position from Redis: this node cannot vouch for its live events.
-      this.live.unknown(channel);
+      if (this.watched.has(channel)) this.live.unknown(channel);
       throw err;
     }
     const { position, entries } = read;
-    this.live.baseline(channel, position, gen);
+    if (this.watched.has(channel)) this.live.baseline(channel, position, gen);
     if (!since) return { position, recovered: true, entries: [] };
     const held: HistoryEntry[] = [];
     for (const { offset, at, envelope: e } of entries) {
@@ -405,6 +405,8 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
       if (wire.pos && wire.e && typeof wire.c === 'string') {
         if (typeof wire.pos.epoch !== 'string' || !Number.isSafeInteger(wire.pos.offset))
           throw new Error('bad position');
+        // No subscribers here any more (an event still on its way after the UNSUBSCRIBE): nothing to keep.
+        if (!this.watched.has(wire.c)) return;
         this.live.accept(wire.c, {
           ...wire.e,
           channels: [wire.c],

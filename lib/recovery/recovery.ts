@@ -63,12 +63,11 @@ export function parsePosition(value: unknown): StreamPosition | undefined {
  */
 export function resume(
   position: StreamPosition,
-  requested: StreamPosition,
+  since: StreamPosition,
   held: readonly HistoryEntry[],
   oldestAllowed: number,
 ): Recovery {
   // Only the same stream can be resumed: a position names its epoch, never "whatever stream exists now".
-  const since = requested;
   if (since.epoch !== position.epoch || since.offset > position.offset) {
     return { position, recovered: false, entries: [] };
   }
