@@ -276,7 +276,8 @@ export class ChannelImpl implements PresenceChannel {
       if (last !== undefined && position.epoch === last.epoch) {
         // One offset after the other within an epoch: at or below the last, a duplicate; above the next, a gap.
         if (position.offset <= last.offset) return;
-        if (position.offset !== last.offset + 1) {
+        // (After a refused resubscription the events are taken as they come: no retry per event.)
+        if (position.offset !== last.offset + 1 && this.state === 'subscribed') {
           this.subscribe();
           return;
         }

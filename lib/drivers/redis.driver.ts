@@ -106,6 +106,12 @@ interface Wire {
   pos?: StreamPosition;
 }
 
+/** A recovery channel's position and the stored events after a position, as the RECOVER script read them. */
+interface StreamSnapshot {
+  position: StreamPosition;
+  entries: Array<{ offset: number; at: number; envelope: BroadcastEnvelope }>;
+}
+
 /** Logs a recurring failure once per interval, with how often it happened meanwhile. */
 class Throttled {
   private last = 0;
@@ -297,7 +303,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
 
   async recover(channel: string, since?: StreamPosition): Promise<Recovery> {
     const gen = this.live.generation;
-    let read: Awaited<ReturnType<RedisDriver['readRaw']>>;
+    let read: StreamSnapshot;
     try {
       read = await this.readRaw(channel, since);
     } catch (err) {
@@ -323,7 +329,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
   }
 
   /** The channel's position (its stream is created when it has none) and the stored events after `since`. */
-  private async readRaw(channel: string, since?: StreamPosition) {
+  private async readRaw(channel: string, since?: StreamPosition): Promise<StreamSnapshot> {
     const [epoch, offset, raw] = await this.cmd.bcRecover(
       ...this.recoveryKeys(channel),
       since?.epoch ?? '',
@@ -331,7 +337,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
       newEpoch(),
       Math.round(this.hub.options.recovery.ttl * 1000),
     );
-    const entries: Array<{ offset: number; at: number; envelope: BroadcastEnvelope }> = [];
+    const entries: StreamSnapshot['entries'] = [];
     for (const [id, fields] of raw) {
       const f: Record<string, string> = {};
       for (let i = 0; i < fields.length; i += 2) f[fields[i]] = fields[i + 1];
