@@ -18,6 +18,7 @@ import { BroadcastMetrics, NO_METRICS } from '../metrics/broadcast-metrics.js';
 import { type Client, type Outbound, takeToken, withinRate } from '../protocols/protocol.js';
 import {
   LocalHistory,
+  newEpoch,
   parsePosition,
   type Recovery,
   recoveryMatcher,
@@ -63,6 +64,8 @@ export type SubscribeResult =
       cached?: CachedEvent | null;
     }
   | { ok: false; channel: string; error: string; status: 401 | 403 | 400 | 429 };
+
+type Subscribed = Extract<SubscribeResult, { ok: true }>;
 
 /** The last event of a cache channel. */
 export interface CachedEvent {
@@ -202,6 +205,8 @@ export class BroadcastHub implements EnvelopeSink, ChannelDirectory, OnApplicati
     const recovery: RecoveryRequest =
       this.recoverable?.(name) && client.codec.name === 'native' ? recoveryRequest(since) : undefined;
     if (client.channels.has(name)) {
+      if (recovery && (recovery.since || recovery.invalid))
+        return this.recoverInPlace(client, name, !!member, recovery);
       if (!member) return { ok: true, channel: name };
       return cluster
         ? cluster.members(name).then((members) => ({ ok: true as const, channel: name, members }))
@@ -262,6 +267,11 @@ export class BroadcastHub implements EnvelopeSink, ChannelDirectory, OnApplicati
     if (!held?.length) return;
     const known = members && new Set(members.map((m) => m.userId));
     for (const m of held) {
+      if (m === RESUBSCRIBE) {
+        const frame = client.codec.resubscribe?.(name);
+        if (frame !== undefined) client.send(frame);
+        continue;
+      }
       if (rec && m.position && m.position.epoch === rec.position.epoch && m.position.offset <= last) continue;
       if (known && m.userId !== undefined) {
         if (m.kind === 'member_added') {
@@ -296,16 +306,77 @@ export class BroadcastHub implements EnvelopeSink, ChannelDirectory, OnApplicati
       else client.holding?.delete(name);
       return result;
     }
+    return this.recoverCluster(cluster, client, result, recovery);
+  }
+
+  /**
+   * The recovery part of a cluster subscribe (the client's live events of the channel are held): the
+   * position, and with `since` the replay.
+   */
+  private async recoverCluster(
+    cluster: ClusterLink,
+    client: Client,
+    result: Subscribed,
+    recovery: NonNullable<RecoveryRequest>,
+  ): Promise<SubscribeResult> {
+    const name = result.channel;
     let rec: Recovery;
     try {
       rec = await cluster.recover(name, recovery.since);
     } catch (err) {
       this.logger.warn(`${name}: history not readable (${(err as Error).message}); resume refused`);
-      rec = { position: this.history?.position(name) ?? { epoch: '0', offset: 0 }, recovered: false, entries: [] };
+      // This node's own stream (an epoch Redis never numbered): a later resume from it is refused.
+      rec = {
+        position: this.history?.position(name) ?? { epoch: newEpoch(), offset: 0 },
+        recovered: false,
+        entries: [],
+      };
     }
     this.withRecovery(result, client, rec, recovery);
     if (!result.after) this.release(client, name);
     return result;
+  }
+
+  /**
+   * A subscribed client asking again with `since` (it noticed a gap, or the server asked it to
+   * resubscribe): answered like a resume — `recovered`, the replay, then the live events held meanwhile.
+   */
+  private recoverInPlace(
+    client: Client,
+    name: string,
+    presence: boolean,
+    recovery: NonNullable<RecoveryRequest>,
+  ): SubscribeResult | Promise<SubscribeResult> {
+    const cluster = this.cluster;
+    if (!cluster) {
+      const result: SubscribeResult = { ok: true, channel: name };
+      if (presence) result.members = localMembers(this.registry, name);
+      const history = this.history;
+      if (history) {
+        // Synchronous, as a first subscribe: no live event comes between the reading and the replay.
+        const rec = recovery.since
+          ? history.since(name, recovery.since)
+          : { position: history.position(name), recovered: false, entries: [] };
+        this.withRecovery(result, client, rec, recovery);
+      }
+      return result;
+    }
+    client.holding ??= new Map();
+    client.holding.set(name, []);
+    const result: Subscribed = { ok: true, channel: name };
+    if (!presence) return this.recoverCluster(cluster, client, result, recovery);
+    return cluster.members(name).then(
+      (members) => this.recoverCluster(cluster, client, { ...result, members }, recovery),
+      (err: Error) => {
+        this.logger.warn(`${name}: members not readable (${err.message}); this node's are sent`);
+        return this.recoverCluster(
+          cluster,
+          client,
+          { ...result, members: localMembers(this.registry, name) },
+          recovery,
+        );
+      },
+    );
   }
 
   private async joinCluster(
@@ -544,6 +615,24 @@ export class BroadcastHub implements EnvelopeSink, ChannelDirectory, OnApplicati
     if (e.socketIds) fanout(this.clientsById(e.socketIds), direct, e.except, this.metrics.out);
   }
 
+  /**
+   * A cluster driver lost live events of a recovery channel and cannot deliver them: this node's
+   * native subscribers are asked to resubscribe with `since` (`{"type":"resubscribe"}`), which tells
+   * them whether they can recover. A client still subscribing gets it after its reply.
+   */
+  resubscribe(channel: string): void {
+    const ch = this.registry.get(channel);
+    if (ch === undefined) return;
+    for (const c of ch.subscribers) {
+      const held = c.holding?.get(channel);
+      if (held !== undefined) held.push(RESUBSCRIBE);
+      else {
+        const frame = c.codec.resubscribe?.(channel);
+        if (frame !== undefined) c.send(frame);
+      }
+    }
+  }
+
   /** Delivers a presence change published by the cluster to this node's subscribers. */
   deliverPresence(
     kind: 'member_added' | 'member_removed',
@@ -653,6 +742,9 @@ export class BroadcastHub implements EnvelopeSink, ChannelDirectory, OnApplicati
     return this.cluster ?? this;
   }
 }
+
+/** Marks, among a subscribing client's held events, where a `resubscribe` frame goes. */
+const RESUBSCRIBE: Outbound = { kind: 'event', event: '', json: '' };
 
 function recoveryRequest(since: unknown): NonNullable<RecoveryRequest> {
   if (since === undefined) return {};

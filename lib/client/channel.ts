@@ -29,7 +29,11 @@ export interface WhisperMeta {
 export interface Channel<E extends object = AnyEvents> {
   readonly name: string;
   readonly state: ChannelState;
-  /** Last position seen on a recovery channel (sent back as `since` when resubscribing). */
+  /**
+   * Last position seen on a recovery channel (sent back as `since` when resubscribing). Offsets are
+   * checked: a duplicate is dropped, and a skipped offset (or the server's `resubscribe`) makes the
+   * channel resubscribe with `since` at once; `subscribed()` callbacks then report `recovered`.
+   */
   readonly position: StreamPosition | undefined;
   /** Calls `cb` for every `event` on this channel; the payload is typed by the client's event map. */
   listen<K extends EventName<E>>(event: K, cb: (data: E[K], meta: EventMeta) => void): this;
@@ -240,10 +244,13 @@ export class ChannelImpl implements PresenceChannel {
     this.state = 'subscribed';
     const resubscribed = this.everSubscribed;
     this.everSubscribed = true;
-    if (isPosition(frame.position)) this.position = frame.position;
+    const current = isPosition(frame.position) ? frame.position : undefined;
+    // Recovered: the missed events follow, from where this client was. Otherwise it is where the server is.
+    const replaying = frame.recovered === true && current !== undefined && this.position?.epoch === current.epoch;
+    if (!replaying) this.position = current;
     const info: SubscribedInfo = { resubscribed };
     if (typeof frame.recovered === 'boolean') info.recovered = frame.recovered;
-    if (this.position) info.position = this.position;
+    if (current) info.position = current;
     if (this.type === 'presence' && Array.isArray(frame.members)) {
       this.memberMap.clear();
       for (const m of frame.members as Array<{ user_id?: unknown; user_info?: unknown }>) {
@@ -263,11 +270,28 @@ export class ChannelImpl implements PresenceChannel {
   handleEvent(event: string, data: unknown, position: unknown): void {
     const meta: EventMeta = { event, channel: this.name };
     if (isPosition(position)) {
+      // A resubscription with `since` is under way: its replay brings this event, in order.
+      if (this.state === 'subscribing') return;
+      const last = this.position;
+      if (last !== undefined && position.epoch === last.epoch) {
+        // One offset after the other within an epoch: at or below the last, a duplicate; above the next, a gap.
+        if (position.offset <= last.offset) return;
+        // (After a refused resubscription the events are taken as they come: no retry per event.)
+        if (position.offset !== last.offset + 1 && this.state === 'subscribed') {
+          this.subscribe();
+          return;
+        }
+      }
       this.position = position;
       meta.position = position;
     }
     this.events.emit(event, data, meta);
     this.all.emit(event, data, meta);
+  }
+
+  /** The server lost live events of this channel (`resubscribe`): ask again from the last position. */
+  resync(): void {
+    if (this.state === 'subscribed') this.subscribe();
   }
 
   handleWhisper(event: string, data: unknown, userId: unknown): void {

@@ -389,6 +389,9 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
       case 'subscribed':
         ch?.handleSubscribed(m);
         return;
+      case 'resubscribe':
+        ch?.resync();
+        return;
       case 'subscription_error':
         ch?.fail({ error: typeof m.error === 'string' ? m.error : 'subscription refused' });
         return;

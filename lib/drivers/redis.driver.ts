@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { Redis, RedisOptions } from 'ioredis';
 import { type BroadcastHub, isCacheChannel, rawAsJson } from '../channels/broadcast-hub.js';
 import { type HistoryEntry, newEpoch, type Recovery, resume, type StreamPosition } from '../recovery/recovery.js';
+import { LiveSequencer, type NumberedEnvelope, type StreamRead } from '../recovery/sequencer.js';
 import type {
   BroadcastDriver,
   BroadcastEnvelope,
@@ -50,12 +51,15 @@ type Scripted = Redis & {
     epoch: string,
     stream: string,
     ch: string,
+    sent: string,
     body: string,
     size: number,
     ttlMs: number,
     candidate: string,
     channelJson: string,
     now: number,
+    seq: number,
+    oldestUnanswered: number,
   ): Promise<[string, number]>;
   bcRecover(
     off: string,
@@ -63,6 +67,8 @@ type Scripted = Redis & {
     stream: string,
     sinceEpoch: string,
     sinceOffset: number,
+    candidate: string,
+    ttlMs: number,
   ): Promise<[string, number, Array<[string, string[]]>]>;
 };
 
@@ -77,7 +83,7 @@ const SCRIPTS: Record<string, [number, string]> = {
   bcReconcile: [0, lua.RECONCILE],
   bcSubscriptionCount: [0, lua.SUBSCRIPTION_COUNT],
   bcChannels: [0, lua.CHANNELS],
-  bcPublishRecoverable: [4, lua.PUBLISH_RECOVERABLE],
+  bcPublishRecoverable: [5, lua.PUBLISH_RECOVERABLE],
   bcRecover: [3, lua.RECOVER],
 };
 
@@ -98,6 +104,12 @@ interface Wire {
   x?: string;
   /** Position of an event on a recovery channel (published by the script, delivered by every node). */
   pos?: StreamPosition;
+}
+
+/** A recovery channel's position and the stored events after a position, as the RECOVER script read them. */
+interface StreamSnapshot {
+  position: StreamPosition;
+  entries: Array<{ offset: number; at: number; envelope: BroadcastEnvelope }>;
 }
 
 /** Logs a recurring failure once per interval, with how often it happened meanwhile. */
@@ -148,6 +160,15 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
   private readonly ttl: number;
   private readonly watched = new Map<string, { refs: number; ready: Promise<void> }>();
   private timer?: NodeJS.Timeout;
+  /** Recovery channels: live events in offset order, gaps filled from the stream. */
+  private readonly live = new LiveSequencer({
+    deliver: (e) => this.hub.deliver(e),
+    read: (channel, after) => this.readStream(channel, after),
+    lost: (channel) => this.hub.resubscribe(channel),
+  });
+  /** Recoverable publishes: the last sequence number, and those sent but not answered (ascending). */
+  private publishSeq = 0;
+  private readonly unanswered = new Set<number>();
   /** Redis may miss some of this node's state: re-register at the next heartbeat. */
   private dirty = true;
   private closed = false;
@@ -183,6 +204,8 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
       void this.tick();
     });
     this.sub.on('message', (channel: string, message: string) => this.receive(channel, message));
+    // Recovery: what arrives after the subscriber connection closed may follow a gap.
+    for (const change of ['close', 'ready']) this.sub.on(change, () => this.live.generation++);
     void this.sub.subscribe(this.key(`node:${this.node}`), this.key('all')).catch(() => {});
     this.timer = setInterval(() => void this.tick(), Math.max(50, Math.floor(this.ttl / 3)));
     this.timer.unref();
@@ -248,20 +271,29 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
   /** One event on a recovery channel through the numbering script; while Redis fails, a local epoch. */
   private async publishNumbered(channel: string, body: string, local: BroadcastEnvelope): Promise<void> {
     const { size, ttl } = this.hub.options.recovery;
+    // Numbered once even if ioredis sends the call again after a reconnect (see PUBLISH_RECOVERABLE).
+    const seq = ++this.publishSeq;
+    const oldest = this.unanswered.values().next().value ?? seq;
+    this.unanswered.add(seq);
     try {
       await this.cmd.bcPublishRecoverable(
         ...this.recoveryKeys(channel),
         this.key(`ch:${channel}`),
+        this.key(`rec:{${channel}}:sent:${this.node}`),
         body,
         size,
         Math.round(ttl * 1000),
         newEpoch(),
         JSON.stringify(channel),
         Date.now(),
+        seq,
+        oldest,
       );
     } catch (err) {
       this.trouble.warn(`Redis did not number an event of ${channel} (${(err as Error).message}); delivered locally`);
       this.hub.deliver(local);
+    } finally {
+      this.unanswered.delete(seq);
     }
   }
 
@@ -270,21 +302,23 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
   }
 
   async recover(channel: string, since?: StreamPosition): Promise<Recovery> {
-    const [epoch, offset, raw] = await this.cmd.bcRecover(
-      ...this.recoveryKeys(channel),
-      since?.epoch ?? '',
-      since?.offset ?? 0,
-    );
-    const position = { epoch: String(epoch), offset: Number(offset) };
+    const gen = this.live.generation;
+    let read: StreamSnapshot;
+    try {
+      read = await this.readRaw(channel, since);
+    } catch (err) {
+      // A subscriber without a position from Redis: this node cannot vouch for its live events.
+      if (this.watched.has(channel)) this.live.unknown(channel);
+      throw err;
+    }
+    const { position, entries } = read;
+    if (this.watched.has(channel)) this.live.baseline(channel, position, gen);
     if (!since) return { position, recovered: true, entries: [] };
     const held: HistoryEntry[] = [];
-    for (const [id, fields] of raw) {
-      const f: Record<string, string> = {};
-      for (let i = 0; i < fields.length; i += 2) f[fields[i]] = fields[i + 1];
-      const e = JSON.parse(f.b) as BroadcastEnvelope;
+    for (const { offset, at, envelope: e } of entries) {
       const entry: HistoryEntry = {
-        offset: Number(id.slice(id.indexOf('-') + 1)),
-        at: Number(f.t),
+        offset,
+        at,
         event: e.event,
         json: e.raw !== undefined ? rawAsJson(e.raw) : (JSON.stringify(e.data) ?? 'null'),
       };
@@ -292,6 +326,43 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
       held.push(entry);
     }
     return resume(position, since, held, Date.now() - this.hub.options.recovery.ttl * 1000);
+  }
+
+  /** The channel's position (its stream is created when it has none) and the stored events after `since`. */
+  private async readRaw(channel: string, since?: StreamPosition): Promise<StreamSnapshot> {
+    const [epoch, offset, raw] = await this.cmd.bcRecover(
+      ...this.recoveryKeys(channel),
+      since?.epoch ?? '',
+      since?.offset ?? 0,
+      newEpoch(),
+      Math.round(this.hub.options.recovery.ttl * 1000),
+    );
+    const entries: StreamSnapshot['entries'] = [];
+    for (const [id, fields] of raw) {
+      const f: Record<string, string> = {};
+      for (let i = 0; i < fields.length; i += 2) f[fields[i]] = fields[i + 1];
+      entries.push({
+        offset: Number(id.slice(id.indexOf('-') + 1)),
+        at: Number(f.t),
+        envelope: JSON.parse(f.b) as BroadcastEnvelope,
+      });
+    }
+    return { position: { epoch: String(epoch), offset: Number(offset) }, entries };
+  }
+
+  /** A gap in this node's live events: the stored events after `after`, complete or not. */
+  private async readStream(channel: string, after: StreamPosition): Promise<StreamRead> {
+    const { position, entries } = await this.readRaw(channel, after);
+    const complete =
+      position.epoch === after.epoch &&
+      entries.length === position.offset - after.offset &&
+      (entries.length === 0 || entries[0].offset === after.offset + 1);
+    const events: NumberedEnvelope[] = entries.map(({ offset, envelope }) => ({
+      ...envelope,
+      channels: [channel],
+      position: { epoch: position.epoch, offset },
+    }));
+    return { complete, events };
   }
 
   async cached(channel: string): Promise<{ event: string; json: string; raw?: string; ttl: number } | null> {
@@ -340,7 +411,9 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
       if (wire.pos && wire.e && typeof wire.c === 'string') {
         if (typeof wire.pos.epoch !== 'string' || !Number.isSafeInteger(wire.pos.offset))
           throw new Error('bad position');
-        this.hub.deliver({
+        // No subscribers here any more (an event still on its way after the UNSUBSCRIBE): nothing to keep.
+        if (!this.watched.has(wire.c)) return;
+        this.live.accept(wire.c, {
           ...wire.e,
           channels: [wire.c],
           position: { epoch: wire.pos.epoch, offset: wire.pos.offset },
@@ -399,6 +472,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     );
     if (--w.refs > 0) return;
     this.watched.delete(channel);
+    this.live.forget(channel);
     this.sub.unsubscribe(this.key(`ch:${channel}`)).catch(() => {});
   }
 

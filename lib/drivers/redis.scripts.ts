@@ -11,6 +11,7 @@
  *   P pu:{<channel>}      HASH  user → user_info JSON (the channel's members)
  *   P pc:{<channel>}      HASH  user → sockets in the cluster
  *   P ch:<channel>        pub/sub channel of a broadcast channel
+ *   P rec:{<channel>}:…   a recovery channel's stream: epoch, off(set), s(tream), sent:<node>
  */
 
 /** KEYS pu, pc, pm, ch · ARGV user, infoJson, field, socketId → {1 when the user is new, HGETALL pu} */
@@ -211,12 +212,20 @@ return n
 `;
 
 /**
- * Recovery channels: KEYS off, epoch, stream, ch · ARGV body, size, ttlMs, candidateEpoch,
- * channelJson, nowMs → {epoch, offset}. Numbers, stores and publishes the event in one atomic step;
- * the message carries its position and no node id, so every node (the publisher too) delivers it.
- * A stream that expired starts a new epoch.
+ * Recovery channels: KEYS off, epoch, stream, ch, sent · ARGV body, size, ttlMs, candidateEpoch,
+ * channelJson, nowMs, seq, oldestUnanswered → {epoch, offset} ({'', 0} for a repeat). Numbers, stores
+ * and publishes the event in one atomic step; the message carries its position and no node id, so
+ * every node (the publisher too) delivers it. A stream that expired starts a new epoch.
+ *
+ * Once only: ioredis sends a command again after a reconnect when its answer was lost, although
+ * Redis may have run it. `sent` (a sorted set per channel and node) holds the sequence numbers of
+ * this node's publishes that ran; those below the oldest one the node still awaits an answer for
+ * can never come again and are dropped, so it stays as small as the publishes in flight.
  */
 export const PUBLISH_RECOVERABLE = `
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. ARGV[8])
+if redis.call('ZADD', KEYS[5], 'NX', ARGV[7], ARGV[7]) == 0 then return {'', 0} end
+redis.call('PEXPIRE', KEYS[5], ARGV[3])
 local epoch = redis.call('GET', KEYS[2])
 if not epoch then
   epoch = ARGV[4]
@@ -231,16 +240,22 @@ return {epoch, off}
 `;
 
 /**
- * KEYS off, epoch, stream · ARGV sinceEpoch ('' for none), sinceOffset → {epoch, offset, entries}:
- * the current position and the stored events after `since` (the caller checks they are complete).
+ * KEYS off, epoch, stream · ARGV sinceEpoch ('' for none), sinceOffset, candidateEpoch, ttlMs →
+ * {epoch, offset, entries}: the current position and the stored events after `since` (the caller
+ * checks they are complete). A channel without a stream gets one here (offset 0, expiring like a
+ * stream), so every position handed out names a real epoch: a stream that expired and started again
+ * is another epoch, and a resume from before it is refused. `since` is only ever read in its own epoch.
  */
 export const RECOVER = `
 local epoch = redis.call('GET', KEYS[2])
-if not epoch then return {'0', 0, {}} end
+if not epoch then
+  epoch = ARGV[3]
+  redis.call('SET', KEYS[2], epoch, 'NX', 'PX', ARGV[4])
+  redis.call('DEL', KEYS[1], KEYS[3])
+  return {epoch, 0, {}}
+end
 local off = tonumber(redis.call('GET', KEYS[1]) or '0')
-if ARGV[1] == '' then return {epoch, off, {}} end
-local since_epoch, since = ARGV[1], tonumber(ARGV[2])
-if since_epoch == '0' and since == 0 then since_epoch = epoch end
-if since_epoch ~= epoch or since >= off then return {epoch, off, {}} end
+local since = tonumber(ARGV[2])
+if ARGV[1] ~= epoch or since >= off then return {epoch, off, {}} end
 return {epoch, off, redis.call('XRANGE', KEYS[3], '0-' .. (since + 1), '+')}
 `;

@@ -28,6 +28,7 @@ export const nativeCodec: Codec = {
     }
   },
   unsubscribed: (channel) => native.unsubscribed(channel),
+  resubscribe: (channel) => native.resubscribe(channel),
 };
 
 export const native = {
@@ -39,6 +40,7 @@ export const native = {
   subscriptionError: (channel: string, error: string) =>
     `{"type":"subscription_error","channel":${q(channel)},"error":${q(error)}}`,
   unsubscribed: (channel: string) => `{"type":"unsubscribed","channel":${q(channel)}}`,
+  resubscribe: (channel: string) => `{"type":"resubscribe","channel":${q(channel)}}`,
   pong: () => '{"type":"pong"}',
   error: (message: string) => `{"type":"error","message":${q(message)}}`,
   cacheMiss: (channel: string) => `{"type":"cache_miss","channel":${q(channel)}}`,

@@ -93,6 +93,11 @@ export interface Codec {
   encode(message: Outbound): string;
   /** The frame telling a client the server removed it from a channel, if the protocol has one. */
   unsubscribed(channel: string): string | undefined;
+  /**
+   * The frame asking a client to resubscribe to a recovery channel with `since` (live events were
+   * lost on the server's side), if the protocol has one.
+   */
+  resubscribe?(channel: string): string;
 }
 
 /** Number of protocol slots in a delivery's frame cache. */

@@ -33,13 +33,12 @@ export interface Recovery {
   entries: HistoryEntry[];
 }
 
-export const newEpoch = (): string => randomBytes(6).toString('hex');
-
 /**
- * The position of a channel nothing has been published on (or whose history expired): resuming from
- * it means "I have seen nothing", so every held event of a stream started since is replayed.
+ * A new stream identity. A position's epoch always names a stream that existed: a channel nothing was
+ * published on yet gets its epoch (offset 0) on the first position query, so a stream that expired and
+ * started again is always another epoch, and a resume from before it is never taken for complete.
  */
-export const IDLE_EPOCH = '0';
+export const newEpoch = (): string => randomBytes(6).toString('hex');
 
 /** Compiles `orders`, `private-*` … into one anchored matcher (undefined when nothing recovers). */
 export function recoveryMatcher(patterns: readonly string[]): ((channel: string) => boolean) | undefined {
@@ -64,12 +63,11 @@ export function parsePosition(value: unknown): StreamPosition | undefined {
  */
 export function resume(
   position: StreamPosition,
-  requested: StreamPosition,
+  since: StreamPosition,
   held: readonly HistoryEntry[],
   oldestAllowed: number,
 ): Recovery {
-  const since =
-    requested.epoch === IDLE_EPOCH && requested.offset === 0 ? { epoch: position.epoch, offset: 0 } : requested;
+  // Only the same stream can be resumed: a position names its epoch, never "whatever stream exists now".
   if (since.epoch !== position.epoch || since.offset > position.offset) {
     return { position, recovered: false, entries: [] };
   }
@@ -85,8 +83,9 @@ export function resume(
 interface Stream {
   epoch: string;
   offset: number;
-  /** Ring buffer of the last `size` entries. */
-  ring: Array<HistoryEntry | undefined>;
+  /** Ring buffer of the last `size` entries (allocated by the first event). */
+  ring?: Array<HistoryEntry | undefined>;
+  /** When it was created or last published to (ms): it is forgotten `ttl` after that. */
   last: number;
 }
 
@@ -103,30 +102,47 @@ export class LocalHistory {
     this.timer.unref();
   }
 
-  append(channel: string, event: string, json: string, raw: string | undefined, now = Date.now()): StreamPosition {
-    let s = this.streams.get(channel);
-    if (!s) {
-      s = { epoch: newEpoch(), offset: 0, ring: new Array(this.size), last: now };
+  /** The channel's stream, unless it expired (then it is forgotten). */
+  private live(channel: string, now: number): Stream | undefined {
+    const s = this.streams.get(channel);
+    if (s !== undefined && now - s.last > this.ttlMs) {
+      this.streams.delete(channel);
+      return undefined;
+    }
+    return s;
+  }
+
+  /** The channel's stream; a new epoch at offset 0 when it has none (it lives `ttl` like any stream). */
+  private stream(channel: string, now: number): Stream {
+    let s = this.live(channel, now);
+    if (s === undefined) {
+      s = { epoch: newEpoch(), offset: 0, last: now };
       this.streams.set(channel, s);
     }
+    return s;
+  }
+
+  append(channel: string, event: string, json: string, raw: string | undefined, now = Date.now()): StreamPosition {
+    const s = this.stream(channel, now);
     const offset = ++s.offset;
     const entry: HistoryEntry = { offset, at: now, event, json };
     if (raw !== undefined) entry.raw = raw;
+    s.ring ??= new Array(this.size);
     s.ring[offset % this.size] = entry;
     s.last = now;
     return { epoch: s.epoch, offset };
   }
 
-  position(channel: string): StreamPosition {
-    const s = this.streams.get(channel);
-    return s ? { epoch: s.epoch, offset: s.offset } : { epoch: IDLE_EPOCH, offset: 0 };
+  /** The current position; a channel without a stream gets one (a real epoch, offset 0). */
+  position(channel: string, now = Date.now()): StreamPosition {
+    const s = this.stream(channel, now);
+    return { epoch: s.epoch, offset: s.offset };
   }
 
   since(channel: string, since: StreamPosition, now = Date.now()): Recovery {
-    const s = this.streams.get(channel);
-    if (!s) return resume({ epoch: IDLE_EPOCH, offset: 0 }, since, [], now - this.ttlMs);
+    const s = this.stream(channel, now);
     const held: HistoryEntry[] = [];
-    for (let o = Math.max(since.offset + 1, s.offset - this.size + 1); o <= s.offset; o++) {
+    for (let o = Math.max(since.offset + 1, s.offset - this.size + 1); s.ring && o <= s.offset; o++) {
       const e = s.ring[o % this.size];
       if (e?.offset === o) held.push(e);
     }

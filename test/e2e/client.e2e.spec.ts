@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { BroadcastService, ConnectionManager } from 'nestjs-broadcasting';
 import type {
   BroadcastingClient,
@@ -398,6 +398,99 @@ describe('nestjs-broadcasting/client liveness (against a bare WebSocket server t
         delay: 30,
       });
       expect(c.state).toBe('reconnecting');
+    } finally {
+      c.disconnect();
+    }
+  });
+});
+
+describe('nestjs-broadcasting/client keeps recovery channels gap-free (against a scripted server)', () => {
+  let wss: WebSocketServer;
+  let url: string;
+  /** Frames the client sent, and the server side of its connection. */
+  let frames: Inbox<Record<string, unknown>>;
+  let socket: Promise<import('ws').WebSocket>;
+
+  beforeAll(async () => {
+    wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+    url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
+  });
+  beforeEach(() => {
+    frames = new Inbox();
+    socket = new Promise((resolve) =>
+      wss.once('connection', (ws) => {
+        ws.on('message', (d) => frames.push(JSON.parse(d.toString())));
+        ws.send(JSON.stringify({ type: 'connected', socket_id: '1.1' }));
+        resolve(ws);
+      }),
+    );
+  });
+  afterAll(async () => {
+    for (const ws of wss.clients) ws.terminate();
+    await new Promise((resolve) => wss.close(resolve));
+  });
+
+  const event = (offset: number, epoch = 'e') => ({
+    type: 'event',
+    event: 'E',
+    channel: 'orders',
+    data: offset,
+    position: { epoch, offset },
+  });
+
+  /** A typed client subscribed to `orders` at e:0; what its listeners get. */
+  async function subscribedClient() {
+    const c = nodeClient({ ws: url }, { activityTimeout: 0 });
+    const ws = await socket;
+    const got = new Inbox<string>();
+    const subs = new Inbox<SubscribedInfo>();
+    const orders = c.channel('orders');
+    orders.listen('E', (data, meta) => got.push(`${data}@${meta.position?.epoch}:${meta.position?.offset}`));
+    orders.subscribed(subs.push);
+    expect(await frames.next()).toEqual({ type: 'subscribe', channel: 'orders' });
+    ws.send(JSON.stringify({ type: 'subscribed', channel: 'orders', position: { epoch: 'e', offset: 0 } }));
+    expect(await subs.next()).toMatchObject({ resubscribed: false, position: { epoch: 'e', offset: 0 } });
+    const send = (...f: object[]) => {
+      for (const x of f) ws.send(JSON.stringify(x));
+    };
+    return { c, ws, got, subs, orders, send };
+  }
+
+  it('drops duplicates, and on a skipped offset resubscribes with since its last position', async () => {
+    const { c, got, subs, orders, send } = await subscribedClient();
+    try {
+      send(event(1), event(2), event(2), event(5));
+      expect(await got.next()).toBe('1@e:1');
+      expect(await got.next()).toBe('2@e:2');
+      // 5 after 2: not delivered; the channel asks again from 2 (it stays subscribed meanwhile).
+      expect(await frames.next()).toEqual({ type: 'subscribe', channel: 'orders', since: { epoch: 'e', offset: 2 } });
+      expect(orders.state).toBe('subscribing');
+      // Live events before the answer are in its replay: dropped here.
+      send(event(6));
+      send({ type: 'subscribed', channel: 'orders', position: { epoch: 'e', offset: 6 }, recovered: true });
+      send(event(3), event(4), event(5), event(6), event(7));
+      expect(await subs.next()).toEqual({ resubscribed: true, recovered: true, position: { epoch: 'e', offset: 6 } });
+      for (const o of [3, 4, 5, 6, 7]) expect(await got.next()).toBe(`${o}@e:${o}`);
+      expect(orders.position).toEqual({ epoch: 'e', offset: 7 });
+      // Another epoch starts a new stream (the old one expired): taken as it comes.
+      send(event(1, 'f'));
+      expect(await got.next()).toBe('1@f:1');
+      expect(got.pending).toBe(0);
+    } finally {
+      c.disconnect();
+    }
+  });
+
+  it('resubscribes with since when the server says it lost events, and reports recovered:false', async () => {
+    const { c, got, subs, send } = await subscribedClient();
+    try {
+      send(event(1), { type: 'resubscribe', channel: 'orders' });
+      expect(await got.next()).toBe('1@e:1');
+      expect(await frames.next()).toEqual({ type: 'subscribe', channel: 'orders', since: { epoch: 'e', offset: 1 } });
+      send({ type: 'subscribed', channel: 'orders', position: { epoch: 'e', offset: 9 }, recovered: false }, event(10));
+      expect(await subs.next()).toEqual({ resubscribed: true, recovered: false, position: { epoch: 'e', offset: 9 } });
+      expect(await got.next()).toBe('10@e:10');
     } finally {
       c.disconnect();
     }

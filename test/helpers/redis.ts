@@ -37,6 +37,8 @@ export const testPrefix = (name: string) => `nbtest:${name}:${randomBytes(4).toS
 export class TcpProxy {
   private readonly sockets = new Set<net.Socket>();
   private server?: net.Server;
+  /** Redis's answers are swallowed (the commands still reach Redis and run). */
+  private muted = false;
   port = 0;
 
   constructor(private readonly target = new URL(REDIS_URL)) {}
@@ -49,7 +51,11 @@ export class TcpProxy {
         s.on('close', () => this.sockets.delete(s));
         s.on('error', () => {});
       }
-      client.pipe(upstream).pipe(client);
+      client.pipe(upstream);
+      upstream.on('data', (data: Buffer) => {
+        if (!this.muted) client.write(data);
+      });
+      upstream.on('end', () => client.end());
     });
     await new Promise<void>((resolve) => this.server?.listen(port, '127.0.0.1', resolve));
     this.port = (this.server.address() as net.AddressInfo).port;
@@ -65,6 +71,17 @@ export class TcpProxy {
     const closed = new Promise<void>((resolve) => this.server?.close(() => resolve()));
     for (const s of this.sockets) s.destroy();
     await closed;
+  }
+
+  /** From now on Redis's answers are lost on the way: commands run, their callers never hear. */
+  mute(): void {
+    this.muted = true;
+  }
+
+  /** Drops every connection (clients reconnect at once) and passes answers again. */
+  drop(): void {
+    this.muted = false;
+    for (const s of this.sockets) s.destroy();
   }
 
   /** Accepts connections again on the same port. */

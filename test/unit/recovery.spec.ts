@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { IDLE_EPOCH, LocalHistory, parsePosition, recoveryMatcher } from '../../lib/recovery/recovery.js';
+import { LocalHistory, parsePosition, recoveryMatcher } from '../../lib/recovery/recovery.js';
 
 describe('recovery', () => {
   let history: LocalHistory | undefined;
@@ -30,9 +30,11 @@ describe('recovery', () => {
 
   it('numbers events and replays exactly the missed ones, in order', () => {
     history = new LocalHistory(100, 60_000);
-    expect(history.position('c')).toEqual({ epoch: IDLE_EPOCH, offset: 0 });
+    // A channel nothing was published on gets its stream at the first position query: a real epoch.
+    const start = history.position('c', 1000);
+    expect(start).toEqual({ epoch: expect.stringMatching(/^[0-9a-f]{12}$/), offset: 0 });
     const first = history.append('c', 'E', '1', undefined, 1000);
-    expect(first.offset).toBe(1);
+    expect(first).toEqual({ epoch: start.epoch, offset: 1 });
     for (let i = 2; i <= 10; i++) history.append('c', 'E', String(i), undefined, 1000);
     const r = history.since('c', { epoch: first.epoch, offset: 4 }, 2000);
     expect(r.recovered).toBe(true);
@@ -43,8 +45,10 @@ describe('recovery', () => {
       recovered: true,
       entries: [],
     });
-    // From "nothing seen" on a channel that started later: everything held.
-    expect(history.since('c', { epoch: IDLE_EPOCH, offset: 0 }, 2000).entries).toHaveLength(10);
+    // From the position handed out before anything was published: everything.
+    expect(history.since('c', start, 2000).entries).toHaveLength(10);
+    // "Nothing seen" of some other stream is not this stream: never mapped onto it.
+    expect(history.since('c', { epoch: '0', offset: 0 }, 2000)).toMatchObject({ recovered: false, entries: [] });
   });
 
   it('never presents a partial replay as complete', () => {
@@ -68,8 +72,25 @@ describe('recovery', () => {
     expect(history.since('c', { epoch, offset: 1 }, 2100).recovered).toBe(true);
     // A stream with nothing new for longer than the TTL is forgotten: the next one is a new epoch.
     history.expire(10_000);
-    expect(history.position('c')).toEqual({ epoch: IDLE_EPOCH, offset: 0 });
+    const next = history.position('c', 10_000);
+    expect(next).toMatchObject({ offset: 0 });
+    expect(next.epoch).not.toBe(epoch);
     expect(history.since('c', { epoch, offset: 2 }, 10_000).recovered).toBe(false);
-    expect(history.append('c', 'E', '3', undefined, 10_000).epoch).not.toBe(epoch);
+    expect(history.append('c', 'E', '3', undefined, 10_000)).toEqual({ epoch: next.epoch, offset: 1 });
+  });
+
+  it('forgets an expired stream when it is next used, not only on the timer', () => {
+    history = new LocalHistory(100, 1000);
+    const empty = history.position('c', 1000);
+    // Created and never published to: it expires like any stream.
+    expect(history.position('c', 1900)).toEqual(empty);
+    const later = history.position('c', 2100);
+    expect(later.epoch).not.toBe(empty.epoch);
+    history.append('c', 'E', '1', undefined, 2200);
+    history.append('c', 'E', '2', undefined, 2300);
+    // Resuming from the expired stream's position is refused, even though a stream exists now.
+    expect(history.since('c', empty, 2400)).toMatchObject({ recovered: false, entries: [] });
+    expect(history.since('c', later, 2400)).toMatchObject({ recovered: true });
+    expect(history.since('c', later, 2400).entries.map((e) => e.json)).toEqual(['1', '2']);
   });
 });
