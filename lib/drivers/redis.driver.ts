@@ -161,10 +161,12 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     this.prefix = options.prefix ?? `nestjs-broadcasting:${appId}:`;
     this.node = hub.nodePart;
     this.ttl = options.nodeTtl ?? 3000;
-    const base: RedisOptions = { maxRetriesPerRequest: 2, ...options.options };
+    // Named connections (CLIENT LIST): the prefix and node id, without what Redis refuses in a name.
+    const name = `${this.prefix}${this.node}`.replace(/[^!-~]/g, '_');
+    const base: RedisOptions = { maxRetriesPerRequest: 2, connectionName: name, ...options.options };
     this.ownsClient = !options.client;
     const cmd = options.client ?? new RedisClass(options.url ?? 'redis://127.0.0.1:6379', base);
-    this.sub = cmd.duplicate();
+    this.sub = cmd.duplicate({ connectionName: `${cmd.options.connectionName ?? name}:sub` });
     for (const [name, [numberOfKeys, script]] of Object.entries(SCRIPTS)) {
       cmd.defineCommand(name, { numberOfKeys, lua: script });
     }
