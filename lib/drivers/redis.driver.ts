@@ -166,7 +166,15 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     const base: RedisOptions = { maxRetriesPerRequest: 2, connectionName: name, ...options.options };
     this.ownsClient = !options.client;
     const cmd = options.client ?? new RedisClass(options.url ?? 'redis://127.0.0.1:6379', base);
-    this.sub = cmd.duplicate({ connectionName: `${cmd.options.connectionName ?? name}:sub` });
+    this.sub = cmd.duplicate({
+      connectionName: `${cmd.options.connectionName ?? name}:sub`,
+      // What this connection listens to is the driver's decision alone (resubscribe() at every
+      // ready): no (UN)SUBSCRIBE is dropped while Redis is away, and nothing left meanwhile comes back.
+      maxRetriesPerRequest: null,
+      enableOfflineQueue: true,
+      autoResubscribe: false,
+      lazyConnect: false,
+    });
     for (const [name, [numberOfKeys, script]] of Object.entries(SCRIPTS)) {
       cmd.defineCommand(name, { numberOfKeys, lua: script });
     }
@@ -184,8 +192,8 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
       this.dirty = true;
       void this.tick();
     });
+    this.sub.on('ready', () => this.resubscribe());
     this.sub.on('message', (channel: string, message: string) => this.receive(channel, message));
-    void this.sub.subscribe(this.key(`node:${this.node}`), this.key('all')).catch(() => {});
     this.timer = setInterval(() => void this.tick(), Math.max(50, Math.floor(this.ttl / 3)));
     this.timer.unref();
   }
@@ -390,6 +398,19 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
       () => this.lost(),
     );
     return this.cmd.status === 'ready' && this.sub.status === 'ready' ? w.ready : withTimeout(w.ready, WATCH_TIMEOUT);
+  }
+
+  /**
+   * Subscribes everything this node listens to (its own channel, `all`, every watched channel) on a
+   * new subscriber connection: at start, and after each reconnect. SUBSCRIBE is idempotent, and it
+   * follows on the connection whatever (UN)SUBSCRIBE was queued while Redis was away.
+   */
+  private resubscribe(): void {
+    const keys = [this.key(`node:${this.node}`), this.key('all')];
+    for (const channel of this.watched.keys()) keys.push(this.key(`ch:${channel}`));
+    const ready = this.sub.subscribe(...keys).then(() => undefined);
+    ready.catch(() => {});
+    for (const w of this.watched.values()) w.ready = ready;
   }
 
   unwatch(channel: string): void {

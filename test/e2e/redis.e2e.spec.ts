@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { BroadcastService, ConnectionManager } from 'nestjs-broadcasting';
+import { type BroadcastModuleOptions, BroadcastService, ConnectionManager } from 'nestjs-broadcasting';
 import { pusherServer } from '../helpers/pusher-clients.js';
 import { REDIS_URL, redisAvailable, TcpProxy, testPrefix } from '../helpers/redis.js';
 import { authorizeAndSubscribe, postJson, type RunningApp, signIn, startSample } from '../helpers/sample-app.js';
@@ -235,6 +235,91 @@ describeRedis('redis driver: Redis outage', () => {
       await a.close();
       await b.close();
       await proxy.cut();
+    }
+  });
+});
+
+/** Two nodes on a fresh prefix: `a` reaches Redis through a proxy the test can cut, `b` directly. */
+async function outagePair(name: string, extra: BroadcastModuleOptions = {}, cutFirst = false) {
+  const prefix = testPrefix(name);
+  const proxy = await new TcpProxy().start();
+  if (cutFirst) await proxy.cut();
+  const a = await startSample({ driver: 'redis', redis: { url: proxy.url, prefix, nodeTtl: 1500 }, ...extra });
+  const b = await startSample({ driver: 'redis', redis: { url: REDIS_URL, prefix, nodeTtl: 1500 }, ...extra });
+  const redis = new Redis(REDIS_URL);
+  const open: TestClient[] = [];
+  return {
+    prefix,
+    proxy,
+    a,
+    b,
+    redis,
+    /** Subscribers of a Redis pub/sub channel under the prefix. */
+    numsub: async (channel: string) => ((await redis.pubsub('NUMSUB', `${prefix}${channel}`)) as [string, number])[1],
+    client: async (run: RunningApp) => {
+      const c = await TestClient.native(run.ws);
+      open.push(c);
+      return c;
+    },
+    async close() {
+      await Promise.all(open.map((c) => c.close()));
+      await a.close();
+      await b.close();
+      await proxy.cut();
+      redis.disconnect();
+    },
+  };
+}
+
+describeRedis('redis driver: subscriptions across an outage', () => {
+  it('subscribes channels first subscribed during an outage once Redis is back, and drops those left meanwhile', async () => {
+    const t = await outagePair('resubscribe');
+    try {
+      const onA = await t.client(t.a);
+      expect((await onA.subscribe('gone')).type).toBe('subscribed');
+      expect(await t.numsub('ch:gone')).toBe(1);
+      await t.proxy.cut();
+      expect(await onA.request({ type: 'unsubscribe', channel: 'gone' })).toEqual({
+        type: 'unsubscribed',
+        channel: 'gone',
+      });
+      // Confirmed locally after the watch timeout: by then ioredis gave up on commands queued at the cut.
+      expect((await onA.subscribe('fresh')).type).toBe('subscribed');
+      await t.proxy.restore();
+      await until(async () => (await t.numsub('ch:fresh')) === 1, 10_000, 'node A to SUBSCRIBE to fresh');
+      expect(await t.numsub('ch:gone')).toBe(0);
+      await t.b.app.get(BroadcastService).broadcast('fresh', 'FromB', 1);
+      expect(await onA.next()).toEqual({ type: 'event', event: 'FromB', channel: 'fresh', data: 1 });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('subscribes a node started while Redis was unreachable to its own channels once Redis is there', async () => {
+    const t = await outagePair('late-start', {}, true);
+    try {
+      const onA = await t.client(t.a);
+      const nodeA = onA.socketId.split('.')[0];
+      await signIn(t.a, onA, '31');
+      // A subscribe waits for Redis (at most the watch timeout), longer than ioredis keeps queued commands.
+      expect((await onA.subscribe('early')).type).toBe('subscribed');
+      await t.proxy.restore();
+      await until(async () => (await t.numsub(`node:${nodeA}`)) === 1, 10_000, 'node A to SUBSCRIBE to its channel');
+      await until(async () => (await t.numsub('all')) === 2, 10_000, 'node A to SUBSCRIBE to all');
+      await until(async () => (await t.numsub('ch:early')) === 1, 10_000, 'node A to SUBSCRIBE to early');
+      const fromB = t.b.app.get(BroadcastService);
+      await fromB.sendTo(onA.socketId, 'Direct', 1);
+      expect(await onA.next()).toEqual({ type: 'event', event: 'Direct', data: 1 });
+      await fromB.toUser('31').event('ToUser').data(2).send();
+      expect(await onA.next()).toEqual({ type: 'event', event: 'ToUser', data: 2 });
+      await fromB.broadcastToAll('All', 3);
+      expect(await onA.next()).toMatchObject({ event: 'All', data: 3 });
+      await fromB.broadcast('early', 'OnChannel', 4);
+      expect(await onA.next()).toEqual({ type: 'event', event: 'OnChannel', channel: 'early', data: 4 });
+      expect(t.b.app.get(ConnectionManager).disconnect(onA.socketId, 4000, 'from b')).toBe(false);
+      expect(await onA.closed).toEqual({ code: 4000, reason: 'from b' });
+    } finally {
+      await t.close();
     }
   });
 });
