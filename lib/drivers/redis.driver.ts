@@ -150,6 +150,10 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
   private timer?: NodeJS.Timeout;
   /** Redis may miss some of this node's state: re-register at the next heartbeat. */
   private dirty = true;
+  /** False from the moment the command connection drops until it is ready again (see {@link redis}). */
+  private reachable: boolean;
+  /** Calls waiting on the command connection: failed at once when it drops (see {@link live}). */
+  private readonly waiting = new Set<(err: Error) => void>();
   private closed = false;
 
   constructor(
@@ -179,6 +183,9 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
       cmd.defineCommand(name, { numberOfKeys, lua: script });
     }
     this.cmd = cmd as Scripted;
+    this.reachable = cmd.status !== 'reconnecting' && cmd.status !== 'close' && cmd.status !== 'end';
+    // A lazy connection would wait for a first command that, failing fast, never comes.
+    if (cmd.status === 'wait') cmd.connect().catch(() => {});
     for (const [what, conn] of [
       ['commands', cmd],
       ['subscriber', this.sub],
@@ -188,7 +195,15 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
         this.trouble.warn(`Redis ${what} connection: ${err.message}`);
       });
     }
+    this.cmd.on('close', () => {
+      this.reachable = false;
+      if (this.waiting.size === 0) return;
+      const err = new Error('Redis connection lost');
+      for (const fail of this.waiting) fail(err);
+      this.waiting.clear();
+    });
     this.cmd.on('ready', () => {
+      this.reachable = true;
       this.dirty = true;
       void this.tick();
     });
@@ -200,6 +215,32 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
 
   private key(suffix: string): string {
     return this.prefix + suffix;
+  }
+
+  /**
+   * The command connection for a call; throws while Redis is unreachable, so that callers take
+   * their failure path at once instead of waiting seconds in ioredis' offline queue (at start,
+   * calls wait for the first connection).
+   */
+  private get redis(): Scripted {
+    if (!this.reachable) throw new Error('Redis is unreachable');
+    return this.cmd;
+  }
+
+  /**
+   * A call's reply, or a rejection as soon as the connection drops: ioredis keeps a command that
+   * was on the wire at the drop until Redis is back, however long that takes.
+   */
+  private live<T>(reply: Promise<T>): Promise<T> {
+    let fail!: (err: Error) => void;
+    const out = new Promise<T>((resolve, reject) => {
+      fail = reject;
+      reply.then(resolve, reject);
+    });
+    this.waiting.add(fail);
+    const done = () => this.waiting.delete(fail);
+    out.then(done, done);
+    return out;
   }
 
   // ---- delivery ---------------------------------------------------------------------------------
@@ -217,8 +258,10 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
       if ((e.kind ?? 'event') === 'event') {
         const ttl = Math.round(this.hub.options.cacheTtl * 1000);
         for (const c of channels) {
-          if (isCacheChannel(c))
+          if (!isCacheChannel(c)) continue;
+          if (this.reachable)
             pending.push(this.cmd.set(this.key(`cache:{${c}}`), body, 'PX', ttl).catch(() => this.lost()));
+          else this.lost();
         }
       }
       for (const c of channels) {
@@ -259,15 +302,17 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
   private async publishNumbered(channel: string, body: string, local: BroadcastEnvelope): Promise<void> {
     const { size, ttl } = this.hub.options.recovery;
     try {
-      await this.cmd.bcPublishRecoverable(
-        ...this.recoveryKeys(channel),
-        this.key(`ch:${channel}`),
-        body,
-        size,
-        Math.round(ttl * 1000),
-        newEpoch(),
-        JSON.stringify(channel),
-        Date.now(),
+      await this.live(
+        this.redis.bcPublishRecoverable(
+          ...this.recoveryKeys(channel),
+          this.key(`ch:${channel}`),
+          body,
+          size,
+          Math.round(ttl * 1000),
+          newEpoch(),
+          JSON.stringify(channel),
+          Date.now(),
+        ),
       );
     } catch (err) {
       this.trouble.warn(`Redis did not number an event of ${channel} (${(err as Error).message}); delivered locally`);
@@ -280,10 +325,8 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
   }
 
   async recover(channel: string, since?: StreamPosition): Promise<Recovery> {
-    const [epoch, offset, raw] = await this.cmd.bcRecover(
-      ...this.recoveryKeys(channel),
-      since?.epoch ?? '',
-      since?.offset ?? 0,
+    const [epoch, offset, raw] = await this.live(
+      this.redis.bcRecover(...this.recoveryKeys(channel), since?.epoch ?? '', since?.offset ?? 0),
     );
     const position = { epoch: String(epoch), offset: Number(offset) };
     if (!since) return { position, recovered: true, entries: [] };
@@ -306,7 +349,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
 
   async cached(channel: string): Promise<{ event: string; json: string; raw?: string; ttl: number } | null> {
     const key = this.key(`cache:{${channel}}`);
-    const [[, body], [, ttl]] = (await this.cmd.multi().get(key).pttl(key).exec()) as [
+    const [[, body], [, ttl]] = (await this.live(this.redis.multi().get(key).pttl(key).exec())) as [
       [null, string | null],
       [null, number],
     ];
@@ -329,7 +372,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
   /** PUBLISH; a failure is logged (throttled), never thrown: local delivery already happened. */
   private async send(channel: string, message: string): Promise<void> {
     try {
-      await this.cmd.publish(channel, message);
+      await this.live(this.redis.publish(channel, message));
     } catch (err) {
       this.hub.metrics.redisError();
       this.trouble.warn(`Redis publish failed, other nodes miss events: ${(err as Error).message}`);
@@ -393,10 +436,12 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
       this.watched.set(channel, w);
     }
     w.refs++;
-    this.cmd.bcCount(this.key(`subs:${this.node}`), this.key(`tot:{${channel}}`), channel).then(
-      (total) => total === 1 && this.hub.webhooks?.emit({ name: 'channel_occupied', channel }),
-      () => this.lost(),
-    );
+    if (!this.reachable) this.lost();
+    else
+      this.cmd.bcCount(this.key(`subs:${this.node}`), this.key(`tot:{${channel}}`), channel).then(
+        (total) => total === 1 && this.hub.webhooks?.emit({ name: 'channel_occupied', channel }),
+        () => this.lost(),
+      );
     return this.cmd.status === 'ready' && this.sub.status === 'ready' ? w.ready : withTimeout(w.ready, WATCH_TIMEOUT);
   }
 
@@ -416,10 +461,12 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
   unwatch(channel: string): void {
     const w = this.watched.get(channel);
     if (!w) return;
-    this.cmd.bcUncount(this.key(`subs:${this.node}`), this.key(`tot:{${channel}}`), channel).then(
-      (total) => total === 0 && this.hub.webhooks?.emit({ name: 'channel_vacated', channel }),
-      () => this.lost(),
-    );
+    if (!this.reachable) this.lost();
+    else
+      this.cmd.bcUncount(this.key(`subs:${this.node}`), this.key(`tot:{${channel}}`), channel).then(
+        (total) => total === 0 && this.hub.webhooks?.emit({ name: 'channel_vacated', channel }),
+        () => this.lost(),
+      );
     if (--w.refs > 0) return;
     this.watched.delete(channel);
     this.sub.unsubscribe(this.key(`ch:${channel}`)).catch(() => {});
@@ -438,16 +485,20 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
 
   async presenceJoin(channel: string, socketId: string, userId: string, infoJson: string): Promise<MemberInfo[]> {
     try {
-      const [isNew, flat] = await this.cmd.bcJoin(
+      const join = this.redis.bcJoin(
         ...this.presenceKeys(channel),
         userId,
         infoJson,
         `${channel}\n${userId}`,
         socketId,
       );
-      // Webhooks once per cluster: from the node whose join made the user a member.
-      if (isNew === 1) this.hub.webhooks?.emit({ name: 'member_added', channel, user_id: userId });
-      return pairs(flat);
+      // Webhooks once per cluster, from the node whose join made the user a member: on the script's
+      // outcome, even one that comes after this call gave up on a dropped connection.
+      join.then(
+        ([isNew]) => isNew === 1 && this.hub.webhooks?.emit({ name: 'member_added', channel, user_id: userId }),
+        () => {},
+      );
+      return pairs((await this.live(join))[1]);
     } catch (err) {
       this.lost();
       throw err;
@@ -456,8 +507,12 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
 
   async presenceLeave(channel: string, _socketId: string, userId: string): Promise<void> {
     try {
-      const last = await this.cmd.bcLeave(...this.presenceKeys(channel), userId, `${channel}\n${userId}`);
-      if (last === 1) this.hub.webhooks?.emit({ name: 'member_removed', channel, user_id: userId });
+      const leave = this.redis.bcLeave(...this.presenceKeys(channel), userId, `${channel}\n${userId}`);
+      leave.then(
+        (last) => last === 1 && this.hub.webhooks?.emit({ name: 'member_removed', channel, user_id: userId }),
+        () => {},
+      );
+      await this.live(leave);
     } catch (err) {
       this.lost();
       throw err;
@@ -478,17 +533,14 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     if (this.closed || this.ticking || this.cmd.status !== 'ready') return;
     this.ticking = true;
     try {
-      const registered = await this.cmd.bcHeartbeat(
-        this.key('nodes'),
-        this.key(`alive:${this.node}`),
-        this.node,
-        this.ttl,
+      const registered = await this.live(
+        this.cmd.bcHeartbeat(this.key('nodes'), this.key(`alive:${this.node}`), this.node, this.ttl),
       );
       if (!registered || this.dirty) {
         this.dirty = false;
         await this.reconcile();
       }
-      this.removed(await this.cmd.bcSweep(this.prefix, this.node));
+      this.removed(await this.live(this.cmd.bcSweep(this.prefix, this.node)));
     } catch (err) {
       this.dirty = true;
       this.trouble.warn(`Redis heartbeat failed: ${(err as Error).message}`);
@@ -515,25 +567,25 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
       if (!ch.members) continue;
       for (const m of ch.members.values()) members.push([ch.name, m.userId, m.sockets, m.infoJson]);
     }
-    await this.cmd.bcReconcile(this.prefix, this.node, JSON.stringify(subs), JSON.stringify(members));
+    await this.live(this.cmd.bcReconcile(this.prefix, this.node, JSON.stringify(subs), JSON.stringify(members)));
   }
 
   // ---- cluster figures --------------------------------------------------------------------------
 
   async subscriptionCount(channel: string): Promise<number> {
-    return Number(await this.cmd.bcSubscriptionCount(this.prefix, channel));
+    return Number(await this.live(this.redis.bcSubscriptionCount(this.prefix, channel)));
   }
 
   async userCount(channel: string): Promise<number> {
-    return this.cmd.hlen(this.key(`pu:{${channel}}`));
+    return this.live(this.redis.hlen(this.key(`pu:{${channel}}`)));
   }
 
   async members(channel: string): Promise<MemberInfo[]> {
-    return pairs(await this.cmd.hgetall(this.key(`pu:{${channel}}`)).then((h) => Object.entries(h).flat()));
+    return pairs(Object.entries(await this.live(this.redis.hgetall(this.key(`pu:{${channel}}`)))).flat());
   }
 
   async channels(prefix: string): Promise<Map<string, number>> {
-    const flat = await this.cmd.bcChannels(this.prefix, prefix);
+    const flat = await this.live(this.redis.bcChannels(this.prefix, prefix));
     const out = new Map<string, number>();
     for (let i = 0; i < flat.length; i += 2) out.set(String(flat[i]), Number(flat[i + 1]));
     return out;
@@ -541,7 +593,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
 
   /** Health check: resolves when Redis answers PING, throws when it does not. */
   async ping(): Promise<void> {
-    await this.cmd.ping();
+    await this.live(this.redis.ping());
   }
 
   /** Leaves the cluster cleanly (remaining members removed everywhere) and closes the connections. */
@@ -550,7 +602,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     if (this.cmd.status === 'ready') {
-      this.removed(await this.cmd.bcDeregister(this.prefix, this.node).catch(() => []));
+      this.removed(await this.live(this.cmd.bcDeregister(this.prefix, this.node)).catch(() => []));
     }
     this.sub.disconnect();
     if (this.ownsClient) this.cmd.disconnect();

@@ -220,7 +220,7 @@ describeRedis('redis driver: Redis outage', () => {
         user_id: '9',
         user_info: { name: 'User 9' },
       });
-      // Cross-node delivery resumes (the subscriber connection resubscribed by itself).
+      // Cross-node delivery resumes (the driver subscribes again once its subscriber connection is back).
       const broadcastB = b.app.get(BroadcastService);
       for (let attempt = 0; ; attempt++) {
         await broadcastB.broadcast('local', 'Back', attempt);
@@ -234,7 +234,7 @@ describeRedis('redis driver: Redis outage', () => {
       await Promise.all([onA.close(), onB.close()]);
       await a.close();
       await b.close();
-      await proxy.cut();
+      await proxy.close();
     }
   });
 });
@@ -265,7 +265,7 @@ async function outagePair(name: string, extra: BroadcastModuleOptions = {}, cutF
       await Promise.all(open.map((c) => c.close()));
       await a.close();
       await b.close();
-      await proxy.cut();
+      await proxy.close();
       redis.disconnect();
     },
   };
@@ -318,6 +318,58 @@ describeRedis('redis driver: subscriptions across an outage', () => {
       expect(await onA.next()).toEqual({ type: 'event', event: 'OnChannel', channel: 'early', data: 4 });
       expect(t.b.app.get(ConnectionManager).disconnect(onA.socketId, 4000, 'from b')).toBe(false);
       expect(await onA.closed).toEqual({ code: 4000, reason: 'from b' });
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describeRedis('redis driver: fail fast during an outage', () => {
+  it('answers broadcast(), the HTTP API, subscribes and pings at once while Redis is unreachable', async () => {
+    const t = await outagePair('fast');
+    /** Runs `step` and checks it did not wait for Redis (ioredis would keep it queued for seconds). */
+    const quick = async (what: string, step: () => Promise<unknown>) => {
+      const started = Date.now();
+      await step();
+      const waited = Date.now() - started;
+      if (waited >= 500) throw new Error(`${what} waited ${waited} ms`);
+    };
+    try {
+      const room = 'presence-chat.fast';
+      const onA = await t.client(t.a);
+      // Watched before the outage: subscribing more clients to these needs no new SUBSCRIBE.
+      await authorizeAndSubscribe(t.a, onA, room, '1');
+      for (const ch of ['local', 'announcements', 'cache-fast']) await onA.subscribe(ch);
+      expect(await onA.next()).toEqual({ type: 'cache_miss', channel: 'cache-fast' });
+      await t.proxy.cut();
+      // A PUBLISH on the wire when the connection drops: ioredis would hold it until Redis is back.
+      await quick('broadcast() at the drop', () => t.a.app.get(BroadcastService).broadcast('local', 'AtDrop', 0));
+      expect(await onA.next()).toEqual({ type: 'event', event: 'AtDrop', channel: 'local', data: 0 });
+      // Deep into the outage: ioredis now retries every ~0.6 s and keeps a queued command for seconds.
+      await until(() => t.proxy.refused >= 12, 10_000, 'node A to retry connecting');
+      await quick('broadcast()', () => t.a.app.get(BroadcastService).broadcast('local', 'Local', 1));
+      expect(await onA.next()).toEqual({ type: 'event', event: 'Local', channel: 'local', data: 1 });
+      await quick('HTTP API trigger', () => pusherServer(t.a).trigger('local', 'Api', 2));
+      expect(await onA.next()).toMatchObject({ event: 'Api', data: 2 });
+
+      const other = await t.client(t.a);
+      await quick('presence subscribe and ping', async () => {
+        expect(await authorizeAndSubscribe(t.a, other, room, '2')).toMatchObject({ type: 'subscribed' });
+        await other.expectNothingPending();
+      });
+      await quick('presence unsubscribe and ping', async () => {
+        expect(await other.request({ type: 'unsubscribe', channel: room })).toMatchObject({ type: 'unsubscribed' });
+        await other.expectNothingPending();
+      });
+      await quick('recovery and cache channel subscribes', async () => {
+        expect(await other.subscribe('announcements', { since: { epoch: 'e', offset: 1 } })).toMatchObject({
+          type: 'subscribed',
+          recovered: false,
+        });
+        expect(await other.subscribe('cache-fast')).toMatchObject({ type: 'subscribed' });
+        expect(await other.next()).toEqual({ type: 'cache_miss', channel: 'cache-fast' });
+        await other.expectNothingPending();
+      });
     } finally {
       await t.close();
     }

@@ -37,12 +37,20 @@ export const testPrefix = (name: string) => `nbtest:${name}:${randomBytes(4).toS
 export class TcpProxy {
   private readonly sockets = new Set<net.Socket>();
   private server?: net.Server;
+  private down = false;
   port = 0;
+  /** Connection attempts turned away while cut (how often a client retried). */
+  refused = 0;
 
   constructor(private readonly target = new URL(REDIS_URL)) {}
 
-  async start(port = 0): Promise<this> {
+  async start(): Promise<this> {
     this.server = net.createServer((client) => {
+      if (this.down) {
+        this.refused++;
+        client.destroy();
+        return;
+      }
       const upstream = net.connect(Number(this.target.port || 6379), this.target.hostname);
       for (const s of [client, upstream]) {
         this.sockets.add(s);
@@ -51,7 +59,7 @@ export class TcpProxy {
       }
       client.pipe(upstream).pipe(client);
     });
-    await new Promise<void>((resolve) => this.server?.listen(port, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
     this.port = (this.server.address() as net.AddressInfo).port;
     return this;
   }
@@ -60,15 +68,21 @@ export class TcpProxy {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  /** Drops every connection and refuses new ones. */
+  /** Drops every connection and turns new ones away (counted in {@link refused}). */
   async cut(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server?.close(() => resolve()));
+    this.down = true;
+    this.refused = 0;
     for (const s of this.sockets) s.destroy();
-    await closed;
   }
 
-  /** Accepts connections again on the same port. */
+  /** Accepts connections again. */
   async restore(): Promise<void> {
-    await this.start(this.port);
+    this.down = false;
+  }
+
+  /** Cuts for good and stops listening. */
+  async close(): Promise<void> {
+    await this.cut();
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
   }
 }
