@@ -10,6 +10,7 @@ import type {
   MemberInfo,
 } from './broadcast-driver.js';
 import * as lua from './redis.scripts.js';
+import { Throttled } from './throttled.js';
 
 /** Options of the redis driver. @publicApi */
 export interface RedisDriverOptions {
@@ -98,27 +99,6 @@ interface Wire {
   x?: string;
   /** Position of an event on a recovery channel (published by the script, delivered by every node). */
   pos?: StreamPosition;
-}
-
-/** Logs a recurring failure once per interval, with how often it happened meanwhile. */
-class Throttled {
-  private last = 0;
-  private suppressed = 0;
-  constructor(
-    private readonly logger: Logger,
-    private readonly intervalMs = 10_000,
-  ) {}
-  warn(message: string): void {
-    const now = Date.now();
-    if (now - this.last < this.intervalMs) {
-      this.suppressed++;
-      return;
-    }
-    const more = this.suppressed > 0 ? ` (and ${this.suppressed} more since the last report)` : '';
-    this.last = now;
-    this.suppressed = 0;
-    this.logger.warn(`${message}${more}`);
-  }
 }
 
 /**

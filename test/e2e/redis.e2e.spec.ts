@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { type BroadcastModuleOptions, BroadcastService, ConnectionManager } from 'nestjs-broadcasting';
 import { pusherServer } from '../helpers/pusher-clients.js';
@@ -371,6 +372,39 @@ describeRedis('redis driver: fail fast during an outage', () => {
         await other.expectNothingPending();
       });
     } finally {
+      await t.close();
+    }
+  });
+});
+
+describeRedis('redis driver: logs during an outage', () => {
+  it('logs each kind of failure once per interval, not once per operation', async () => {
+    const t = await outagePair('throttled');
+    const warn = jest.spyOn(Logger.prototype, 'warn');
+    const lines = (text: string) => warn.mock.calls.filter(([m]) => String(m).includes(text)).length;
+    try {
+      const room = 'presence-chat.throttled';
+      const onA = await t.client(t.a);
+      await authorizeAndSubscribe(t.a, onA, room, '1');
+      for (const ch of ['announcements', 'cache-throttled']) await onA.subscribe(ch);
+      await t.proxy.cut();
+      await until(() => t.proxy.refused > 0, 5000, 'node A to notice the outage');
+      warn.mockClear();
+      for (let i = 0; i < 3; i++) {
+        const c = await t.client(t.a);
+        await authorizeAndSubscribe(t.a, c, room, `1${i}`);
+        await c.request({ type: 'unsubscribe', channel: room });
+        await c.subscribe('announcements', { since: { epoch: 'e', offset: 1 } });
+        await c.subscribe('cache-throttled');
+      }
+      expect({
+        join: lines('presence join not recorded'),
+        leave: lines('presence leave not recorded'),
+        history: lines('history not readable'),
+        cache: lines('cache not readable'),
+      }).toEqual({ join: 1, leave: 1, history: 1, cache: 1 });
+    } finally {
+      warn.mockRestore();
       await t.close();
     }
   });
