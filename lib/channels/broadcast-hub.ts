@@ -337,13 +337,19 @@ export class BroadcastHub implements EnvelopeSink, ChannelDirectory, OnApplicati
     // Live events of the channel wait until the reply (member list, history) has been sent.
     client.holding ??= new Map();
     client.holding.set(name, []);
-    this.registry.add(client, name, member);
+    const joined = this.registry.add(client, name, member);
     if (!member) return { ok: true, channel: name };
     try {
       const members = await cluster.presenceJoin(name, client.id, member.userId, member.infoJson);
       return { ok: true, channel: name, members };
     } catch (err) {
       this.trouble.join.warn(`${name}: presence join not recorded in the cluster (${(err as Error).message})`);
+      // The cluster announces nothing: this node's subscribers hear it from here (the driver tells
+      // the cluster, and repairs what they were told, when Redis answers again).
+      if (joined) {
+        this.announce('member_added', name, member.userId, member.infoJson, client.id);
+        cluster.presenceTold?.(name, member.userId, true);
+      }
       return { ok: true, channel: name, members: localMembers(this.registry, name) };
     }
   }
@@ -412,12 +418,16 @@ export class BroadcastHub implements EnvelopeSink, ChannelDirectory, OnApplicati
       () => true,
       (err: Error) => {
         this.trouble.leave.warn(`${name}: presence leave not recorded in the cluster (${err.message})`);
+        if (gone !== null) {
+          this.announce('member_removed', name, gone, 'null');
+          cluster.presenceTold?.(name, gone, false);
+        }
         return true;
       },
     );
   }
 
-  /** Presence change to this node's subscribers (local driver; the cluster driver publishes it). */
+  /** Presence change to this node's subscribers (local driver, or a cluster driver that failed to publish it). */
   private announce(
     kind: 'member_added' | 'member_removed',
     channel: string,

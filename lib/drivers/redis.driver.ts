@@ -43,7 +43,7 @@ type Scripted = Redis & {
   bcUncount(subs: string, tot: string, channel: string): Promise<number>;
   bcSweep(prefix: string, self: string): Promise<string[]>;
   bcDeregister(prefix: string, self: string): Promise<string[]>;
-  bcReconcile(prefix: string, self: string, subs: string, members: string): Promise<number>;
+  bcReconcile(prefix: string, self: string, subs: string, members: string, told: string): Promise<[string[], string[]]>;
   bcSubscriptionCount(prefix: string, channel: string): Promise<number>;
   bcChannels(prefix: string, filter: string): Promise<Array<string | number>>;
   bcPublishRecoverable(
@@ -130,6 +130,13 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
   private timer?: NodeJS.Timeout;
   /** Redis may miss some of this node's state: re-register at the next heartbeat. */
   private dirty = true;
+  /**
+   * "<channel>\n<user>" → whether this node's subscribers were last told the user is a member, where
+   * that may differ from what the cluster says: the hub announced it itself (a presence write
+   * failed), or Redis removed a member this node still holds (swept, Redis lost it). The next
+   * reconcile tells them what they missed, and only that.
+   */
+  private told = new Map<string, boolean>();
   /** False from the moment the command connection drops until it is ready again (see {@link redis}). */
   private reachable: boolean;
   /** Calls waiting on the command connection: failed at once when it drops (see {@link live}). */
@@ -382,6 +389,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
         const ch = channel.slice(this.key('ch:').length);
         if (typeof wire.u !== 'string') throw new Error('presence message without user');
         const info = wire.p === 'a' ? (JSON.stringify(wire.i) ?? 'null') : 'null';
+        this.heard(wire.p === 'a', ch, wire.u);
         this.hub.deliverPresence(
           wire.p === 'a' ? 'member_added' : 'member_removed',
           ch,
@@ -499,6 +507,17 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     }
   }
 
+  presenceTold(channel: string, userId: string, member: boolean): void {
+    this.told.set(`${channel}\n${userId}`, member);
+  }
+
+  /** A member event from the cluster, which this node's subscribers are about to get. */
+  private heard(added: boolean, channel: string, userId: string): void {
+    // Removed while this node holds the user: its entries are gone from Redis (see `told`).
+    if (!added && this.hub.registry.get(channel)?.members?.has(userId)) this.told.set(`${channel}\n${userId}`, false);
+    else if (this.told.size > 0) this.told.delete(`${channel}\n${userId}`);
+  }
+
   private lost(): void {
     this.hub.metrics.redisError();
     this.dirty = true;
@@ -529,25 +548,68 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     }
   }
 
-  /** Webhooks for what a sweep (or this node's own exit) removed: "r\n<channel>\n<user>", "v\n<channel>". */
+  /**
+   * Webhooks for what a sweep, a reconcile or this node's own exit changed: "r\n<channel>\n<user>",
+   * "v\n<channel>", "o\n<channel>".
+   */
   private removed(out: string[]): void {
     for (const line of out) {
       const [kind, channel, userId] = line.split('\n');
       if (kind === 'v') this.hub.webhooks?.emit({ name: 'channel_vacated', channel });
+      else if (kind === 'o') this.hub.webhooks?.emit({ name: 'channel_occupied', channel });
       else if (kind === 'r') this.hub.webhooks?.emit({ name: 'member_removed', channel, user_id: userId });
     }
   }
 
-  /** Rewrites this node's subscriptions and members in Redis from local state. */
+  /**
+   * Rewrites this node's subscriptions and members in Redis from local state. The cluster hears of
+   * the changes from the script, webhooks go out from here (once per cluster), and this node's own
+   * subscribers get what they were not told yet (see `told`).
+   */
   private async reconcile(): Promise<void> {
     const subs: Array<[string, number]> = [];
     for (const [channel, w] of this.watched) subs.push([channel, w.refs]);
     const members: Array<[string, string, number, string]> = [];
+    const local = new Set<string>();
     for (const ch of this.hub.registry.channels()) {
       if (!ch.members) continue;
-      for (const m of ch.members.values()) members.push([ch.name, m.userId, m.sockets, m.infoJson]);
+      for (const m of ch.members.values()) {
+        members.push([ch.name, m.userId, m.sockets, m.infoJson]);
+        local.add(`${ch.name}\n${m.userId}`);
+      }
     }
-    await this.live(this.cmd.bcReconcile(this.prefix, this.node, JSON.stringify(subs), JSON.stringify(members)));
+    const told = this.told;
+    this.told = new Map();
+    let changes: string[];
+    let occupancy: string[];
+    try {
+      [changes, occupancy] = await this.live(
+        this.cmd.bcReconcile(
+          this.prefix,
+          this.node,
+          JSON.stringify(subs),
+          JSON.stringify(members),
+          JSON.stringify([...told.keys()]),
+        ),
+      );
+    } catch (err) {
+      for (const [field, member] of told) if (!this.told.has(field)) this.told.set(field, member);
+      throw err;
+    }
+    for (let i = 0; i < changes.length; i += 4) {
+      const [channel, userId, flags, info] = [changes[i], changes[i + 1], changes[i + 2], changes[i + 3]];
+      const before = flags[0] === '1';
+      const after = flags[1] === '1';
+      if (before !== after)
+        this.hub.webhooks?.emit({ name: after ? 'member_added' : 'member_removed', channel, user_id: userId });
+      // What this node's subscribers believe: what it told them, else a member it holds is known,
+      // else they followed the cluster.
+      const field = `${channel}\n${userId}`;
+      const believed = told.get(field) ?? (local.has(field) || before);
+      if (believed !== after)
+        this.hub.deliverPresence(after ? 'member_added' : 'member_removed', channel, userId, info);
+    }
+    this.removed(occupancy);
   }
 
   // ---- cluster figures --------------------------------------------------------------------------

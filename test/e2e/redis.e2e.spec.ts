@@ -9,6 +9,7 @@ import { REDIS_URL, redisAvailable, TcpProxy, testPrefix } from '../helpers/redi
 import { authorizeAndSubscribe, postJson, type RunningApp, signIn, startSample } from '../helpers/sample-app.js';
 import { TestClient } from '../helpers/test-client.js';
 import { until } from '../helpers/until.js';
+import { webhookReceiver } from '../helpers/webhooks.js';
 
 const available = await redisAvailable();
 const describeRedis = available ? describe : describe.skip;
@@ -405,6 +406,107 @@ describeRedis('redis driver: logs during an outage', () => {
       }).toEqual({ join: 1, leave: 1, history: 1, cache: 1 });
     } finally {
       warn.mockRestore();
+      await t.close();
+    }
+  });
+});
+
+describeRedis('redis driver: presence across an outage', () => {
+  const hooks = { webhooks: { urls: [] as string[], batchMs: 20, delayMs: 50 } };
+  let receiver: Awaited<ReturnType<typeof webhookReceiver>>;
+  beforeAll(async () => {
+    receiver = await webhookReceiver();
+    hooks.webhooks.urls = [receiver.url];
+  });
+  afterAll(() => receiver.close());
+  /** Webhook events (`name:channel[:user]`) until each marker channel's channel_occupied came in. */
+  const webhooksUntil = async (...markers: string[]) => {
+    const names: string[] = [];
+    while (!markers.every((m) => names.includes(`channel_occupied:${m}`))) {
+      const body = JSON.parse((await receiver.bodies.next()).rawBody) as { events: Record<string, string>[] };
+      for (const e of body.events) names.push([e.name, e.channel, e.user_id].filter(Boolean).join(':'));
+    }
+    return names;
+  };
+
+  it("tells a node's own clients of joins and leaves while Redis is down, the cluster once it is back, without echoes", async () => {
+    const t = await outagePair('presence-down', hooks);
+    try {
+      const room = 'presence-chat.down';
+      const watcher = await t.client(t.b);
+      await authorizeAndSubscribe(t.b, watcher, room, '2');
+      const first = await t.client(t.a);
+      await authorizeAndSubscribe(t.a, first, room, '1');
+      expect(await watcher.next()).toMatchObject({ type: 'member_added', user_id: '1' });
+      await t.proxy.cut();
+      await until(() => t.proxy.refused > 0, 5000, 'node A to notice the outage');
+
+      const joiner = await t.client(t.a);
+      expect(await authorizeAndSubscribe(t.a, joiner, room, '9')).toMatchObject({ type: 'subscribed' });
+      const added9 = { type: 'member_added', channel: room, user_id: '9', user_info: { name: 'User 9' } };
+      expect(await first.next()).toEqual(added9);
+      const brief = await t.client(t.a);
+      await authorizeAndSubscribe(t.a, brief, room, '7');
+      expect(await first.next()).toMatchObject({ type: 'member_added', user_id: '7' });
+      await brief.close();
+      expect(await first.next()).toEqual({ type: 'member_removed', channel: room, user_id: '7' });
+      expect(await joiner.next()).toEqual({
+        type: 'member_added',
+        channel: room,
+        user_id: '7',
+        user_info: { name: 'User 7' },
+      });
+      expect(await joiner.next()).toEqual({ type: 'member_removed', channel: room, user_id: '7' });
+
+      await t.proxy.restore();
+      // The cluster hears of user 9 once node A re-registered; never of user 7, who came and went.
+      expect(await watcher.next(10_000)).toEqual(added9);
+      await watcher.expectNothingPending();
+      // Node A's clients heard of user 9 already: no second member_added, none to the joiner about itself.
+      await joiner.expectNothingPending();
+      await first.expectNothingPending();
+      // The webhook for user 9 comes from node A's re-registration.
+      await first.subscribe('marker-down');
+      const names = await webhooksUntil('marker-down');
+      expect(names.filter((n) => n === `member_added:${room}:9`)).toHaveLength(1);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('announces again, with webhooks, the members of a node swept during a long outage', async () => {
+    const t = await outagePair('presence-swept', hooks);
+    try {
+      const room = 'presence-chat.swept';
+      const watcher = await t.client(t.b);
+      await authorizeAndSubscribe(t.b, watcher, room, '2');
+      const onA = await t.client(t.a);
+      await authorizeAndSubscribe(t.a, onA, room, '1');
+      expect(await watcher.next()).toMatchObject({ type: 'member_added', user_id: '1' });
+      await t.proxy.cut();
+      // Node B sweeps node A once its heartbeat expired (nodeTtl 1.5 s)…
+      expect(await watcher.next(10_000)).toEqual({ type: 'member_removed', channel: room, user_id: '1' });
+      await t.proxy.restore();
+      // …and node A re-registers its member when Redis is back.
+      expect(await watcher.next(10_000)).toEqual({
+        type: 'member_added',
+        channel: room,
+        user_id: '1',
+        user_info: { name: 'User 1' },
+      });
+      // Node A was cut off when the sweep was published: its client never heard it left, so no
+      // member_added about itself either.
+      await onA.expectNothingPending();
+      await watcher.subscribe('marker-swept-b');
+      await onA.subscribe('marker-swept-a');
+      // Joined, swept (from node B), back (from node A).
+      const names = await webhooksUntil('marker-swept-a', 'marker-swept-b');
+      expect(names.filter((n) => n.endsWith(`${room}:1`))).toEqual([
+        `member_added:${room}:1`,
+        `member_removed:${room}:1`,
+        `member_added:${room}:1`,
+      ]);
+    } finally {
       await t.close();
     }
   });
