@@ -457,11 +457,22 @@ describeRedis('redis driver: presence across an outage', () => {
         user_info: { name: 'User 7' },
       });
       expect(await joiner.next()).toEqual({ type: 'member_removed', channel: room, user_id: '7' });
+      // User 2, connected to node B, also comes and goes here: node A alone cannot know it stays a member.
+      const twin = await t.client(t.a);
+      await authorizeAndSubscribe(t.a, twin, room, '2');
+      await twin.close();
+      const added2 = { type: 'member_added', channel: room, user_id: '2', user_info: { name: 'User 2' } };
+      for (const c of [first, joiner]) {
+        expect(await c.next()).toEqual(added2);
+        expect(await c.next()).toEqual({ type: 'member_removed', channel: room, user_id: '2' });
+      }
 
       await t.proxy.restore();
-      // The cluster hears of user 9 once node A re-registered; never of user 7, who came and went.
+      // The cluster hears of user 9 once node A re-registered; never of users 7 and 2 (on node B all along).
       expect(await watcher.next(10_000)).toEqual(added9);
       await watcher.expectNothingPending();
+      // Node A's clients learn that user 2 is still there.
+      for (const c of [first, joiner]) expect(await c.next()).toEqual(added2);
       // Node A's clients heard of user 9 already: no second member_added, none to the joiner about itself.
       await joiner.expectNothingPending();
       await first.expectNothingPending();
