@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Redis, RedisOptions } from 'ioredis';
+import { BroadcastConfigError, KEY_PREFIX_REFUSED } from '../broadcast.options.js';
 import { type BroadcastHub, isCacheChannel, rawAsJson } from '../channels/broadcast-hub.js';
 import { type HistoryEntry, newEpoch, type Recovery, resume, type StreamPosition } from '../recovery/recovery.js';
 import type {
@@ -156,7 +157,13 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     const name = `${this.prefix}${this.node}`.replace(/[^!-~]/g, '_');
     const base: RedisOptions = { maxRetriesPerRequest: 2, connectionName: name, ...options.options };
     this.ownsClient = !options.client;
+    if (options.client?.options.keyPrefix) throw new BroadcastConfigError('redis.client', KEY_PREFIX_REFUSED);
     const cmd = options.client ?? new RedisClass(options.url ?? 'redis://127.0.0.1:6379', base);
+    if (cmd.options.keyPrefix) {
+      // From the URL's query string (the options were checked).
+      cmd.disconnect();
+      throw new BroadcastConfigError('redis.url', KEY_PREFIX_REFUSED);
+    }
     this.sub = cmd.duplicate({
       connectionName: `${cmd.options.connectionName ?? name}:sub`,
       // What this connection listens to is the driver's decision alone (resubscribe() at every

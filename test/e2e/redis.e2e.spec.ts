@@ -2,8 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
-import { type BroadcastModuleOptions, BroadcastService, ConnectionManager } from 'nestjs-broadcasting';
+import { BroadcastModule, type BroadcastModuleOptions, BroadcastService, ConnectionManager } from 'nestjs-broadcasting';
 import { pusherServer } from '../helpers/pusher-clients.js';
 import { REDIS_URL, redisAvailable, TcpProxy, testPrefix } from '../helpers/redis.js';
 import { authorizeAndSubscribe, postJson, type RunningApp, signIn, startSample } from '../helpers/sample-app.js';
@@ -519,6 +520,29 @@ describeRedis('redis driver: presence across an outage', () => {
       ]);
     } finally {
       await t.close();
+    }
+  });
+});
+
+describeRedis('redis driver: options', () => {
+  /** Starts and stops the module alone with these redis options. */
+  const boot = async (redis: BroadcastModuleOptions['redis']) => {
+    const module = await Test.createTestingModule({
+      imports: [BroadcastModule.forRoot({ driver: 'redis', redis })],
+    }).compile();
+    await module.close();
+  };
+
+  it("refuses ioredis' keyPrefix, which scripts do not apply to their keys, and names redis.prefix instead", async () => {
+    await expect(boot({ url: REDIS_URL, options: { keyPrefix: 'app:' } })).rejects.toThrow(
+      /"redis\.options\.keyPrefix".*redis\.prefix/,
+    );
+    await expect(boot({ url: `${REDIS_URL}/?keyPrefix=app:` })).rejects.toThrow(/"redis\.url".*keyPrefix/);
+    const client = new Redis(REDIS_URL, { keyPrefix: 'app:' });
+    try {
+      await expect(boot({ client })).rejects.toThrow(/"redis\.client".*keyPrefix.*redis\.prefix/);
+    } finally {
+      client.disconnect();
     }
   });
 });

@@ -45,6 +45,7 @@ describe('options', () => {
     [{ allowedOrigins: 'x' }, 'allowedOrigins'],
     [{ key: 'has space' }, 'key'],
     [{ secret: '' }, 'secret'],
+    [{ driver: 'redis', redis: { options: { keyPrefix: 'app:' } } }, 'redis.options.keyPrefix'],
   ])('rejects %j naming %s', (input, option) => {
     let error: unknown;
     try {
