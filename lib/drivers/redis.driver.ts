@@ -160,9 +160,9 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     if (options.client?.options.keyPrefix) throw new BroadcastConfigError('redis.client', KEY_PREFIX_REFUSED);
     const cmd = options.client ?? new RedisClass(options.url ?? 'redis://127.0.0.1:6379', base);
     if (cmd.options.keyPrefix) {
-      // From the URL's query string (the options were checked).
       cmd.disconnect();
-      throw new BroadcastConfigError('redis.url', KEY_PREFIX_REFUSED);
+      const from = options.options?.keyPrefix ? 'redis.options.keyPrefix' : 'redis.url';
+      throw new BroadcastConfigError(from, KEY_PREFIX_REFUSED);
     }
     this.sub = cmd.duplicate({
       connectionName: `${cmd.options.connectionName ?? name}:sub`,
