@@ -242,13 +242,23 @@ describeRedis('redis driver: Redis outage', () => {
   });
 });
 
-/** Two nodes on a fresh prefix: `a` reaches Redis through a proxy the test can cut, `b` directly. */
-async function outagePair(name: string, extra: BroadcastModuleOptions = {}, cutFirst = false) {
+/**
+ * Two nodes on a fresh prefix: `a` reaches Redis through a proxy the test can cut, `b` directly.
+ * With the short default TTL, node B sweeps node A 1.5–2 s into an outage.
+ */
+async function outagePair(
+  name: string,
+  {
+    extra = {},
+    cutFirst = false,
+    nodeTtl = 1500,
+  }: { extra?: BroadcastModuleOptions; cutFirst?: boolean; nodeTtl?: number } = {},
+) {
   const prefix = testPrefix(name);
   const proxy = await new TcpProxy().start();
   if (cutFirst) await proxy.cut();
-  const a = await startSample({ driver: 'redis', redis: { url: proxy.url, prefix, nodeTtl: 1500 }, ...extra });
-  const b = await startSample({ driver: 'redis', redis: { url: REDIS_URL, prefix, nodeTtl: 1500 }, ...extra });
+  const a = await startSample({ driver: 'redis', redis: { url: proxy.url, prefix, nodeTtl }, ...extra });
+  const b = await startSample({ driver: 'redis', redis: { url: REDIS_URL, prefix, nodeTtl }, ...extra });
   const redis = new Redis(REDIS_URL);
   const open: TestClient[] = [];
   return {
@@ -299,7 +309,7 @@ describeRedis('redis driver: subscriptions across an outage', () => {
   });
 
   it('subscribes a node started while Redis was unreachable to its own channels once Redis is there', async () => {
-    const t = await outagePair('late-start', {}, true);
+    const t = await outagePair('late-start', { cutFirst: true });
     try {
       const onA = await t.client(t.a);
       const nodeA = onA.socketId.split('.')[0];
@@ -431,7 +441,7 @@ describeRedis('redis driver: presence across an outage', () => {
   };
 
   it("tells a node's own clients of joins and leaves while Redis is down, the cluster once it is back, without echoes", async () => {
-    const t = await outagePair('presence-down', hooks);
+    const t = await outagePair('presence-down', { extra: hooks, nodeTtl: 30_000 }); // never swept here;
     try {
       const room = 'presence-chat.down';
       const watcher = await t.client(t.b);
@@ -487,7 +497,7 @@ describeRedis('redis driver: presence across an outage', () => {
   });
 
   it('announces again, with webhooks, the members of a node swept during a long outage', async () => {
-    const t = await outagePair('presence-swept', hooks);
+    const t = await outagePair('presence-swept', { extra: hooks });
     try {
       const room = 'presence-chat.swept';
       const watcher = await t.client(t.b);
