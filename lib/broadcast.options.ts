@@ -256,6 +256,13 @@ export class BroadcastConfigError extends Error {
   }
 }
 
+/**
+ * Why ioredis' `keyPrefix` is refused: it prefixes the keys a command names, not those the driver's
+ * Lua scripts build from their arguments, so Redis would hold the driver's state under two prefixes.
+ */
+export const KEY_PREFIX_REFUSED =
+  "ioredis' keyPrefix is not supported (the driver's scripts build keys it would not prefix, splitting the state); use redis.prefix instead";
+
 type Env = Record<string, string | undefined>;
 
 /**
@@ -526,6 +533,8 @@ export function resolveBroadcastOptions(
   if (redis.url !== undefined && !/^rediss?:\/\//.test(redis.url)) {
     throw new BroadcastConfigError('redis.url', 'must start with redis:// or rediss://');
   }
+  if (redis.options?.keyPrefix !== undefined)
+    throw new BroadcastConfigError('redis.options.keyPrefix', KEY_PREFIX_REFUSED);
   if (redis.nodeTtl !== undefined && (!Number.isInteger(redis.nodeTtl) || redis.nodeTtl < 300)) {
     throw new BroadcastConfigError('redis.nodeTtl', 'must be an integer number of milliseconds >= 300');
   }

@@ -13,6 +13,7 @@ import type {
   EnvelopeSink,
   MemberInfo,
 } from '../drivers/broadcast-driver.js';
+import { Throttled } from '../drivers/throttled.js';
 import { IpLimit } from '../gateway/client-ip.js';
 import { BroadcastMetrics, NO_METRICS } from '../metrics/broadcast-metrics.js';
 import { type Client, type Outbound, takeToken, withinRate } from '../protocols/protocol.js';
@@ -110,6 +111,14 @@ const localMembers = (registry: ChannelRegistry, name: string): MemberInfo[] => 
 @Injectable()
 export class BroadcastHub implements EnvelopeSink, ChannelDirectory, OnApplicationShutdown {
   private readonly logger = new Logger('BroadcastHub');
+  /** Cluster trouble (Redis down), each kind logged once per interval with a count, not per operation. */
+  private readonly trouble = {
+    cache: new Throttled(this.logger),
+    history: new Throttled(this.logger),
+    remote: new Throttled(this.logger),
+    join: new Throttled(this.logger),
+    leave: new Throttled(this.logger),
+  };
   readonly registry = new ChannelRegistry();
   readonly clients = new Map<string, Client>();
   /** Signed-in users → their sockets on this node. */
@@ -296,7 +305,7 @@ export class BroadcastHub implements EnvelopeSink, ChannelDirectory, OnApplicati
     const result = await this.joinCluster(cluster, client, name, member);
     if (result.ok && isCacheChannel(name)) {
       result.cached = await cluster.cached(name).catch((err: Error) => {
-        this.logger.warn(`${name}: cache not readable (${err.message})`);
+        this.trouble.cache.warn(`${name}: cache not readable (${err.message})`);
         return null;
       });
       if (result.cached === null) this.webhooks?.emit({ name: 'cache_miss', channel: name });
@@ -324,7 +333,7 @@ export class BroadcastHub implements EnvelopeSink, ChannelDirectory, OnApplicati
     try {
       rec = await cluster.recover(name, recovery.since);
     } catch (err) {
-      this.logger.warn(`${name}: history not readable (${(err as Error).message}); resume refused`);
+      this.trouble.history.warn(`${name}: history not readable (${(err as Error).message}); resume refused`);
       // This node's own stream (an epoch Redis never numbered): a later resume from it is refused.
       rec = {
         position: this.history?.position(name) ?? { epoch: newEpoch(), offset: 0 },
@@ -388,7 +397,9 @@ export class BroadcastHub implements EnvelopeSink, ChannelDirectory, OnApplicati
     try {
       await cluster.watch(name);
     } catch (err) {
-      this.logger.warn(`${name}: remote delivery not confirmed (${(err as Error).message}); serving local subscribers`);
+      this.trouble.remote.warn(
+        `${name}: remote delivery not confirmed (${(err as Error).message}); serving local subscribers`,
+      );
     }
     if (!this.clients.has(client.id)) {
       cluster.unwatch(name);
@@ -397,13 +408,19 @@ export class BroadcastHub implements EnvelopeSink, ChannelDirectory, OnApplicati
     // Live events of the channel wait until the reply (member list, history) has been sent.
     client.holding ??= new Map();
     client.holding.set(name, []);
-    this.registry.add(client, name, member);
+    const joined = this.registry.add(client, name, member);
     if (!member) return { ok: true, channel: name };
     try {
       const members = await cluster.presenceJoin(name, client.id, member.userId, member.infoJson);
       return { ok: true, channel: name, members };
     } catch (err) {
-      this.logger.warn(`${name}: presence join not recorded in the cluster (${(err as Error).message})`);
+      this.trouble.join.warn(`${name}: presence join not recorded in the cluster (${(err as Error).message})`);
+      // The cluster announces nothing: this node's subscribers hear it from here (the driver tells
+      // the cluster, and repairs what they were told, when Redis answers again).
+      if (joined) {
+        this.announce('member_added', name, member.userId, member.infoJson, client.id);
+        cluster.presenceTold?.(name, member.userId, true);
+      }
       return { ok: true, channel: name, members: localMembers(this.registry, name) };
     }
   }
@@ -471,13 +488,17 @@ export class BroadcastHub implements EnvelopeSink, ChannelDirectory, OnApplicati
     return cluster.presenceLeave(name, client.id, userId).then(
       () => true,
       (err: Error) => {
-        this.logger.warn(`${name}: presence leave not recorded in the cluster (${err.message})`);
+        this.trouble.leave.warn(`${name}: presence leave not recorded in the cluster (${err.message})`);
+        if (gone !== null) {
+          this.announce('member_removed', name, gone, 'null');
+          cluster.presenceTold?.(name, gone, false);
+        }
         return true;
       },
     );
   }
 
-  /** Presence change to this node's subscribers (local driver; the cluster driver publishes it). */
+  /** Presence change to this node's subscribers (local driver, or a cluster driver that failed to publish it). */
   private announce(
     kind: 'member_added' | 'member_removed',
     channel: string,

@@ -75,6 +75,12 @@ export interface ClusterLink extends ChannelDirectory {
   presenceJoin(channel: string, socketId: string, userId: string, infoJson: string): Promise<MemberInfo[]>;
   /** Leaves cluster-wide (member_removed goes out when the user's last socket anywhere left). */
   presenceLeave(channel: string, socketId: string, userId: string): Promise<void>;
+  /**
+   * After a failed presenceJoin/presenceLeave, the hub announced the change to this node's
+   * subscribers itself (`member` true: member_added): the driver tells them what they missed once
+   * the cluster answers again.
+   */
+  presenceTold?(channel: string, userId: string, member: boolean): void;
   /** Carries a control message to the nodes that hold its sockets. */
   control(message: ControlMessage): void;
   /** A recovery channel's current position and, with `since`, the events after it. */

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Redis, RedisOptions } from 'ioredis';
+import { BroadcastConfigError, KEY_PREFIX_REFUSED } from '../broadcast.options.js';
 import { type BroadcastHub, isCacheChannel, rawAsJson } from '../channels/broadcast-hub.js';
 import { type HistoryEntry, newEpoch, type Recovery, resume, type StreamPosition } from '../recovery/recovery.js';
 import { LiveSequencer, type NumberedEnvelope, type StreamRead } from '../recovery/sequencer.js';
@@ -11,6 +12,7 @@ import type {
   MemberInfo,
 } from './broadcast-driver.js';
 import * as lua from './redis.scripts.js';
+import { Throttled } from './throttled.js';
 
 /** Options of the redis driver. @publicApi */
 export interface RedisDriverOptions {
@@ -43,7 +45,7 @@ type Scripted = Redis & {
   bcUncount(subs: string, tot: string, channel: string): Promise<number>;
   bcSweep(prefix: string, self: string): Promise<string[]>;
   bcDeregister(prefix: string, self: string): Promise<string[]>;
-  bcReconcile(prefix: string, self: string, subs: string, members: string): Promise<number>;
+  bcReconcile(prefix: string, self: string, subs: string, members: string, told: string): Promise<[string[], string[]]>;
   bcSubscriptionCount(prefix: string, channel: string): Promise<number>;
   bcChannels(prefix: string, filter: string): Promise<Array<string | number>>;
   bcPublishRecoverable(
@@ -112,27 +114,6 @@ interface StreamSnapshot {
   entries: Array<{ offset: number; at: number; envelope: BroadcastEnvelope }>;
 }
 
-/** Logs a recurring failure once per interval, with how often it happened meanwhile. */
-class Throttled {
-  private last = 0;
-  private suppressed = 0;
-  constructor(
-    private readonly logger: Logger,
-    private readonly intervalMs = 10_000,
-  ) {}
-  warn(message: string): void {
-    const now = Date.now();
-    if (now - this.last < this.intervalMs) {
-      this.suppressed++;
-      return;
-    }
-    const more = this.suppressed > 0 ? ` (and ${this.suppressed} more since the last report)` : '';
-    this.last = now;
-    this.suppressed = 0;
-    this.logger.warn(`${message}${more}`);
-  }
-}
-
 /**
  * N nodes as one broadcaster over Redis pub/sub.
  *
@@ -171,6 +152,17 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
   private readonly unanswered = new Set<number>();
   /** Redis may miss some of this node's state: re-register at the next heartbeat. */
   private dirty = true;
+  /**
+   * "<channel>\n<user>" → whether this node's subscribers were last told the user is a member, where
+   * that may differ from what the cluster says: the hub announced it itself (a presence write
+   * failed), or Redis removed a member this node still holds (swept, Redis lost it). The next
+   * reconcile tells them what they missed, and only that.
+   */
+  private told = new Map<string, boolean>();
+  /** False from the moment the command connection drops until it is ready again (see {@link redis}). */
+  private reachable: boolean;
+  /** Calls waiting on the command connection: failed at once when it drops (see {@link guarded}). */
+  private readonly waiting = new Set<(err: Error) => void>();
   private closed = false;
 
   constructor(
@@ -182,14 +174,33 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     this.prefix = options.prefix ?? `nestjs-broadcasting:${appId}:`;
     this.node = hub.nodePart;
     this.ttl = options.nodeTtl ?? 3000;
-    const base: RedisOptions = { maxRetriesPerRequest: 2, ...options.options };
+    // Named connections (CLIENT LIST): the prefix and node id, without what Redis refuses in a name.
+    const name = `${this.prefix}${this.node}`.replace(/[^!-~]/g, '_');
+    const base: RedisOptions = { maxRetriesPerRequest: 2, connectionName: name, ...options.options };
     this.ownsClient = !options.client;
+    if (options.client?.options.keyPrefix) throw new BroadcastConfigError('redis.client', KEY_PREFIX_REFUSED);
     const cmd = options.client ?? new RedisClass(options.url ?? 'redis://127.0.0.1:6379', base);
-    this.sub = cmd.duplicate();
+    if (cmd.options.keyPrefix) {
+      cmd.disconnect();
+      const from = options.options?.keyPrefix ? 'redis.options.keyPrefix' : 'redis.url';
+      throw new BroadcastConfigError(from, KEY_PREFIX_REFUSED);
+    }
+    this.sub = cmd.duplicate({
+      connectionName: `${cmd.options.connectionName ?? name}:sub`,
+      // What this connection listens to is the driver's decision alone (resubscribe() at every
+      // ready): no (UN)SUBSCRIBE is dropped while Redis is away, and nothing left meanwhile comes back.
+      maxRetriesPerRequest: null,
+      enableOfflineQueue: true,
+      autoResubscribe: false,
+      lazyConnect: false,
+    });
     for (const [name, [numberOfKeys, script]] of Object.entries(SCRIPTS)) {
       cmd.defineCommand(name, { numberOfKeys, lua: script });
     }
     this.cmd = cmd as Scripted;
+    this.reachable = cmd.status !== 'reconnecting' && cmd.status !== 'close' && cmd.status !== 'end';
+    // A lazy connection would wait for a first command that, failing fast, never comes.
+    if (cmd.status === 'wait') cmd.connect().catch(() => {});
     for (const [what, conn] of [
       ['commands', cmd],
       ['subscriber', this.sub],
@@ -199,20 +210,54 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
         this.trouble.warn(`Redis ${what} connection: ${err.message}`);
       });
     }
+    this.cmd.on('close', () => {
+      this.reachable = false;
+      if (this.waiting.size === 0) return;
+      const err = new Error('Redis connection lost');
+      for (const fail of this.waiting) fail(err);
+      this.waiting.clear();
+    });
     this.cmd.on('ready', () => {
+      this.reachable = true;
       this.dirty = true;
       void this.tick();
     });
+    this.sub.on('ready', () => this.resubscribe());
     this.sub.on('message', (channel: string, message: string) => this.receive(channel, message));
     // Recovery: what arrives after the subscriber connection closed may follow a gap.
     for (const change of ['close', 'ready']) this.sub.on(change, () => this.live.generation++);
-    void this.sub.subscribe(this.key(`node:${this.node}`), this.key('all')).catch(() => {});
     this.timer = setInterval(() => void this.tick(), Math.max(50, Math.floor(this.ttl / 3)));
     this.timer.unref();
   }
 
   private key(suffix: string): string {
     return this.prefix + suffix;
+  }
+
+  /**
+   * The command connection for a call; throws while Redis is unreachable, so that callers take
+   * their failure path at once instead of waiting seconds in ioredis' offline queue (at start,
+   * calls wait for the first connection).
+   */
+  private get redis(): Scripted {
+    if (!this.reachable) throw new Error('Redis is unreachable');
+    return this.cmd;
+  }
+
+  /**
+   * A call's reply, or a rejection as soon as the connection drops: ioredis keeps a command that
+   * was on the wire at the drop until Redis is back, however long that takes.
+   */
+  private guarded<T>(reply: Promise<T>): Promise<T> {
+    let fail!: (err: Error) => void;
+    const out = new Promise<T>((resolve, reject) => {
+      fail = reject;
+      reply.then(resolve, reject);
+    });
+    this.waiting.add(fail);
+    const done = () => this.waiting.delete(fail);
+    out.then(done, done);
+    return out;
   }
 
   // ---- delivery ---------------------------------------------------------------------------------
@@ -230,8 +275,10 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
       if ((e.kind ?? 'event') === 'event') {
         const ttl = Math.round(this.hub.options.cacheTtl * 1000);
         for (const c of channels) {
-          if (isCacheChannel(c))
+          if (!isCacheChannel(c)) continue;
+          if (this.reachable)
             pending.push(this.cmd.set(this.key(`cache:{${c}}`), body, 'PX', ttl).catch(() => this.lost()));
+          else this.lost();
         }
       }
       for (const c of channels) {
@@ -276,18 +323,20 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     const oldest = this.unanswered.values().next().value ?? seq;
     this.unanswered.add(seq);
     try {
-      await this.cmd.bcPublishRecoverable(
-        ...this.recoveryKeys(channel),
-        this.key(`ch:${channel}`),
-        this.key(`rec:{${channel}}:sent:${this.node}`),
-        body,
-        size,
-        Math.round(ttl * 1000),
-        newEpoch(),
-        JSON.stringify(channel),
-        Date.now(),
-        seq,
-        oldest,
+      await this.guarded(
+        this.redis.bcPublishRecoverable(
+          ...this.recoveryKeys(channel),
+          this.key(`ch:${channel}`),
+          this.key(`rec:{${channel}}:sent:${this.node}`),
+          body,
+          size,
+          Math.round(ttl * 1000),
+          newEpoch(),
+          JSON.stringify(channel),
+          Date.now(),
+          seq,
+          oldest,
+        ),
       );
     } catch (err) {
       this.trouble.warn(`Redis did not number an event of ${channel} (${(err as Error).message}); delivered locally`);
@@ -330,12 +379,14 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
 
   /** The channel's position (its stream is created when it has none) and the stored events after `since`. */
   private async readRaw(channel: string, since?: StreamPosition): Promise<StreamSnapshot> {
-    const [epoch, offset, raw] = await this.cmd.bcRecover(
-      ...this.recoveryKeys(channel),
-      since?.epoch ?? '',
-      since?.offset ?? 0,
-      newEpoch(),
-      Math.round(this.hub.options.recovery.ttl * 1000),
+    const [epoch, offset, raw] = await this.guarded(
+      this.redis.bcRecover(
+        ...this.recoveryKeys(channel),
+        since?.epoch ?? '',
+        since?.offset ?? 0,
+        newEpoch(),
+        Math.round(this.hub.options.recovery.ttl * 1000),
+      ),
     );
     const entries: StreamSnapshot['entries'] = [];
     for (const [id, fields] of raw) {
@@ -367,7 +418,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
 
   async cached(channel: string): Promise<{ event: string; json: string; raw?: string; ttl: number } | null> {
     const key = this.key(`cache:{${channel}}`);
-    const [[, body], [, ttl]] = (await this.cmd.multi().get(key).pttl(key).exec()) as [
+    const [[, body], [, ttl]] = (await this.guarded(this.redis.multi().get(key).pttl(key).exec())) as [
       [null, string | null],
       [null, number],
     ];
@@ -390,7 +441,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
   /** PUBLISH; a failure is logged (throttled), never thrown: local delivery already happened. */
   private async send(channel: string, message: string): Promise<void> {
     try {
-      await this.cmd.publish(channel, message);
+      await this.guarded(this.redis.publish(channel, message));
     } catch (err) {
       this.hub.metrics.redisError();
       this.trouble.warn(`Redis publish failed, other nodes miss events: ${(err as Error).message}`);
@@ -422,6 +473,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
         const ch = channel.slice(this.key('ch:').length);
         if (typeof wire.u !== 'string') throw new Error('presence message without user');
         const info = wire.p === 'a' ? (JSON.stringify(wire.i) ?? 'null') : 'null';
+        this.heard(wire.p === 'a', ch, wire.u);
         this.hub.deliverPresence(
           wire.p === 'a' ? 'member_added' : 'member_removed',
           ch,
@@ -456,20 +508,37 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
       this.watched.set(channel, w);
     }
     w.refs++;
-    this.cmd.bcCount(this.key(`subs:${this.node}`), this.key(`tot:{${channel}}`), channel).then(
-      (total) => total === 1 && this.hub.webhooks?.emit({ name: 'channel_occupied', channel }),
-      () => this.lost(),
-    );
+    if (!this.reachable) this.lost();
+    else
+      this.cmd.bcCount(this.key(`subs:${this.node}`), this.key(`tot:{${channel}}`), channel).then(
+        (total) => total === 1 && this.hub.webhooks?.emit({ name: 'channel_occupied', channel }),
+        () => this.lost(),
+      );
     return this.cmd.status === 'ready' && this.sub.status === 'ready' ? w.ready : withTimeout(w.ready, WATCH_TIMEOUT);
+  }
+
+  /**
+   * Subscribes everything this node listens to (its own channel, `all`, every watched channel) on a
+   * new subscriber connection: at start, and after each reconnect. SUBSCRIBE is idempotent, and it
+   * follows on the connection whatever (UN)SUBSCRIBE was queued while Redis was away.
+   */
+  private resubscribe(): void {
+    const keys = [this.key(`node:${this.node}`), this.key('all')];
+    for (const channel of this.watched.keys()) keys.push(this.key(`ch:${channel}`));
+    const ready = this.sub.subscribe(...keys).then(() => undefined);
+    ready.catch(() => {});
+    for (const w of this.watched.values()) w.ready = ready;
   }
 
   unwatch(channel: string): void {
     const w = this.watched.get(channel);
     if (!w) return;
-    this.cmd.bcUncount(this.key(`subs:${this.node}`), this.key(`tot:{${channel}}`), channel).then(
-      (total) => total === 0 && this.hub.webhooks?.emit({ name: 'channel_vacated', channel }),
-      () => this.lost(),
-    );
+    if (!this.reachable) this.lost();
+    else
+      this.cmd.bcUncount(this.key(`subs:${this.node}`), this.key(`tot:{${channel}}`), channel).then(
+        (total) => total === 0 && this.hub.webhooks?.emit({ name: 'channel_vacated', channel }),
+        () => this.lost(),
+      );
     if (--w.refs > 0) return;
     this.watched.delete(channel);
     this.live.forget(channel);
@@ -489,16 +558,20 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
 
   async presenceJoin(channel: string, socketId: string, userId: string, infoJson: string): Promise<MemberInfo[]> {
     try {
-      const [isNew, flat] = await this.cmd.bcJoin(
+      const join = this.redis.bcJoin(
         ...this.presenceKeys(channel),
         userId,
         infoJson,
         `${channel}\n${userId}`,
         socketId,
       );
-      // Webhooks once per cluster: from the node whose join made the user a member.
-      if (isNew === 1) this.hub.webhooks?.emit({ name: 'member_added', channel, user_id: userId });
-      return pairs(flat);
+      // Webhooks once per cluster, from the node whose join made the user a member: on the script's
+      // outcome, even one that comes after this call gave up on a dropped connection.
+      join.then(
+        ([isNew]) => isNew === 1 && this.hub.webhooks?.emit({ name: 'member_added', channel, user_id: userId }),
+        () => {},
+      );
+      return pairs((await this.guarded(join))[1]);
     } catch (err) {
       this.lost();
       throw err;
@@ -507,12 +580,27 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
 
   async presenceLeave(channel: string, _socketId: string, userId: string): Promise<void> {
     try {
-      const last = await this.cmd.bcLeave(...this.presenceKeys(channel), userId, `${channel}\n${userId}`);
-      if (last === 1) this.hub.webhooks?.emit({ name: 'member_removed', channel, user_id: userId });
+      const leave = this.redis.bcLeave(...this.presenceKeys(channel), userId, `${channel}\n${userId}`);
+      leave.then(
+        (last) => last === 1 && this.hub.webhooks?.emit({ name: 'member_removed', channel, user_id: userId }),
+        () => {},
+      );
+      await this.guarded(leave);
     } catch (err) {
       this.lost();
       throw err;
     }
+  }
+
+  presenceTold(channel: string, userId: string, member: boolean): void {
+    this.told.set(`${channel}\n${userId}`, member);
+  }
+
+  /** A member event from the cluster, which this node's subscribers are about to get. */
+  private heard(added: boolean, channel: string, userId: string): void {
+    // Removed while this node holds the user: its entries are gone from Redis (see `told`).
+    if (!added && this.hub.registry.get(channel)?.members?.has(userId)) this.told.set(`${channel}\n${userId}`, false);
+    else if (this.told.size > 0) this.told.delete(`${channel}\n${userId}`);
   }
 
   private lost(): void {
@@ -529,17 +617,14 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     if (this.closed || this.ticking || this.cmd.status !== 'ready') return;
     this.ticking = true;
     try {
-      const registered = await this.cmd.bcHeartbeat(
-        this.key('nodes'),
-        this.key(`alive:${this.node}`),
-        this.node,
-        this.ttl,
+      const registered = await this.guarded(
+        this.cmd.bcHeartbeat(this.key('nodes'), this.key(`alive:${this.node}`), this.node, this.ttl),
       );
       if (!registered || this.dirty) {
         this.dirty = false;
         await this.reconcile();
       }
-      this.removed(await this.cmd.bcSweep(this.prefix, this.node));
+      this.removed(await this.guarded(this.cmd.bcSweep(this.prefix, this.node)));
     } catch (err) {
       this.dirty = true;
       this.trouble.warn(`Redis heartbeat failed: ${(err as Error).message}`);
@@ -548,43 +633,86 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     }
   }
 
-  /** Webhooks for what a sweep (or this node's own exit) removed: "r\n<channel>\n<user>", "v\n<channel>". */
+  /**
+   * Webhooks for what a sweep, a reconcile or this node's own exit changed: "r\n<channel>\n<user>",
+   * "v\n<channel>", "o\n<channel>".
+   */
   private removed(out: string[]): void {
     for (const line of out) {
       const [kind, channel, userId] = line.split('\n');
       if (kind === 'v') this.hub.webhooks?.emit({ name: 'channel_vacated', channel });
+      else if (kind === 'o') this.hub.webhooks?.emit({ name: 'channel_occupied', channel });
       else if (kind === 'r') this.hub.webhooks?.emit({ name: 'member_removed', channel, user_id: userId });
     }
   }
 
-  /** Rewrites this node's subscriptions and members in Redis from local state. */
+  /**
+   * Rewrites this node's subscriptions and members in Redis from local state. The cluster hears of
+   * the changes from the script, webhooks go out from here (once per cluster), and this node's own
+   * subscribers get what they were not told yet (see `told`).
+   */
   private async reconcile(): Promise<void> {
     const subs: Array<[string, number]> = [];
     for (const [channel, w] of this.watched) subs.push([channel, w.refs]);
     const members: Array<[string, string, number, string]> = [];
+    const local = new Set<string>();
     for (const ch of this.hub.registry.channels()) {
       if (!ch.members) continue;
-      for (const m of ch.members.values()) members.push([ch.name, m.userId, m.sockets, m.infoJson]);
+      for (const m of ch.members.values()) {
+        members.push([ch.name, m.userId, m.sockets, m.infoJson]);
+        local.add(`${ch.name}\n${m.userId}`);
+      }
     }
-    await this.cmd.bcReconcile(this.prefix, this.node, JSON.stringify(subs), JSON.stringify(members));
+    const told = this.told;
+    this.told = new Map();
+    let changes: string[];
+    let occupancy: string[];
+    try {
+      [changes, occupancy] = await this.guarded(
+        this.cmd.bcReconcile(
+          this.prefix,
+          this.node,
+          JSON.stringify(subs),
+          JSON.stringify(members),
+          JSON.stringify([...told.keys()]),
+        ),
+      );
+    } catch (err) {
+      for (const [field, member] of told) if (!this.told.has(field)) this.told.set(field, member);
+      throw err;
+    }
+    for (let i = 0; i < changes.length; i += 4) {
+      const [channel, userId, flags, info] = [changes[i], changes[i + 1], changes[i + 2], changes[i + 3]];
+      const before = flags[0] === '1';
+      const after = flags[1] === '1';
+      if (before !== after)
+        this.hub.webhooks?.emit({ name: after ? 'member_added' : 'member_removed', channel, user_id: userId });
+      // What this node's subscribers believe: what it told them, else a member it holds is known,
+      // else they followed the cluster.
+      const field = `${channel}\n${userId}`;
+      const believed = told.get(field) ?? (local.has(field) || before);
+      if (believed !== after)
+        this.hub.deliverPresence(after ? 'member_added' : 'member_removed', channel, userId, info);
+    }
+    this.removed(occupancy);
   }
 
   // ---- cluster figures --------------------------------------------------------------------------
 
   async subscriptionCount(channel: string): Promise<number> {
-    return Number(await this.cmd.bcSubscriptionCount(this.prefix, channel));
+    return Number(await this.guarded(this.redis.bcSubscriptionCount(this.prefix, channel)));
   }
 
   async userCount(channel: string): Promise<number> {
-    return this.cmd.hlen(this.key(`pu:{${channel}}`));
+    return this.guarded(this.redis.hlen(this.key(`pu:{${channel}}`)));
   }
 
   async members(channel: string): Promise<MemberInfo[]> {
-    return pairs(await this.cmd.hgetall(this.key(`pu:{${channel}}`)).then((h) => Object.entries(h).flat()));
+    return pairs(Object.entries(await this.guarded(this.redis.hgetall(this.key(`pu:{${channel}}`)))).flat());
   }
 
   async channels(prefix: string): Promise<Map<string, number>> {
-    const flat = await this.cmd.bcChannels(this.prefix, prefix);
+    const flat = await this.guarded(this.redis.bcChannels(this.prefix, prefix));
     const out = new Map<string, number>();
     for (let i = 0; i < flat.length; i += 2) out.set(String(flat[i]), Number(flat[i + 1]));
     return out;
@@ -592,7 +720,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
 
   /** Health check: resolves when Redis answers PING, throws when it does not. */
   async ping(): Promise<void> {
-    await this.cmd.ping();
+    await this.guarded(this.redis.ping());
   }
 
   /** Leaves the cluster cleanly (remaining members removed everywhere) and closes the connections. */
@@ -601,7 +729,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     if (this.cmd.status === 'ready') {
-      this.removed(await this.cmd.bcDeregister(this.prefix, this.node).catch(() => []));
+      this.removed(await this.guarded(this.cmd.bcDeregister(this.prefix, this.node)).catch(() => []));
     }
     this.sub.disconnect();
     if (this.ownsClient) this.cmd.disconnect();

@@ -107,10 +107,15 @@ return out
 `;
 
 /**
- * ARGV P, self, subsJson [[channel,count]…], membersJson [[channel,user,count,infoJson]…]:
- * replaces everything Redis holds for this node by its local state (at start, after Redis lost it,
- * after a stall that got the node swept, after presence writes failed), publishing member_added /
- * member_removed only for users whose presence in the cluster changed.
+ * ARGV P, self, subsJson [[channel,count]…], membersJson [[channel,user,count,infoJson]…],
+ * toldJson ["<channel>\n<user>"…]: replaces everything Redis holds for this node by its local state
+ * (at start, after Redis lost it, after a stall that got the node swept, after writes failed),
+ * publishing member_added / member_removed only for users whose presence in the cluster changed.
+ * Those messages carry this node's id: it skips them and tells its own clients itself, from the
+ * result, since only it knows what they were told meanwhile (`told`: fields whose presence it
+ * announced without the cluster, reported even when unchanged).
+ * → { {channel, user, "<before><after>" (0/1 each: a cluster member), infoJson, …},
+ *     {"o\n<channel>" (occupied) / "v\n<channel>" (vacated), …} }
  */
 export const RECONCILE = `
 local P, self = ARGV[1], ARGV[2]
@@ -123,11 +128,13 @@ local function touch(ch, uid)
     table.insert(order, f)
   end
 end
+local function split(field)
+  local sep = string.find(field, '\\n', 1, true)
+  return string.sub(field, 1, sep - 1), string.sub(field, sep + 1)
+end
 local old = redis.call('HGETALL', pm)
 for i = 1, #old, 2 do
-  local field = old[i]
-  local sep = string.find(field, '\\n', 1, true)
-  local ch, uid = string.sub(field, 1, sep - 1), string.sub(field, sep + 1)
+  local ch, uid = split(old[i])
   touch(ch, uid)
   redis.call('HINCRBY', P .. 'pc:{' .. ch .. '}', uid, -tonumber(old[i + 1]))
 end
@@ -139,35 +146,58 @@ for _, m in ipairs(cjson.decode(ARGV[4])) do
   redis.call('HINCRBY', P .. 'pc:{' .. ch .. '}', uid, cnt)
   redis.call('HSET', pm, ch .. '\\n' .. uid, cnt)
 end
+for _, f in ipairs(cjson.decode(ARGV[5])) do touch(split(f)) end
+local from = '{"n":' .. cjson.encode(self) .. ',"p":'
+local members = {}
 for _, f in ipairs(order) do
   local ch, uid, before = touched[f][1], touched[f][2], touched[f][3]
   local pc, pu = P .. 'pc:{' .. ch .. '}', P .. 'pu:{' .. ch .. '}'
   local total = tonumber(redis.call('HGET', pc, uid) or '0')
+  local info = 'null'
   if total <= 0 then
     redis.call('HDEL', pc, uid)
     redis.call('HDEL', pu, uid)
-    if before > 0 then redis.call('PUBLISH', P .. 'ch:' .. ch, '{"p":"r","u":' .. cjson.encode(uid) .. '}') end
+    if before > 0 then redis.call('PUBLISH', P .. 'ch:' .. ch, from .. '"r","u":' .. cjson.encode(uid) .. '}') end
   else
     if infos[f] and redis.call('HEXISTS', pu, uid) == 0 then redis.call('HSET', pu, uid, infos[f]) end
+    info = redis.call('HGET', pu, uid) or 'null'
     if before <= 0 then
-      local info = redis.call('HGET', pu, uid) or 'null'
-      redis.call('PUBLISH', P .. 'ch:' .. ch, '{"p":"a","u":' .. cjson.encode(uid) .. ',"x":"","i":' .. info .. '}')
+      redis.call('PUBLISH', P .. 'ch:' .. ch, from .. '"a","u":' .. cjson.encode(uid) .. ',"i":' .. info .. '}')
     end
   end
+  table.insert(members, ch)
+  table.insert(members, uid)
+  table.insert(members, (before > 0 and '1' or '0') .. (total > 0 and '1' or '0'))
+  table.insert(members, info)
 end
 local subs = P .. 'subs:' .. self
+local was, chans = {}, {}
+local function seen(ch)
+  if was[ch] == nil then
+    was[ch] = tonumber(redis.call('GET', P .. 'tot:{' .. ch .. '}') or '0')
+    table.insert(chans, ch)
+  end
+end
 local olds = redis.call('HGETALL', subs)
 for i = 1, #olds, 2 do
+  seen(olds[i])
   local tot = P .. 'tot:{' .. olds[i] .. '}'
   if redis.call('DECRBY', tot, tonumber(olds[i + 1])) <= 0 then redis.call('DEL', tot) end
 end
 redis.call('DEL', subs)
 for _, s in ipairs(cjson.decode(ARGV[3])) do
+  seen(s[1])
   redis.call('HSET', subs, s[1], s[2])
   redis.call('INCRBY', P .. 'tot:{' .. s[1] .. '}', s[2])
 end
+local occupancy = {}
+for _, ch in ipairs(chans) do
+  local now = tonumber(redis.call('GET', P .. 'tot:{' .. ch .. '}') or '0')
+  if was[ch] <= 0 and now > 0 then table.insert(occupancy, 'o\\n' .. ch) end
+  if was[ch] > 0 and now <= 0 then table.insert(occupancy, 'v\\n' .. ch) end
+end
 redis.call('SADD', P .. 'nodes', self)
-return 1
+return { members, occupancy }
 `;
 
 /** ARGV P, channel → subscriptions on every live node */

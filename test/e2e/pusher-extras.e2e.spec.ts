@@ -1,6 +1,4 @@
 import { createHash, randomBytes } from 'node:crypto';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { BroadcastService, signChannel } from 'nestjs-broadcasting';
 import { echoClient, Inbox, once, type Pusher, pusherClient, pusherServer } from '../helpers/pusher-clients.js';
@@ -8,6 +6,7 @@ import { REDIS_URL, redisAvailable, testPrefix } from '../helpers/redis.js';
 import { authorizeAndSubscribe, postJson, type RunningApp, startSample } from '../helpers/sample-app.js';
 import { TestClient } from '../helpers/test-client.js';
 import { until } from '../helpers/until.js';
+import { webhookReceiver } from '../helpers/webhooks.js';
 
 type Json = Record<string, unknown>;
 const MASTER_KEY = randomBytes(32).toString('base64');
@@ -232,28 +231,9 @@ describe('user authentication', () => {
   });
 });
 
-/** A webhook receiver on loopback: answers with the next status in `statuses` (then 200). */
-async function receiver(statuses: number[] = []) {
-  const bodies = new Inbox<{ headers: http.IncomingHttpHeaders; rawBody: string }>();
-  const server = http.createServer((req, res) => {
-    let raw = '';
-    req.on('data', (c) => {
-      raw += c;
-    });
-    req.on('end', () => {
-      const status = statuses.shift() ?? 200;
-      if (status === 200) bodies.push({ headers: req.headers, rawBody: raw });
-      res.writeHead(status).end();
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
-  return { url, bodies, close: () => new Promise<void>((r) => server.close(() => r())) };
-}
-
 describe('webhooks', () => {
   it('sends signed, batched events that the pusher SDK validates; vacated and removed are delayed and dropped on a quick return', async () => {
-    const hooks = await receiver();
+    const hooks = await webhookReceiver();
     const run = await startSample({ webhooks: { urls: [hooks.url], batchMs: 50, delayMs: 300 } });
     const sdk = pusherServer(run);
     const events: Json[] = [];
@@ -317,7 +297,7 @@ describe('webhooks', () => {
   });
 
   it('sends only the configured events and retries a failed delivery', async () => {
-    const hooks = await receiver([500]);
+    const hooks = await webhookReceiver([500]);
     const run = await startSample({ webhooks: { urls: [hooks.url], events: ['channel_occupied'], batchMs: 10 } });
     try {
       const a = await TestClient.native(run.ws);
@@ -334,7 +314,7 @@ describe('webhooks', () => {
 
 describe('webhooks at shutdown', () => {
   it('sends the delayed leaves at once and waits for them to arrive before the app has closed', async () => {
-    const hooks = await receiver();
+    const hooks = await webhookReceiver();
     // A delay far longer than the test: only the shutdown can send these leaves.
     const run = await startSample({ webhooks: { urls: [hooks.url], batchMs: 10, delayMs: 60_000 } });
     const closed = { app: false };
@@ -364,7 +344,7 @@ describe('webhooks at shutdown', () => {
 
 describeRedis('cache channels and webhooks across a cluster', () => {
   it('keeps the cache in Redis and sends occupied / member webhooks once per cluster', async () => {
-    const hooks = await receiver();
+    const hooks = await webhookReceiver();
     const prefix = testPrefix('extras');
     const options = {
       driver: 'redis' as const,

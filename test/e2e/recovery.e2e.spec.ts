@@ -319,7 +319,7 @@ describeRedis('recovery: a node whose Redis connection drops for a moment', () =
     const close = async () => {
       await a.close();
       await b.close();
-      await proxy.cut();
+      await proxy.close();
     };
     return { a, b, fromB, outage, close };
   }
@@ -481,7 +481,7 @@ describeRedis('recovery: a node whose Redis connection drops for a moment', () =
       expect(await redis.zrange(check, '0', '-1')).toEqual(['2']);
     } finally {
       await a.close();
-      await proxy.cut();
+      await proxy.close();
     }
   });
 });

@@ -1,13 +1,16 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
-import { BroadcastService, ConnectionManager } from 'nestjs-broadcasting';
+import { BroadcastModule, type BroadcastModuleOptions, BroadcastService, ConnectionManager } from 'nestjs-broadcasting';
 import { pusherServer } from '../helpers/pusher-clients.js';
 import { REDIS_URL, redisAvailable, TcpProxy, testPrefix } from '../helpers/redis.js';
 import { authorizeAndSubscribe, postJson, type RunningApp, signIn, startSample } from '../helpers/sample-app.js';
 import { TestClient } from '../helpers/test-client.js';
 import { until } from '../helpers/until.js';
+import { webhookReceiver } from '../helpers/webhooks.js';
 
 const available = await redisAvailable();
 const describeRedis = available ? describe : describe.skip;
@@ -28,11 +31,7 @@ describeRedis('redis driver: three nodes behave as one broadcaster', () => {
     for (let i = 0; i < 3; i++)
       nodes.push(await startSample({ driver: 'redis', redis: { url: REDIS_URL, prefix, nodeTtl: 1500 } }));
     redis = new Redis(REDIS_URL);
-    // Every node has registered itself.
-    for (;;) {
-      if ((await redis.scard(`${prefix}nodes`)) === 3) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await until(async () => (await redis.scard(`${prefix}nodes`)) === 3, 10_000, 'every node to register');
   });
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.close()));
@@ -63,9 +62,20 @@ describeRedis('redis driver: three nodes behave as one broadcaster', () => {
     await pusherServer(nodes[1]).trigger('news', 'FromApi', { x: 1 }, { socket_id: subs[2].socketId });
     expect(await subs[0].next()).toMatchObject({ event: 'FromApi', data: { x: 1 } });
     expect(await subs[1].next()).toMatchObject({ event: 'FromApi' });
-    await postJson(`${nodes[2].http}/announcements`, { message: 'marker' }, { 'X-Socket-ID': subs[0].socketId });
     await nodes[0].app.get(BroadcastService).broadcast('news', 'Marker', null);
-    expect(await subs[2].next()).toMatchObject({ event: 'Marker' });
+    for (const c of subs) expect(await c.next()).toMatchObject({ event: 'Marker' });
+    // toOthers() (X-Socket-ID) on one node leaves out a socket on another node.
+    for (const c of subs) expect((await c.subscribe('announcements')).type).toBe('subscribed');
+    const res = await postJson(
+      `${nodes[2].http}/announcements`,
+      { message: 'hi' },
+      { 'X-Socket-ID': subs[0].socketId },
+    );
+    expect(res.status).toBe(202);
+    for (const c of [subs[1], subs[2]])
+      expect(await c.next()).toMatchObject({ event: 'Announcement', data: { message: 'hi' } });
+    await postJson(`${nodes[2].http}/announcements`, { message: 'to all' });
+    for (const c of subs) expect(await c.next()).toMatchObject({ event: 'Announcement', data: { message: 'to all' } });
     // The receiving nodes measured the Redis hop (the sample has metrics on).
     const metrics = await (await fetch(`${nodes[1].http}/metrics`)).text();
     const lag = /broadcast_redis_lag_seconds_count\S* (\d+)/.exec(metrics);
@@ -164,7 +174,12 @@ describeRedis('redis driver: three nodes behave as one broadcaster', () => {
 
   it('subscribes a node only to channels it has subscribers on, over a constant number of connections', async () => {
     const numsub = async (ch: string) => ((await redis.pubsub('NUMSUB', `${prefix}ch:${ch}`)) as [string, number])[1];
-    const clientsBefore = String(await redis.client('LIST')).split('\n').length;
+    // This suite's connections only (other test files share the Redis): each node names them after the prefix.
+    const connections = async () =>
+      String(await redis.client('LIST'))
+        .split('\n')
+        .filter((line) => line.includes(` name=${prefix}`)).length;
+    expect(await connections()).toBe(6);
     const a = await on(0);
     expect(await numsub('quiet')).toBe(0);
     await a.subscribe('quiet');
@@ -173,8 +188,7 @@ describeRedis('redis driver: three nodes behave as one broadcaster', () => {
     await a.request({ type: 'unsubscribe', channel: 'quiet' });
     await until(async () => (await numsub('quiet')) === 0, 2000, 'the node to UNSUBSCRIBE');
     expect(await numsub('many-0')).toBe(1);
-    const clientsAfter = String(await redis.client('LIST')).split('\n').length;
-    expect(clientsAfter).toBe(clientsBefore);
+    expect(await connections()).toBe(6);
   });
 });
 
@@ -209,7 +223,7 @@ describeRedis('redis driver: Redis outage', () => {
         user_id: '9',
         user_info: { name: 'User 9' },
       });
-      // Cross-node delivery resumes (the subscriber connection resubscribed by itself).
+      // Cross-node delivery resumes (the driver subscribes again once its subscriber connection is back).
       const broadcastB = b.app.get(BroadcastService);
       for (let attempt = 0; ; attempt++) {
         await broadcastB.broadcast('local', 'Back', attempt);
@@ -223,7 +237,352 @@ describeRedis('redis driver: Redis outage', () => {
       await Promise.all([onA.close(), onB.close()]);
       await a.close();
       await b.close();
-      await proxy.cut();
+      await proxy.close();
+    }
+  });
+});
+
+/**
+ * Two nodes on a fresh prefix: `a` reaches Redis through a proxy the test can cut, `b` directly.
+ * With the short default TTL, node B sweeps node A 1.5–2 s into an outage.
+ */
+async function outagePair(
+  name: string,
+  {
+    extra = {},
+    cutFirst = false,
+    nodeTtl = 1500,
+  }: { extra?: BroadcastModuleOptions; cutFirst?: boolean; nodeTtl?: number } = {},
+) {
+  const prefix = testPrefix(name);
+  const proxy = await new TcpProxy().start();
+  if (cutFirst) await proxy.cut();
+  const a = await startSample({ driver: 'redis', redis: { url: proxy.url, prefix, nodeTtl }, ...extra });
+  const b = await startSample({ driver: 'redis', redis: { url: REDIS_URL, prefix, nodeTtl }, ...extra });
+  const redis = new Redis(REDIS_URL);
+  const open: TestClient[] = [];
+  return {
+    prefix,
+    proxy,
+    a,
+    b,
+    redis,
+    /** Subscribers of a Redis pub/sub channel under the prefix. */
+    numsub: async (channel: string) => ((await redis.pubsub('NUMSUB', `${prefix}${channel}`)) as [string, number])[1],
+    client: async (run: RunningApp) => {
+      const c = await TestClient.native(run.ws);
+      open.push(c);
+      return c;
+    },
+    async close() {
+      await Promise.all(open.map((c) => c.close()));
+      for (const run of [a, b]) await run.close().catch(() => {}); // a test may have closed one
+
+      await proxy.close();
+      redis.disconnect();
+    },
+  };
+}
+
+describeRedis('redis driver: subscriptions across an outage', () => {
+  it('subscribes channels first subscribed during an outage once Redis is back, and drops those left meanwhile', async () => {
+    const t = await outagePair('resubscribe');
+    try {
+      const onA = await t.client(t.a);
+      expect((await onA.subscribe('gone')).type).toBe('subscribed');
+      expect(await t.numsub('ch:gone')).toBe(1);
+      await t.proxy.cut();
+      expect(await onA.request({ type: 'unsubscribe', channel: 'gone' })).toEqual({
+        type: 'unsubscribed',
+        channel: 'gone',
+      });
+      // Confirmed locally after the watch timeout: by then ioredis gave up on commands queued at the cut.
+      expect((await onA.subscribe('fresh')).type).toBe('subscribed');
+      await t.proxy.restore();
+      await until(async () => (await t.numsub('ch:fresh')) === 1, 10_000, 'node A to SUBSCRIBE to fresh');
+      expect(await t.numsub('ch:gone')).toBe(0);
+      await t.b.app.get(BroadcastService).broadcast('fresh', 'FromB', 1);
+      expect(await onA.next()).toEqual({ type: 'event', event: 'FromB', channel: 'fresh', data: 1 });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('subscribes a node started while Redis was unreachable to its own channels once Redis is there', async () => {
+    const t = await outagePair('late-start', { cutFirst: true });
+    try {
+      const onA = await t.client(t.a);
+      const nodeA = onA.socketId.split('.')[0];
+      await signIn(t.a, onA, '31');
+      // A subscribe waits for Redis (at most the watch timeout), longer than ioredis keeps queued commands.
+      expect((await onA.subscribe('early')).type).toBe('subscribed');
+      await t.proxy.restore();
+      await until(async () => (await t.numsub(`node:${nodeA}`)) === 1, 10_000, 'node A to SUBSCRIBE to its channel');
+      await until(async () => (await t.numsub('all')) === 2, 10_000, 'node A to SUBSCRIBE to all');
+      await until(async () => (await t.numsub('ch:early')) === 1, 10_000, 'node A to SUBSCRIBE to early');
+      const fromB = t.b.app.get(BroadcastService);
+      await fromB.sendTo(onA.socketId, 'Direct', 1);
+      expect(await onA.next()).toEqual({ type: 'event', event: 'Direct', data: 1 });
+      await fromB.toUser('31').event('ToUser').data(2).send();
+      expect(await onA.next()).toEqual({ type: 'event', event: 'ToUser', data: 2 });
+      await fromB.broadcastToAll('All', 3);
+      expect(await onA.next()).toMatchObject({ event: 'All', data: 3 });
+      await fromB.broadcast('early', 'OnChannel', 4);
+      expect(await onA.next()).toEqual({ type: 'event', event: 'OnChannel', channel: 'early', data: 4 });
+      expect(t.b.app.get(ConnectionManager).disconnect(onA.socketId, 4000, 'from b')).toBe(false);
+      expect(await onA.closed).toEqual({ code: 4000, reason: 'from b' });
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describeRedis('redis driver: fail fast during an outage', () => {
+  it('answers broadcast(), the HTTP API, subscribes and pings at once while Redis is unreachable', async () => {
+    const t = await outagePair('fast');
+    /** Runs `step` and checks it did not wait for Redis (ioredis would keep it queued for seconds). */
+    const quick = async (what: string, step: () => Promise<unknown>) => {
+      const started = Date.now();
+      await step();
+      const waited = Date.now() - started;
+      if (waited >= 500) throw new Error(`${what} waited ${waited} ms`);
+    };
+    try {
+      const room = 'presence-chat.fast';
+      const onA = await t.client(t.a);
+      // Watched before the outage: subscribing more clients to these needs no new SUBSCRIBE.
+      await authorizeAndSubscribe(t.a, onA, room, '1');
+      for (const ch of ['local', 'announcements', 'cache-fast']) await onA.subscribe(ch);
+      expect(await onA.next()).toEqual({ type: 'cache_miss', channel: 'cache-fast' });
+      await t.proxy.cut();
+      // A PUBLISH on the wire when the connection drops: ioredis would hold it until Redis is back.
+      await quick('broadcast() at the drop', () => t.a.app.get(BroadcastService).broadcast('local', 'AtDrop', 0));
+      expect(await onA.next()).toEqual({ type: 'event', event: 'AtDrop', channel: 'local', data: 0 });
+      // Deep into the outage: ioredis now retries every ~0.6 s and keeps a queued command for seconds.
+      await until(() => t.proxy.refused >= 12, 10_000, 'node A to retry connecting');
+      await quick('broadcast()', () => t.a.app.get(BroadcastService).broadcast('local', 'Local', 1));
+      expect(await onA.next()).toEqual({ type: 'event', event: 'Local', channel: 'local', data: 1 });
+      await quick('HTTP API trigger', () => pusherServer(t.a).trigger('local', 'Api', 2));
+      expect(await onA.next()).toMatchObject({ event: 'Api', data: 2 });
+
+      const other = await t.client(t.a);
+      await quick('presence subscribe and ping', async () => {
+        expect(await authorizeAndSubscribe(t.a, other, room, '2')).toMatchObject({ type: 'subscribed' });
+        await other.expectNothingPending();
+      });
+      await quick('presence unsubscribe and ping', async () => {
+        expect(await other.request({ type: 'unsubscribe', channel: room })).toMatchObject({ type: 'unsubscribed' });
+        await other.expectNothingPending();
+      });
+      await quick('recovery and cache channel subscribes', async () => {
+        expect(await other.subscribe('announcements', { since: { epoch: 'e', offset: 1 } })).toMatchObject({
+          type: 'subscribed',
+          recovered: false,
+        });
+        expect(await other.subscribe('cache-fast')).toMatchObject({ type: 'subscribed' });
+        expect(await other.next()).toEqual({ type: 'cache_miss', channel: 'cache-fast' });
+        await other.expectNothingPending();
+      });
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describeRedis('redis driver: logs during an outage', () => {
+  it('logs each kind of failure once per interval, not once per operation', async () => {
+    const t = await outagePair('throttled');
+    const warn = jest.spyOn(Logger.prototype, 'warn');
+    const lines = (text: string) => warn.mock.calls.filter(([m]) => String(m).includes(text)).length;
+    try {
+      const room = 'presence-chat.throttled';
+      const onA = await t.client(t.a);
+      await authorizeAndSubscribe(t.a, onA, room, '1');
+      for (const ch of ['announcements', 'cache-throttled']) await onA.subscribe(ch);
+      await t.proxy.cut();
+      await until(() => t.proxy.refused > 0, 5000, 'node A to notice the outage');
+      warn.mockClear();
+      for (let i = 0; i < 3; i++) {
+        const c = await t.client(t.a);
+        await authorizeAndSubscribe(t.a, c, room, `1${i}`);
+        await c.request({ type: 'unsubscribe', channel: room });
+        await c.subscribe('announcements', { since: { epoch: 'e', offset: 1 } });
+        await c.subscribe('cache-throttled');
+      }
+      expect({
+        join: lines('presence join not recorded'),
+        leave: lines('presence leave not recorded'),
+        history: lines('history not readable'),
+        cache: lines('cache not readable'),
+      }).toEqual({ join: 1, leave: 1, history: 1, cache: 1 });
+    } finally {
+      warn.mockRestore();
+      await t.close();
+    }
+  });
+});
+
+describeRedis('redis driver: presence across an outage', () => {
+  const hooks = { webhooks: { urls: [] as string[], batchMs: 20, delayMs: 50 } };
+  let receiver: Awaited<ReturnType<typeof webhookReceiver>>;
+  beforeAll(async () => {
+    receiver = await webhookReceiver();
+    hooks.webhooks.urls = [receiver.url];
+  });
+  afterAll(() => receiver.close());
+  /** Webhook events (`name:channel[:user]`) until each marker channel's channel_occupied came in. */
+  const webhooksUntil = async (...markers: string[]) => {
+    const names: string[] = [];
+    while (!markers.every((m) => names.includes(`channel_occupied:${m}`))) {
+      const body = JSON.parse((await receiver.bodies.next()).rawBody) as { events: Record<string, string>[] };
+      for (const e of body.events) names.push([e.name, e.channel, e.user_id].filter(Boolean).join(':'));
+    }
+    return names;
+  };
+
+  it("tells a node's own clients of joins and leaves while Redis is down, the cluster once it is back, without echoes", async () => {
+    const t = await outagePair('presence-down', { extra: hooks, nodeTtl: 30_000 }); // never swept here;
+    try {
+      const room = 'presence-chat.down';
+      const watcher = await t.client(t.b);
+      await authorizeAndSubscribe(t.b, watcher, room, '2');
+      const first = await t.client(t.a);
+      await authorizeAndSubscribe(t.a, first, room, '1');
+      expect(await watcher.next()).toMatchObject({ type: 'member_added', user_id: '1' });
+      await t.proxy.cut();
+      await until(() => t.proxy.refused > 0, 5000, 'node A to notice the outage');
+
+      const joiner = await t.client(t.a);
+      expect(await authorizeAndSubscribe(t.a, joiner, room, '9')).toMatchObject({ type: 'subscribed' });
+      const added9 = { type: 'member_added', channel: room, user_id: '9', user_info: { name: 'User 9' } };
+      expect(await first.next()).toEqual(added9);
+      const brief = await t.client(t.a);
+      await authorizeAndSubscribe(t.a, brief, room, '7');
+      expect(await first.next()).toMatchObject({ type: 'member_added', user_id: '7' });
+      await brief.close();
+      expect(await first.next()).toEqual({ type: 'member_removed', channel: room, user_id: '7' });
+      expect(await joiner.next()).toEqual({
+        type: 'member_added',
+        channel: room,
+        user_id: '7',
+        user_info: { name: 'User 7' },
+      });
+      expect(await joiner.next()).toEqual({ type: 'member_removed', channel: room, user_id: '7' });
+      // User 2, connected to node B, also comes and goes here: node A alone cannot know it stays a member.
+      const twin = await t.client(t.a);
+      await authorizeAndSubscribe(t.a, twin, room, '2');
+      await twin.close();
+      const added2 = { type: 'member_added', channel: room, user_id: '2', user_info: { name: 'User 2' } };
+      for (const c of [first, joiner]) {
+        expect(await c.next()).toEqual(added2);
+        expect(await c.next()).toEqual({ type: 'member_removed', channel: room, user_id: '2' });
+      }
+
+      await t.proxy.restore();
+      // The cluster hears of user 9 once node A re-registered; never of users 7 and 2 (on node B all along).
+      expect(await watcher.next(10_000)).toEqual(added9);
+      await watcher.expectNothingPending();
+      // Node A's clients learn that user 2 is still there.
+      for (const c of [first, joiner]) expect(await c.next()).toEqual(added2);
+      // Node A's clients heard of user 9 already: no second member_added, none to the joiner about itself.
+      await joiner.expectNothingPending();
+      await first.expectNothingPending();
+      // The webhook for user 9 comes from node A's re-registration.
+      await first.subscribe('marker-down');
+      const names = await webhooksUntil('marker-down');
+      expect(names.filter((n) => n === `member_added:${room}:9`)).toHaveLength(1);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('announces again, with webhooks, the members of a node swept during a long outage', async () => {
+    const t = await outagePair('presence-swept', { extra: hooks });
+    try {
+      const room = 'presence-chat.swept';
+      const watcher = await t.client(t.b);
+      await authorizeAndSubscribe(t.b, watcher, room, '2');
+      const onA = await t.client(t.a);
+      await authorizeAndSubscribe(t.a, onA, room, '1');
+      expect(await watcher.next()).toMatchObject({ type: 'member_added', user_id: '1' });
+      await t.proxy.cut();
+      // Node B sweeps node A once its heartbeat expired (nodeTtl 1.5 s)…
+      expect(await watcher.next(10_000)).toEqual({ type: 'member_removed', channel: room, user_id: '1' });
+      await t.proxy.restore();
+      // …and node A re-registers its member when Redis is back.
+      expect(await watcher.next(10_000)).toEqual({
+        type: 'member_added',
+        channel: room,
+        user_id: '1',
+        user_info: { name: 'User 1' },
+      });
+      // Node A was cut off when the sweep was published: its client never heard it left, so no
+      // member_added about itself either.
+      await onA.expectNothingPending();
+      await watcher.subscribe('marker-swept-b');
+      await onA.subscribe('marker-swept-a');
+      // Joined, swept (from node B), back (from node A).
+      const names = await webhooksUntil('marker-swept-a', 'marker-swept-b');
+      expect(names.filter((n) => n.endsWith(`${room}:1`))).toEqual([
+        `member_added:${room}:1`,
+        `member_removed:${room}:1`,
+        `member_added:${room}:1`,
+      ]);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describeRedis('redis driver: leaving while Redis is unreachable', () => {
+  it("is cleaned up by the other nodes' sweep: members removed, subscriptions and keys gone", async () => {
+    const t = await outagePair('left-down');
+    try {
+      const room = 'presence-chat.left';
+      const watcher = await t.client(t.b);
+      await authorizeAndSubscribe(t.b, watcher, room, '2');
+      const onA = await t.client(t.a);
+      await authorizeAndSubscribe(t.a, onA, room, '1');
+      expect(await watcher.next()).toMatchObject({ type: 'member_added', user_id: '1' });
+      const nodeA = onA.socketId.split('.')[0];
+      const key = (suffix: string) => `${t.prefix}${suffix}`;
+      expect(await t.redis.sismember(key('nodes'), nodeA)).toBe(1);
+      expect(await t.redis.get(key(`tot:{${room}}`))).toBe('2');
+
+      await t.proxy.cut();
+      await until(() => t.proxy.refused > 0, 5000, 'node A to notice the outage');
+      await t.a.close(); // cannot deregister: Redis is unreachable
+      expect(await watcher.next(10_000)).toEqual({ type: 'member_removed', channel: room, user_id: '1' });
+      await until(async () => (await t.redis.sismember(key('nodes'), nodeA)) === 0, 10_000, 'node A to be swept');
+      expect(await t.redis.exists(key(`subs:${nodeA}`), key(`pm:${nodeA}`), key(`alive:${nodeA}`))).toBe(0);
+      expect(await t.redis.get(key(`tot:{${room}}`))).toBe('1');
+      expect(await t.redis.hkeys(key(`pu:{${room}}`))).toEqual(['2']);
+      expect(await t.redis.hgetall(key(`pc:{${room}}`))).toEqual({ '2': '1' });
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describeRedis('redis driver: options', () => {
+  /** Starts and stops the module alone with these redis options. */
+  const boot = async (redis: BroadcastModuleOptions['redis']) => {
+    const module = await Test.createTestingModule({
+      imports: [BroadcastModule.forRoot({ driver: 'redis', redis })],
+    }).compile();
+    await module.close();
+  };
+
+  it("refuses ioredis' keyPrefix, which scripts do not apply to their keys, and names redis.prefix instead", async () => {
+    await expect(boot({ url: REDIS_URL, options: { keyPrefix: 'app:' } })).rejects.toThrow(
+      /"redis\.options\.keyPrefix".*redis\.prefix/,
+    );
+    await expect(boot({ url: `${REDIS_URL}/?keyPrefix=app:` })).rejects.toThrow(/"redis\.url".*keyPrefix/);
+    const client = new Redis(REDIS_URL, { keyPrefix: 'app:' });
+    try {
+      await expect(boot({ client })).rejects.toThrow(/"redis\.client".*keyPrefix.*redis\.prefix/);
+    } finally {
+      client.disconnect();
     }
   });
 });

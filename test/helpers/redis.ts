@@ -39,12 +39,20 @@ export class TcpProxy {
   private server?: net.Server;
   /** Redis's answers are swallowed (the commands still reach Redis and run). */
   private muted = false;
+  private down = false;
   port = 0;
+  /** Connection attempts turned away while cut (how often a client retried). */
+  refused = 0;
 
   constructor(private readonly target = new URL(REDIS_URL)) {}
 
-  async start(port = 0): Promise<this> {
+  async start(): Promise<this> {
     this.server = net.createServer((client) => {
+      if (this.down) {
+        this.refused++;
+        client.destroy();
+        return;
+      }
       const upstream = net.connect(Number(this.target.port || 6379), this.target.hostname);
       for (const s of [client, upstream]) {
         this.sockets.add(s);
@@ -57,7 +65,7 @@ export class TcpProxy {
       });
       upstream.on('end', () => client.end());
     });
-    await new Promise<void>((resolve) => this.server?.listen(port, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
     this.port = (this.server.address() as net.AddressInfo).port;
     return this;
   }
@@ -66,11 +74,11 @@ export class TcpProxy {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  /** Drops every connection and refuses new ones. */
+  /** Drops every connection and turns new ones away (counted in {@link refused}). */
   async cut(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server?.close(() => resolve()));
+    this.down = true;
+    this.refused = 0;
     for (const s of this.sockets) s.destroy();
-    await closed;
   }
 
   /** From now on Redis's answers are lost on the way: commands run, their callers never hear. */
@@ -84,8 +92,14 @@ export class TcpProxy {
     for (const s of this.sockets) s.destroy();
   }
 
-  /** Accepts connections again on the same port. */
+  /** Accepts connections again. */
   async restore(): Promise<void> {
-    await this.start(this.port);
+    this.down = false;
+  }
+
+  /** Cuts for good and stops listening. */
+  async close(): Promise<void> {
+    await this.cut();
+    await new Promise<void>((resolve) => this.server?.close(() => resolve()));
   }
 }

@@ -47,6 +47,7 @@ describe('options', () => {
     [{ allowedOrigins: ['https://good.example/app'] }, 'allowedOrigins'],
     [{ key: 'has space' }, 'key'],
     [{ secret: '' }, 'secret'],
+    [{ driver: 'redis', redis: { options: { keyPrefix: 'app:' } } }, 'redis.options.keyPrefix'],
   ])('rejects %j naming %s', (input, option) => {
     let error: unknown;
     try {
