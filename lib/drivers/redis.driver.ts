@@ -377,6 +377,19 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     return resume(position, since, held, Date.now() - this.hub.options.recovery.ttl * 1000);
   }
 
+  /** Resolves when the command connection is ready again, or after `ms`. */
+  private untilReachable(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.cmd.off('ready', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.cmd.once('ready', done);
+    });
+  }
+
   /** The channel's position (its stream is created when it has none) and the stored events after `since`. */
   private async readRaw(channel: string, since?: StreamPosition): Promise<StreamSnapshot> {
     const [epoch, offset, raw] = await this.guarded(
@@ -401,8 +414,13 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     return { position: { epoch: String(epoch), offset: Number(offset) }, entries };
   }
 
-  /** A gap in this node's live events: the stored events after `after`, complete or not. */
+  /**
+   * A gap in this node's live events: the stored events after `after`, complete or not. Gaps follow
+   * an outage, and the live event that shows one may arrive before the command connection is back:
+   * this read waits for it (up to GAP_READ_WAIT) rather than failing fast like callers' calls.
+   */
   private async readStream(channel: string, after: StreamPosition): Promise<StreamRead> {
+    if (!this.reachable && !this.closed) await this.untilReachable(GAP_READ_WAIT);
     const { position, entries } = await this.readRaw(channel, after);
     const complete =
       position.epoch === after.epoch &&
@@ -735,6 +753,9 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     if (this.ownsClient) this.cmd.disconnect();
   }
 }
+
+/** How long a gap read waits for the command connection to come back (then the gap is reported). */
+const GAP_READ_WAIT = 5000;
 
 /** How long a subscribe waits for Redis to confirm while Redis is unreachable (then it goes on locally). */
 const WATCH_TIMEOUT = 1000;
