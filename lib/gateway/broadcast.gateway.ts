@@ -177,23 +177,29 @@ export class BroadcastGateway
         released();
       }, this.onError);
     });
-    if (this.hooks.hasConnectHooks) {
-      // The hooks are a gate: frames the client sends meanwhile wait in its queue, and are dropped
-      // when a hook refuses.
-      conn.run(
-        () =>
-          this.hooks.connected(conn, req).catch((err: unknown) => {
-            conn.refused = true;
-            const reason = String((err as Error)?.message ?? 'refused').slice(0, 120);
-            if (conn.codec.name === 'pusher') {
-              // 4009: pusher-js does not retry a connection refused with a 40xx code.
-              conn.send(pusher.error(PusherCode.Unauthorized, reason));
-              conn.close(PusherCode.Unauthorized, reason);
-            } else conn.close(CloseCode.Policy, reason);
-          }),
-        this.onError,
-      );
-    }
+    // Not a closure here: the closures above live as long as the connection, and would keep the
+    // upgrade request (headers, socket, parser state: about 1 KB) alive with them.
+    if (this.hooks.hasConnectHooks) this.gate(conn, req);
+  }
+
+  /**
+   * The connect hooks are a gate: frames the client sends meanwhile wait in its queue, and are
+   * dropped when a hook refuses.
+   */
+  private gate(conn: Connection, req: IncomingMessage): void {
+    conn.run(
+      () =>
+        this.hooks.connected(conn, req).catch((err: unknown) => {
+          conn.refused = true;
+          const reason = String((err as Error)?.message ?? 'refused').slice(0, 120);
+          if (conn.codec.name === 'pusher') {
+            // 4009: pusher-js does not retry a connection refused with a 40xx code.
+            conn.send(pusher.error(PusherCode.Unauthorized, reason));
+            conn.close(PusherCode.Unauthorized, reason);
+          } else conn.close(CloseCode.Policy, reason);
+        }),
+      this.onError,
+    );
   }
 
   /**

@@ -1,4 +1,6 @@
 import type { IncomingMessage } from 'node:http';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -37,8 +39,12 @@ class GateHooks {
     GateHooks.gate = { promise, release, refuse };
   }
 
+  /** The upgrade request of the last connection, held weakly. */
+  static lastRequest?: WeakRef<IncomingMessage>;
+
   @OnClientConnect()
   async connected(_client: unknown, request: IncomingMessage) {
+    GateHooks.lastRequest = new WeakRef(request);
     if (request.url?.includes('gate=1')) await GateHooks.gate.promise;
   }
 
@@ -115,6 +121,30 @@ describe('hostile sockets never take the process down', () => {
     }
     expect(await c.request({ type: 'ping' })).toEqual({ type: 'pong' });
     await c.close();
+  });
+});
+
+describe('memory of an open connection', () => {
+  it('does not keep its upgrade request alive once the connect hooks have run', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const run = await start();
+    try {
+      const c = await TestClient.native(run.ws, '/ws?memory=1');
+      expect(await c.request({ type: 'subscribe', channel: 'memory' })).toMatchObject({ type: 'subscribed' });
+      const first = GateHooks.lastRequest;
+      // Nest's connection stream holds on to the latest connection's arguments: connect another.
+      const other = await TestClient.native(run.ws, '/ws?memory=2');
+      // The request (headers, socket, parser: about 1 KB) must not live as long as the connection.
+      await until(() => {
+        gc();
+        return first?.deref() === undefined;
+      });
+      expect(await c.request({ type: 'ping' })).toEqual({ type: 'pong' });
+      await Promise.all([c.close(), other.close()]);
+    } finally {
+      await run.close();
+    }
   });
 });
 
