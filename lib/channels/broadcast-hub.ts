@@ -73,6 +73,8 @@ export interface CachedEvent {
   event: string;
   json: string;
   raw?: string;
+  /** Its cacheId (cluster driver): the same event held live is not sent again. */
+  id?: string;
 }
 
 /** Pusher's cache channels: `cache-`, `private-cache-`, `private-encrypted-cache-`, `presence-cache-`. */
@@ -254,15 +256,21 @@ export class BroadcastHub implements EnvelopeSink, ChannelDirectory, OnApplicati
     result.position = rec.position;
     if (request.since || request.invalid) result.recovered = request.invalid ? false : rec.recovered;
     if (rec.entries.length === 0 && !client.holding?.has(result.channel)) return;
-    result.after = () => this.release(client, result.channel, result.members, rec);
+    result.after = () => this.release(client, result.channel, result.members, rec, result.cached?.id);
   }
 
   /**
    * After a subscribe's reply (cluster driver): the replay of missed events (recovery), then the live
    * events held meanwhile, without what the reply already covered — events the replay delivered,
-   * and member events the member list already reflects.
+   * the cached event it carried (`cachedId`), and member events the member list already reflects.
    */
-  private release(client: Client, name: string, members?: readonly MemberInfo[], rec?: Recovery): void {
+  private release(
+    client: Client,
+    name: string,
+    members?: readonly MemberInfo[],
+    rec?: Recovery,
+    cachedId?: string,
+  ): void {
     const held = client.holding?.get(name);
     client.holding?.delete(name);
     if (client.holding?.size === 0) client.holding = undefined;
@@ -282,6 +290,8 @@ export class BroadcastHub implements EnvelopeSink, ChannelDirectory, OnApplicati
         continue;
       }
       if (rec && m.position && m.position.epoch === rec.position.epoch && m.position.offset <= last) continue;
+      // The cached event the reply carried, published while the cache was read.
+      if (cachedId !== undefined && m.cacheId === cachedId) continue;
       if (known && m.userId !== undefined) {
         if (m.kind === 'member_added') {
           if (known.has(m.userId)) continue;
@@ -309,9 +319,16 @@ export class BroadcastHub implements EnvelopeSink, ChannelDirectory, OnApplicati
         return null;
       });
       if (result.cached === null) this.webhooks?.emit({ name: 'cache_miss', channel: name });
+      else if (result.cached.id !== undefined) {
+        // The live copy of the cached event may still be on its way: let it arrive (held). Then, if it
+        // is held, it goes out in order with the other held events instead of the cached copy.
+        const id = result.cached.id;
+        await cluster.barrier?.().catch(() => undefined);
+        if (client.holding?.get(name)?.some((m) => m !== RESUBSCRIBE && m.cacheId === id)) result.cached = undefined;
+      }
     }
     if (!recovery || !result.ok) {
-      if (result.ok) result.after = () => this.release(client, name, result.members);
+      if (result.ok) result.after = () => this.release(client, name, result.members, undefined, result.cached?.id);
       else client.holding?.delete(name);
       return result;
     }
@@ -342,7 +359,7 @@ export class BroadcastHub implements EnvelopeSink, ChannelDirectory, OnApplicati
       };
     }
     this.withRecovery(result, client, rec, recovery);
-    if (!result.after) this.release(client, name);
+    if (!result.after) this.release(client, name, undefined, undefined, result.cached?.id);
     return result;
   }
 
@@ -624,6 +641,7 @@ export class BroadcastHub implements EnvelopeSink, ChannelDirectory, OnApplicati
       if (ch === undefined) continue;
       const m: Outbound = { kind, channel: name, event: e.event, json, raw: e.raw, userId: e.userId };
       if (position !== undefined) m.position = position;
+      if (e.cacheId !== undefined) m.cacheId = e.cacheId;
       fanout(ch.subscribers, m, e.except, this.metrics.out);
     }
     if (e.socketIds === undefined && e.userIds === undefined && !e.all) return;

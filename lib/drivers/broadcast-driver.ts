@@ -33,6 +33,11 @@ export interface BroadcastEnvelope {
   userId?: string;
   /** Stream position, when a cluster driver numbered this event on a recovery channel. */
   position?: StreamPosition;
+  /**
+   * Identity of an event on a cache channel, given by a cluster driver: the cached copy and the live
+   * one carry the same, so a subscriber held while it read the cache gets the event once.
+   */
+  cacheId?: string;
 }
 
 /** A server-side action on connections, carried to the node that holds them. */
@@ -86,7 +91,13 @@ export interface ClusterLink extends ChannelDirectory {
   /** A recovery channel's current position and, with `since`, the events after it. */
   recover(channel: string, since?: StreamPosition): Promise<Recovery>;
   /** The last event of a cache channel, kept cluster-wide by the driver's publish, with its TTL left. */
-  cached(channel: string): Promise<{ event: string; json: string; raw?: string; ttl: number } | null>;
+  cached(channel: string): Promise<{ event: string; json: string; raw?: string; ttl: number; id?: string } | null>;
+  /**
+   * Resolves once every message the cluster sent this node before the call has been received (a
+   * marker through the node's own channel). After a cache read, the live copy of the cached event,
+   * if it is coming, is then already here (held) and can be dropped.
+   */
+  barrier?(): Promise<void>;
 }
 
 /**

@@ -93,6 +93,8 @@ const SCRIPTS: Record<string, [number, string]> = {
 interface Wire {
   /** Publishing node: its own copy is skipped (it delivered locally first). */
   n?: string;
+  /** A barrier's token, sent by a node to itself (see RedisDriver.barrier). */
+  b?: string;
   /** Channel of a broadcast (its envelope travels without `channels`). */
   c?: string;
   e?: BroadcastEnvelope;
@@ -150,6 +152,11 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
   /** Recoverable publishes: the last sequence number, and those sent but not answered (ascending). */
   private publishSeq = 0;
   private readonly unanswered = new Set<number>();
+  /** Ids of this node's cache-channel events (see BroadcastEnvelope.cacheId). */
+  private cacheSeq = 0;
+  /** Barriers under way, by token (see {@link barrier}). */
+  private readonly barriers = new Map<string, () => void>();
+  private barrierSeq = 0;
   /** Redis may miss some of this node's state: re-register at the next heartbeat. */
   private dirty = true;
   /**
@@ -262,7 +269,12 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
 
   // ---- delivery ---------------------------------------------------------------------------------
 
-  async publish(e: BroadcastEnvelope): Promise<void> {
+  async publish(envelope: BroadcastEnvelope): Promise<void> {
+    // Cache channels: the cached copy and the live one share an id (see BroadcastEnvelope.cacheId).
+    const e =
+      (envelope.kind ?? 'event') === 'event' && envelope.channels.some(isCacheChannel)
+        ? { ...envelope, cacheId: `${this.node}:${++this.cacheSeq}` }
+        : envelope;
     const { channels, socketIds, userIds, all, ...rest } = e;
     const recoverable = this.hub.recoverable;
     const numbered = recoverable && (e.kind ?? 'event') === 'event' ? channels.filter(recoverable) : [];
@@ -272,7 +284,18 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     const pending: Promise<unknown>[] = [];
     if (channels.length > 0) {
       const body = JSON.stringify(rest);
-      if ((e.kind ?? 'event') === 'event') {
+      for (const c of channels) {
+        pending.push(
+          numbered.includes(c)
+            ? this.publishNumbered(c, body, { ...e, channels: [c] })
+            : this.send(this.key(`ch:${c}`), `{"n":${n},"t":${Date.now()},"c":${JSON.stringify(c)},"e":${body}}`),
+        );
+      }
+      // The cache after the publish (one connection: Redis runs them in this order). A subscriber whose
+      // cache read sees this event was subscribed before it was published, so its live copy is on the
+      // way, held with the subscriber, and dropped by cacheId; one that reads the older value gets
+      // this event live. Never lost, never twice.
+      if (e.cacheId !== undefined) {
         const ttl = Math.round(this.hub.options.cacheTtl * 1000);
         for (const c of channels) {
           if (!isCacheChannel(c)) continue;
@@ -280,13 +303,6 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
             pending.push(this.cmd.set(this.key(`cache:{${c}}`), body, 'PX', ttl).catch(() => this.lost()));
           else this.lost();
         }
-      }
-      for (const c of channels) {
-        pending.push(
-          numbered.includes(c)
-            ? this.publishNumbered(c, body, { ...e, channels: [c] })
-            : this.send(this.key(`ch:${c}`), `{"n":${n},"t":${Date.now()},"c":${JSON.stringify(c)},"e":${body}}`),
-        );
       }
     }
     if (socketIds?.length) {
@@ -434,7 +450,9 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     return { complete, events };
   }
 
-  async cached(channel: string): Promise<{ event: string; json: string; raw?: string; ttl: number } | null> {
+  async cached(
+    channel: string,
+  ): Promise<{ event: string; json: string; raw?: string; ttl: number; id?: string } | null> {
     const key = this.key(`cache:{${channel}}`);
     const [[, body], [, ttl]] = (await this.guarded(this.redis.multi().get(key).pttl(key).exec())) as [
       [null, string | null],
@@ -447,6 +465,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
       event: e.event,
       json,
       ...(e.raw !== undefined && { raw: e.raw }),
+      ...(e.cacheId !== undefined && { id: e.cacheId }),
       ttl: Math.max(1, Math.ceil(ttl / 1000)),
     };
   }
@@ -457,6 +476,19 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
   }
 
   /** PUBLISH; a failure is logged (throttled), never thrown: local delivery already happened. */
+  async barrier(): Promise<void> {
+    const token = String(++this.barrierSeq);
+    const passed = new Promise<void>((resolve) => this.barriers.set(token, resolve));
+    try {
+      await this.guarded(
+        this.redis.publish(this.key(`node:${this.node}`), `{"n":${JSON.stringify(this.node)},"b":"${token}"}`),
+      );
+      await withTimeout(passed, WATCH_TIMEOUT);
+    } finally {
+      this.barriers.delete(token);
+    }
+  }
+
   private async send(channel: string, message: string): Promise<void> {
     try {
       await this.guarded(this.redis.publish(channel, message));
@@ -474,7 +506,11 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
       this.badData.warn(`ignored a malformed message on ${channel}`);
       return;
     }
-    if (typeof wire !== 'object' || wire === null || wire.n === this.node) return;
+    if (typeof wire !== 'object' || wire === null) return;
+    if (wire.n === this.node) {
+      if (typeof wire.b === 'string') this.barriers.get(wire.b)?.();
+      return;
+    }
     if (typeof wire.t === 'number') this.hub.metrics.redisLag(Math.max(0, Date.now() - wire.t) / 1000);
     try {
       if (wire.pos && wire.e && typeof wire.c === 'string') {

@@ -82,6 +82,8 @@ export interface Outbound {
   userId?: string;
   /** Stream position of an event on a recovery channel. */
   position?: StreamPosition;
+  /** Identity of an event on a cache channel (cluster driver): see BroadcastEnvelope.cacheId. */
+  cacheId?: string;
   /** A direct event to a signed-in user: `#server-to-user-{id}` (the channel pusher-js's `user.bind` reads). */
   userChannel?: string;
 }

@@ -382,4 +382,43 @@ describeRedis('cache channels and webhooks across a cluster', () => {
       await hooks.close();
     }
   });
+
+  it('sends a subscriber the cached event once, even when it is published while the cache is read', async () => {
+    const prefix = testPrefix('cache-race');
+    const options = { driver: 'redis' as const, redis: { url: REDIS_URL, prefix } };
+    const a = await startSample(options);
+    const b = await startSample(options);
+    const clients: TestClient[] = [];
+    try {
+      const fromA = a.app.get(BroadcastService);
+      // Publishes from A while subscribers on B keep joining: some join while an event is in flight.
+      let i = 0;
+      const publishing = (async () => {
+        while (i < 300) await fromA.broadcast('cache-race', 'Tick', { i: i++ });
+      })();
+      while (i < 250) {
+        const c = await TestClient.native(b.ws);
+        clients.push(c);
+        c.send({ type: 'subscribe', channel: 'cache-race' });
+      }
+      await publishing;
+      await fromA.broadcast('cache-race', 'End', null);
+      for (const c of clients) {
+        const seen: number[] = [];
+        for (;;) {
+          const f = await c.next();
+          if (f.type === 'subscribed' || f.type === 'cache_miss') continue;
+          if (f.event === 'End') break;
+          seen.push((f.data as { i: number }).i);
+        }
+        // From the cached (or first live) event on: every one, in order, never twice — the cached copy
+        // and its live twin are one event.
+        expect(seen).toEqual(Array.from({ length: 300 - seen[0] }, (_, k) => seen[0] + k));
+      }
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+      await a.close();
+      await b.close();
+    }
+  });
 });
