@@ -98,7 +98,18 @@ function frames(socketId: string, pusher: boolean) {
         fc.record({ type: fc.constant('whisper'), channel, event: weird, data: deep }),
         fc.record({ type: fc.constantFrom('ping', 'signin', 'nope'), auth: weird, user_data: weird }),
       );
+  // Client events nested far past what a serializer recurses through safely: the frame parses, and
+  // relaying it must not blow the stack (written as text: the test's own JSON.stringify would).
+  const deepWhisper = fc
+    .tuple(fc.constantFrom('private-a', 'private-b.1', 'presence-room'), fc.integer({ min: 60, max: 12_000 }))
+    .map(([ch, n]) => {
+      const data = `${'['.repeat(n)}${']'.repeat(n)}`;
+      return pusher
+        ? `{"event":"client-t","channel":"${ch}","data":${data}}`
+        : `{"type":"whisper","channel":"${ch}","event":"t","data":${data}}`;
+    });
   return fc.oneof(
+    deepWhisper,
     structured.map((f) => JSON.stringify(f)),
     deep.map((v) => JSON.stringify(v) ?? 'null'),
     protoObject.map((o) => JSON.stringify(o)),
@@ -139,9 +150,11 @@ describe.each([
           fc.nat(2).chain((i) => frames(IDS[i], name === 'pusher').map((f) => [i, f] as const)),
           { minLength: 1, maxLength: 30 },
         ),
-        (script) => {
+        // Half the runs with tight rate limits, so that refusals are fuzzed too.
+        fc.boolean(),
+        (script, limited) => {
           const options = resolveBroadcastOptions(
-            { maxClientEventsPerSecond: 0, maxSubscriptionsPerSecond: 0 },
+            { maxClientEventsPerSecond: limited ? 2 : 0, maxSubscriptionsPerSecond: limited ? 3 : 0 },
             { nodeEnv: 'test' },
           );
           const hub = new BroadcastHub(options);
