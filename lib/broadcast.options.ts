@@ -654,7 +654,7 @@ function resolveMetrics(input: BroadcastModuleOptions['metrics'], wsPath: string
  * An origin as browsers send it (`https://app.example.com`, `http://localhost:3000`): lower case, no
  * trailing slash, default port dropped; '' when `value` is not an origin (a path, a query, no host).
  */
-export function canonicalOrigin(value: string): string {
+function canonicalOrigin(value: string): string {
   let url: URL;
   try {
     url = new URL(value.trim());

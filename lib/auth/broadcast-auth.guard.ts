@@ -1,6 +1,5 @@
-import { type CanActivate, type ExecutionContext, Inject, Injectable, type Type } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Inject, Injectable, Scope, type Type } from '@nestjs/common';
 import { ContextIdFactory, ModuleRef } from '@nestjs/core';
-import { InvalidClassScopeException } from '@nestjs/core/errors/exceptions/invalid-class-scope.exception.js';
 import { isObservable, lastValueFrom } from 'rxjs';
 import type { BroadcastOptions } from '../broadcast.options.js';
 import { BROADCAST_OPTIONS } from '../constants.js';
@@ -35,13 +34,14 @@ export class BroadcastAuthGuard implements CanActivate {
    */
   private async source(guard: CanActivate | Type<CanActivate>): Promise<GuardSource> {
     if (typeof guard !== 'function') return { instance: guard };
+    let scope: Scope;
     try {
-      return { instance: this.moduleRef.get(guard, { strict: false }) };
-    } catch (err) {
-      // ModuleRef.get refuses request-scoped and transient providers: those are resolved per request.
-      if (err instanceof InvalidClassScopeException) return { perRequest: guard };
+      scope = this.moduleRef.introspect(guard).scope;
+    } catch {
+      // Not a provider anywhere: created once, with its dependencies injected.
       return { instance: await this.moduleRef.create(guard) };
     }
+    return scope === Scope.DEFAULT ? { instance: this.moduleRef.get(guard, { strict: false }) } : { perRequest: guard };
   }
 
   private perRequest(guard: Type<CanActivate>, context: ExecutionContext): Promise<CanActivate> {

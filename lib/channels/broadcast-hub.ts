@@ -41,10 +41,10 @@ export const SERVER_TO_USER = '#server-to-user-';
 export const RATE_LIMITED = 'client event rate limit reached';
 
 /** How deep a client event's data may nest (arrays and objects). */
-export const MAX_WHISPER_DEPTH = 64;
+const MAX_WHISPER_DEPTH = 64;
 
 /** Whether a parsed JSON value nests arrays/objects deeper than `max` (it never walks further down). */
-export function nestedDeeperThan(value: unknown, max: number): boolean {
+function nestedDeeperThan(value: unknown, max: number): boolean {
   if (typeof value !== 'object' || value === null) return false;
   if (max === 0) return true;
   for (const v of Array.isArray(value) ? value : Object.values(value)) if (nestedDeeperThan(v, max - 1)) return true;
@@ -154,8 +154,11 @@ export class BroadcastHub implements EnvelopeSink, ChannelDirectory, OnApplicati
    */
   async onApplicationShutdown(): Promise<void> {
     this.history?.close();
-    await this.driver?.close?.();
-    await this.webhooks?.close();
+    try {
+      await this.driver?.close?.();
+    } finally {
+      await this.webhooks?.close();
+    }
   }
 
   private get cluster(): ClusterLink | undefined {
@@ -639,9 +642,16 @@ export class BroadcastHub implements EnvelopeSink, ChannelDirectory, OnApplicati
       if (kind === 'event' && !this.cluster && isCacheChannel(name)) this.remember(name, e.event, json, e.raw);
       const ch = this.registry.get(name);
       if (ch === undefined) continue;
-      const m: Outbound = { kind, channel: name, event: e.event, json, raw: e.raw, userId: e.userId };
+      const m: Outbound = {
+        kind,
+        channel: name,
+        event: e.event,
+        json,
+        raw: e.raw,
+        userId: e.userId,
+        cacheId: e.cacheId,
+      };
       if (position !== undefined) m.position = position;
-      if (e.cacheId !== undefined) m.cacheId = e.cacheId;
       fanout(ch.subscribers, m, e.except, this.metrics.out);
     }
     if (e.socketIds === undefined && e.userIds === undefined && !e.all) return;
@@ -666,7 +676,7 @@ export class BroadcastHub implements EnvelopeSink, ChannelDirectory, OnApplicati
       const held = c.holding?.get(channel);
       if (held !== undefined) held.push(RESUBSCRIBE);
       else {
-        const frame = c.codec.resubscribe?.(channel);
+        const frame = c.codec.resubscribe?.(channel); // a rare path: a frame per recipient is fine
         if (frame !== undefined) c.send(frame);
       }
     }

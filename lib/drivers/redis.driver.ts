@@ -401,7 +401,9 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
         this.cmd.off('ready', done);
         resolve();
       };
+      if (this.closed) return resolve();
       const timer = setTimeout(done, ms);
+      timer.unref();
       this.cmd.once('ready', done);
     });
   }
@@ -475,7 +477,6 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     void this.send(this.key(target), JSON.stringify({ n: this.node, k: message }));
   }
 
-  /** PUBLISH; a failure is logged (throttled), never thrown: local delivery already happened. */
   async barrier(): Promise<void> {
     const token = String(++this.barrierSeq);
     const passed = new Promise<void>((resolve) => this.barriers.set(token, resolve));
@@ -483,12 +484,13 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
       await this.guarded(
         this.redis.publish(this.key(`node:${this.node}`), `{"n":${JSON.stringify(this.node)},"b":"${token}"}`),
       );
-      await withTimeout(passed, WATCH_TIMEOUT);
+      await withTimeout(passed, WATCH_TIMEOUT, 'Redis did not return the barrier in time');
     } finally {
       this.barriers.delete(token);
     }
   }
 
+  /** PUBLISH; a failure is logged (throttled), never thrown: local delivery already happened. */
   private async send(channel: string, message: string): Promise<void> {
     try {
       await this.guarded(this.redis.publish(channel, message));
@@ -568,7 +570,9 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
         (total) => total === 1 && this.hub.webhooks?.emit({ name: 'channel_occupied', channel }),
         () => this.lost(),
       );
-    return this.cmd.status === 'ready' && this.sub.status === 'ready' ? w.ready : withTimeout(w.ready, WATCH_TIMEOUT);
+    return this.cmd.status === 'ready' && this.sub.status === 'ready'
+      ? w.ready
+      : withTimeout(w.ready, WATCH_TIMEOUT, 'Redis did not confirm the subscription in time');
   }
 
   /**
@@ -653,8 +657,10 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
   /** A member event from the cluster, which this node's subscribers are about to get. */
   private heard(added: boolean, channel: string, userId: string): void {
     // Removed while this node holds the user: its entries are gone from Redis (see `told`).
-    if (!added && this.hub.registry.get(channel)?.members?.has(userId)) this.told.set(`${channel}\n${userId}`, false);
-    else if (this.told.size > 0) this.told.delete(`${channel}\n${userId}`);
+    if (!added && this.hub.registry.get(channel)?.members?.has(userId)) {
+      this.told.set(`${channel}\n${userId}`, false);
+      this.dirty = true; // the next heartbeat reconciles, and tells this node's subscribers
+    } else if (this.told.size > 0) this.told.delete(`${channel}\n${userId}`);
   }
 
   private lost(): void {
@@ -796,10 +802,10 @@ const GAP_READ_WAIT = 5000;
 /** How long a subscribe waits for Redis to confirm while Redis is unreachable (then it goes on locally). */
 const WATCH_TIMEOUT = 1000;
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('Redis did not confirm the subscription in time')), ms);
+    timer = setTimeout(() => reject(new Error(message)), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }

@@ -163,19 +163,10 @@ export class BroadcastGateway
     ws.on('pong', seen);
     ws.on('ping', seen);
     ws.once('close', (code: number) => {
-      // Disconnect hooks run once the connection's subscriptions are released (cluster-wide too).
-      const released = () => this.hooks.disconnected(conn, code);
-      conn.run(() => {
-        let pending: void | Promise<void>;
-        try {
-          pending = this.hub.disconnect(conn);
-        } catch (err) {
-          released();
-          throw err;
-        }
-        if (pending instanceof Promise) return pending.finally(released);
-        released();
-      }, this.onError);
+      // Disconnect hooks run once the connection's subscriptions are released (cluster-wide too):
+      // the queue runs the second task after the first has settled, failed or not.
+      conn.run(() => this.hub.disconnect(conn), this.onError);
+      conn.run(() => this.hooks.disconnected(conn, code), this.onError);
     });
     // Not a closure here: the closures above live as long as the connection, and would keep the
     // upgrade request (headers, socket, parser state: about 1 KB) alive with them.
@@ -187,17 +178,27 @@ export class BroadcastGateway
    * dropped when a hook refuses.
    */
   private gate(conn: Connection, req: IncomingMessage): void {
+    // A hook that never settles must not hold the connection's queue (and so its release) forever.
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('connect hooks timed out')), this.options.clientTimeout * 1000);
+      timer.unref();
+    });
     conn.run(
       () =>
-        this.hooks.connected(conn, req).catch((err: unknown) => {
-          conn.refused = true;
-          const reason = String((err as Error)?.message ?? 'refused').slice(0, 120);
-          if (conn.codec.name === 'pusher') {
-            // 4009: pusher-js does not retry a connection refused with a 40xx code.
-            conn.send(pusher.error(PusherCode.Unauthorized, reason));
-            conn.close(PusherCode.Unauthorized, reason);
-          } else conn.close(CloseCode.Policy, reason);
-        }),
+        Promise.race([this.hooks.connected(conn, req), timeout]).then(
+          () => clearTimeout(timer),
+          (err: unknown) => {
+            clearTimeout(timer);
+            conn.refused = true;
+            const reason = String((err as Error)?.message ?? 'refused').slice(0, 120);
+            if (conn.codec.name === 'pusher') {
+              // 4009: pusher-js does not retry a connection refused with a 40xx code.
+              conn.send(pusher.error(PusherCode.Unauthorized, reason));
+              conn.close(PusherCode.Unauthorized, reason);
+            } else conn.close(CloseCode.Policy, reason);
+          },
+        ),
       this.onError,
     );
   }

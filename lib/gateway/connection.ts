@@ -101,22 +101,22 @@ export class Connection implements Client, BroadcastClient {
   }
 
   sendBinary(data: Buffer): void {
-    if (this.ws.readyState !== OPEN) return;
-    const socket = this.socket;
-    if (socket === undefined) {
-      this.ws.send(data, { binary: true });
-      this.checkBacklog(this.ws.bufferedAmount);
-    } else if (this.corkForTurn(socket)) this.ws.send(data, { binary: true });
+    this.own(data, true);
   }
 
   /** A frame for this client only (replies, errors): corked with the turn's other writes. */
   send(text: string): void {
+    this.own(text, false);
+  }
+
+  /** A frame of this connection's own, framed by ws. */
+  private own(data: string | Buffer, binary: boolean): void {
     if (this.ws.readyState !== OPEN) return;
     const socket = this.socket;
     if (socket === undefined) {
-      this.ws.send(text);
+      this.ws.send(data, { binary });
       this.checkBacklog(this.ws.bufferedAmount);
-    } else if (this.corkForTurn(socket)) this.ws.send(text);
+    } else if (this.corkForTurn(socket)) this.ws.send(data, { binary });
   }
 
   /**

@@ -62,13 +62,9 @@ class GateHooks {
   }
 }
 
-@Module({
-  imports: [BroadcastModule.forRoot({ maxMessageSize: 1024, heartbeatInterval: 60, clientTimeout: 120 })],
-  providers: [GateHooks],
-})
-class HostileApp {}
-
-async function start(): Promise<RunningApp> {
+async function start(timing = { heartbeatInterval: 60, clientTimeout: 120 }): Promise<RunningApp> {
+  @Module({ imports: [BroadcastModule.forRoot({ maxMessageSize: 1024, ...timing })], providers: [GateHooks] })
+  class HostileApp {}
   const app = await NestFactory.create(HostileApp, { logger: false });
   setupBroadcasting(app);
   return listenOnLoopback(app);
@@ -179,6 +175,23 @@ describe('connect hooks are a gate', () => {
     GateHooks.gate.release();
     expect(await admitted.next()).toEqual({ type: 'subscribed', channel: 'gated' });
     await admitted.close();
+  });
+
+  it('refuses a client whose connect hooks never settle after clientTimeout, and releases it', async () => {
+    const quick = await start({ heartbeatInterval: 0.1, clientTimeout: 0.3 });
+    try {
+      GateHooks.reset(); // never released
+      const c = await TestClient.connect(`${quick.ws}/ws?gate=1`);
+      expect((await c.next()).type).toBe('connected');
+      c.send({ type: 'subscribe', channel: 'stuck' });
+      expect(await c.closed).toEqual({ code: 1008, reason: 'connect hooks timed out' });
+      expect(c.frames).toEqual([]);
+      const manager = quick.app.get(ConnectionManager);
+      await until(() => manager.localClientCount() === 0);
+      expect(manager.localSubscriberCount('stuck')).toBe(0);
+    } finally {
+      await quick.close();
+    }
   });
 
   it('refuses a Pusher client with pusher:error 4009 and Close 4009, which pusher-js does not retry', async () => {
