@@ -195,14 +195,9 @@ describe('client events disabled', () => {
         message: 'client events are disabled on this server',
       });
       const p = await TestClient.pusher(run.ws);
-      const res = await postJson(
-        `${run.http}/broadcasting/auth`,
-        { socket_id: p.socketId, channel_name: 'private-user.1' },
-        { authorization: 'Bearer 1' },
-      );
-      const { auth } = (await res.json()) as { auth: string };
-      p.send({ event: 'pusher:subscribe', data: { channel: 'private-user.1', auth } });
-      expect((await p.next()).event).toBe('pusher_internal:subscription_succeeded');
+      expect(await authorizeAndSubscribe(run, p, 'private-user.1', '1')).toMatchObject({
+        event: 'pusher_internal:subscription_succeeded',
+      });
       expect(await p.request({ event: 'client-typing', channel: 'private-user.1', data: {} })).toEqual({
         event: 'pusher:error',
         data: { code: null, message: 'client events are disabled on this server' },

@@ -13,13 +13,7 @@ import {
 } from 'nestjs-broadcasting';
 import { BroadcastGateway } from '../../lib/gateway/broadcast.gateway.js';
 import { REDIS_URL, redisAvailable, testPrefix } from '../helpers/redis.js';
-import {
-  authorizeAndSubscribe,
-  listenOnLoopback,
-  postJson,
-  type RunningApp,
-  startSample,
-} from '../helpers/sample-app.js';
+import { authorizeAndSubscribe, listenOnLoopback, type RunningApp, startSample } from '../helpers/sample-app.js';
 import { TestClient } from '../helpers/test-client.js';
 import { until } from '../helpers/until.js';
 
@@ -240,14 +234,9 @@ describe('client events nested too deeply', () => {
         a.send(`{"type":"whisper","channel":"${room}","event":"typing","data":${deep(20_000)}}`);
         expect(await a.next()).toEqual({ type: 'error', message: 'whisper "data" nests deeper than 64 levels' });
         const p = await TestClient.pusher(run.ws);
-        const res = await postJson(
-          `${run.http}/broadcasting/auth`,
-          { socket_id: p.socketId, channel_name: room },
-          { authorization: 'Bearer 3' },
-        );
-        const { auth, channel_data } = (await res.json()) as { auth: string; channel_data: string };
-        p.send({ event: 'pusher:subscribe', data: { channel: room, auth, channel_data } });
-        expect((await p.next()).event).toBe('pusher_internal:subscription_succeeded');
+        expect(await authorizeAndSubscribe(run, p, room, '3')).toMatchObject({
+          event: 'pusher_internal:subscription_succeeded',
+        });
         p.send(`{"event":"client-typing","channel":"${room}","data":${deep(20_000)}}`);
         expect(await p.next()).toEqual({
           event: 'pusher:error',

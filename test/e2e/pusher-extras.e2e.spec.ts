@@ -39,14 +39,9 @@ describe('encrypted channels', () => {
     const echo = echoClient(run, '7');
     const spy = await TestClient.pusher(run.ws);
     try {
-      const res = await postJson(
-        `${run.http}/broadcasting/auth`,
-        { socket_id: spy.socketId, channel_name: 'private-encrypted-user.7' },
-        { authorization: 'Bearer 7' },
-      );
-      const { auth } = (await res.json()) as { auth: string };
-      spy.send({ event: 'pusher:subscribe', data: { channel: 'private-encrypted-user.7', auth } });
-      expect((await spy.next()).event).toBe('pusher_internal:subscription_succeeded');
+      expect(await authorizeAndSubscribe(run, spy, 'private-encrypted-user.7', '7')).toMatchObject({
+        event: 'pusher_internal:subscription_succeeded',
+      });
       const got = new Promise((resolve) => echo.encryptedPrivate('user.7').listen('.Notification', resolve));
       await once(echo.connector.pusher.channel('private-encrypted-user.7'), 'pusher:subscription_succeeded');
       await postJson(`${run.http}/users/7/notify`, { title: 'secret note' });

@@ -8,6 +8,8 @@ export class TestClient {
   private waiters: Array<(f: Frame) => void> = [];
   readonly closed: Promise<{ code: number; reason: string }>;
   socketId = '';
+  /** Speaks the Pusher protocol (made by {@link TestClient.pusher}). */
+  pusher = false;
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data, isBinary) => {
@@ -52,6 +54,7 @@ export class TestClient {
     if (first.event !== 'pusher:connection_established')
       throw new Error(`expected connection_established, got ${JSON.stringify(first)}`);
     c.socketId = JSON.parse(first.data as string).socket_id;
+    c.pusher = true;
     return c;
   }
 
@@ -82,8 +85,13 @@ export class TestClient {
     return this.next();
   }
 
+  /** Subscribes in the client's protocol (`auth`, `channel_data`, `since` … in `extra`); the reply frame. */
   async subscribe(channel: string, extra: Record<string, unknown> = {}): Promise<Frame> {
-    return this.request({ type: 'subscribe', channel, ...extra });
+    return this.request(
+      this.pusher
+        ? { event: 'pusher:subscribe', data: { channel, ...extra } }
+        : { type: 'subscribe', channel, ...extra },
+    );
   }
 
   /**
