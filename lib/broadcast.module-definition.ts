@@ -1,5 +1,5 @@
 import { ConfigurableModuleBuilder } from '@nestjs/common';
-import type { BroadcastModuleOptions } from './broadcast.options.js';
+import type { BroadcastModuleOptions } from './config/options.interface.js';
 
 export const {
   ConfigurableModuleClass,

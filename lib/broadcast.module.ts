@@ -10,15 +10,17 @@ import {
   ConfigurableModuleClass,
   OPTIONS_TYPE,
 } from './broadcast.module-definition.js';
-import { type BroadcastModuleOptions, type BroadcastOptions, resolveBroadcastOptions } from './broadcast.options.js';
 import { BroadcastService } from './broadcast.service.js';
-import { BroadcastHub } from './channels/broadcast-hub.js';
+import type { BroadcastModuleOptions, BroadcastOptions } from './config/options.interface.js';
+import { resolveBroadcastOptions } from './config/resolve-options.js';
+import { driverServesConnections } from './config/serves-connections.js';
 import { ConnectionManager } from './connection-manager.js';
 import { BROADCAST_DRIVER, BROADCAST_OPTIONS } from './constants.js';
-import { createDriver, driverServesConnections } from './drivers/create-driver.js';
-import { DriverLifecycle } from './drivers/driver-lifecycle.js';
+import { BroadcastHub } from './core/broadcast-hub.js';
+import { createDriver } from './drivers/create-driver.js';
 import { EventBroadcaster } from './events/event-broadcaster.js';
 import { BroadcastGateway } from './gateway/broadcast.gateway.js';
+import { IpLimit } from './gateway/client-ip.js';
 import { BroadcastHealthIndicator } from './health/broadcast-health.indicator.js';
 import { ClientHooks } from './hooks/client-hooks.js';
 import { PusherHttpApi } from './http/pusher-http-api.js';
@@ -41,12 +43,13 @@ const providers: Provider[] = [
       options.metrics.enabled ? createPrometheusMetrics(options.metrics) : NO_METRICS,
     inject: [BROADCAST_OPTIONS],
   },
-  BroadcastHub,
   {
     provide: BROADCAST_DRIVER,
-    useFactory: (options: BroadcastOptions, hub: BroadcastHub) => createDriver(options, hub),
-    inject: [BROADCAST_OPTIONS, BroadcastHub],
+    useFactory: (options: BroadcastOptions) => createDriver(options),
+    inject: [BROADCAST_OPTIONS],
   },
+  BroadcastHub,
+  IpLimit,
   BroadcastService,
   ConnectionManager,
   ChannelAuthExplorer,
@@ -55,7 +58,6 @@ const providers: Provider[] = [
   ClientHooks,
   PusherHttpApi,
   Webhooks,
-  DriverLifecycle,
   EventBroadcaster,
   MetricsExporter,
   BroadcastHealthIndicator,

@@ -1,16 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { encryptPayload, isEncrypted, parseMasterKey } from './auth/encryption.js';
-import type { BroadcastOptions } from './broadcast.options.js';
-import { channelNameError } from './channels/channel-name.js';
+import type { BroadcastOptions } from './config/options.interface.js';
 import { BROADCAST_DRIVER, BROADCAST_OPTIONS } from './constants.js';
-import type { BroadcastDriver, BroadcastEnvelope } from './drivers/broadcast-driver.js';
-import { SOCKET_ID } from './gateway/socket-id.js';
+import { encryptPayload, parseMasterKey } from './crypto/encryption.js';
 import { isShouldBroadcast, type ShouldBroadcast } from './interfaces/broadcast-event.interface.js';
-
-/** A broadcast the app asked for that cannot be sent (bad channel or event name). @publicApi */
-export class BroadcastError extends Error {
-  override name = 'BroadcastError';
-}
+import { channelNameError, isEncrypted } from './names/channel-name.js';
+import { MAX_EVENT_NAME_LENGTH } from './names/pusher-limits.js';
+import { SOCKET_ID } from './names/socket-id.js';
+import { BroadcastError } from './port/broadcast-error.js';
+import type { BroadcastDriver } from './port/driver.interface.js';
+import type { BroadcastEnvelope } from './port/envelope.js';
 
 type Channels = string | readonly string[];
 
@@ -116,8 +114,8 @@ export class PendingBroadcast {
   /** @internal */
   toEnvelope(): BroadcastEnvelope {
     const name = this.name;
-    if (typeof name !== 'string' || name.length === 0 || name.length > 200) {
-      throw new BroadcastError('a broadcast needs an event name of 1-200 characters');
+    if (typeof name !== 'string' || name.length === 0 || name.length > MAX_EVENT_NAME_LENGTH) {
+      throw new BroadcastError(`a broadcast needs an event name of 1-${MAX_EVENT_NAME_LENGTH} characters`);
     }
     if (this.channels.length === 0 && !this.userIds?.length) {
       throw new BroadcastError(`broadcast "${name}" has no channel`);
@@ -140,8 +138,8 @@ export class PendingBroadcast {
 }
 
 function checkEvent(event: unknown): void {
-  if (typeof event !== 'string' || event.length === 0 || event.length > 200) {
-    throw new BroadcastError('an event name must be a string of 1-200 characters');
+  if (typeof event !== 'string' || event.length === 0 || event.length > MAX_EVENT_NAME_LENGTH) {
+    throw new BroadcastError(`an event name must be a string of 1-${MAX_EVENT_NAME_LENGTH} characters`);
   }
 }
 

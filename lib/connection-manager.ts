@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { BroadcastHub } from './channels/broadcast-hub.js';
 import { CloseCode } from './constants.js';
+import { BroadcastHub } from './core/broadcast-hub.js';
 
 /** A presence member as reported by the ConnectionManager. @publicApi */
 export interface PresenceMember {
@@ -60,20 +60,7 @@ export class ConnectionManager {
    * sockets were removed on this node (with the redis driver the request also goes to the others).
    */
   unsubscribe(target: string | { userId: string }, channel: string): number {
-    const socketId = typeof target === 'string' ? target : undefined;
-    const userId = typeof target === 'string' ? undefined : target.userId;
-    const here = this.hub.targets(socketId, userId);
-    let removed = 0;
-    for (const c of here) {
-      if (!c.channels.has(channel)) continue;
-      removed++;
-      void this.hub.revoke(c, channel);
-    }
-    const cluster = this.hub.driver?.cluster;
-    if (cluster && (userId !== undefined || here.length === 0)) {
-      cluster.control({ op: 'unsubscribe', channel, ...(socketId && { socketId }), ...(userId && { userId }) });
-    }
-    return removed;
+    return this.hub.control.revokeEverywhere(typeof target === 'string' ? { socketId: target } : target, channel);
   }
 
   /**
@@ -88,12 +75,7 @@ export class ConnectionManager {
     if (!Number.isInteger(code) || !sendable) {
       throw new RangeError(`close code ${code} cannot be sent (see the close-code table)`);
     }
-    if (this.hub.clients.has(socketId)) {
-      this.hub.applyControl({ op: 'disconnect', socketId, code, reason });
-      return true;
-    }
-    this.hub.driver?.cluster?.control({ op: 'disconnect', socketId, code, reason });
-    return false;
+    return this.hub.control.disconnectEverywhere(socketId, code, reason);
   }
 
   /** Subscribers of a channel on every node (this node's with the local driver). */

@@ -1,29 +1,32 @@
 export { ChannelAuthService } from './auth/channel-auth.service.js';
-export { signChannel, signUser } from './auth/signature.js';
 export { BroadcastModule } from './broadcast.module.js';
-export {
-  BroadcastConfigError,
-  type BroadcastDriverName,
-  type BroadcastMetricsOptions,
-  type BroadcastModuleOptions,
-  type BroadcastOptions,
-  type BroadcastPusherOptions,
-  broadcastConfigFromEnv,
-  DEFAULT_BROADCAST_OPTIONS,
-  type MetricsRegistry,
-  type ResolvedMetricsOptions,
-  type ResolvedPusherOptions,
-  resolveBroadcastOptions,
-} from './broadcast.options.js';
-export { BroadcastError, BroadcastService, PendingBroadcast } from './broadcast.service.js';
-export { type ChannelType, channelType } from './channels/channel-name.js';
+export { BroadcastService, PendingBroadcast } from './broadcast.service.js';
+export { BroadcastConfigError } from './config/config-error.js';
+export { DEFAULT_BROADCAST_OPTIONS } from './config/defaults.js';
+export { broadcastConfigFromEnv } from './config/env.js';
+export type {
+  BroadcastAuthOptions,
+  BroadcastDriverName,
+  BroadcastMetricsOptions,
+  BroadcastModuleOptions,
+  BroadcastOptions,
+  BroadcastPusherOptions,
+  MetricsRegistry,
+  RecoveryOptions,
+  RedisDriverOptions,
+  ResolvedMetricsOptions,
+  ResolvedPusherOptions,
+  WebhookOptions,
+} from './config/options.interface.js';
+export { type ResolveContext, resolveBroadcastOptions } from './config/resolve-options.js';
+export type { WebhookEvent, WebhookEventName } from './config/webhook-events.js';
 export { ConnectionManager, type PresenceMember } from './connection-manager.js';
 export { BROADCAST_DRIVER, BROADCAST_OPTIONS, CloseCode } from './constants.js';
+export { signChannel, signUser } from './crypto/signature.js';
 export { ChannelAuth } from './decorators/channel-auth.decorator.js';
 export { OnClientConnect } from './decorators/on-client-connect.decorator.js';
 export { OnClientDisconnect } from './decorators/on-client-disconnect.decorator.js';
 export { OnClientMessage } from './decorators/on-client-message.decorator.js';
-export type { BroadcastDriver, BroadcastEnvelope, EnvelopeSink } from './drivers/broadcast-driver.js';
 export {
   type BroadcastMatch,
   type DataPredicate,
@@ -46,4 +49,19 @@ export {
   type MetricsProtocol,
   type MetricsSource,
 } from './metrics/broadcast-metrics.js';
+export { type ChannelType, channelType } from './names/channel-name.js';
+export { BroadcastError } from './port/broadcast-error.js';
+export type {
+  BroadcastDriver,
+  ChannelDirectory,
+  ChannelPolicy,
+  ClusterLink,
+  ClusterReport,
+  DriverNode,
+  EnvelopeSink,
+  LocalMember,
+  PresenceChange,
+} from './port/driver.interface.js';
+export type { BroadcastEnvelope, ControlMessage, MemberInfo } from './port/envelope.js';
+export type { CachedEvent, HistoryEntry, Recovery, StreamPosition } from './port/stream.js';
 export { setupBroadcasting } from './setup.js';

@@ -1,9 +1,9 @@
 import type { INestApplication } from '@nestjs/common';
-import type { BroadcastOptions } from './broadcast.options.js';
-import { BroadcastHub } from './channels/broadcast-hub.js';
+import type { BroadcastOptions } from './config/options.interface.js';
+import { driverServesConnections } from './config/serves-connections.js';
 import { BROADCAST_OPTIONS } from './constants.js';
-import { driverServesConnections } from './drivers/create-driver.js';
 import { BroadcastWsAdapter } from './gateway/broadcast-ws.adapter.js';
+import { IpLimit } from './gateway/client-ip.js';
 import { mountPusherHttpApi, PusherHttpApi } from './http/pusher-http-api.js';
 
 /**
@@ -16,8 +16,7 @@ import { mountPusherHttpApi, PusherHttpApi } from './http/pusher-http-api.js';
  */
 export function setupBroadcasting<T extends INestApplication>(app: T): T {
   const options = app.get<BroadcastOptions>(BROADCAST_OPTIONS, { strict: false });
-  const hub = app.get(BroadcastHub, { strict: false });
-  app.useWebSocketAdapter(new BroadcastWsAdapter(app, options, hub.ipLimit));
+  app.useWebSocketAdapter(new BroadcastWsAdapter(app, options, app.get(IpLimit, { strict: false })));
   if (options.httpApi && driverServesConnections(options.driver)) {
     mountPusherHttpApi(app.getHttpServer(), app.get(PusherHttpApi, { strict: false }));
   }

@@ -1,7 +1,7 @@
 import { type CanActivate, type ExecutionContext, Inject, Injectable, Scope, type Type } from '@nestjs/common';
 import { ContextIdFactory, ModuleRef } from '@nestjs/core';
 import { isObservable, lastValueFrom } from 'rxjs';
-import type { BroadcastOptions } from '../broadcast.options.js';
+import type { BroadcastOptions } from '../config/options.interface.js';
 import { BROADCAST_OPTIONS } from '../constants.js';
 
 /** How to get a guard for one request: the same instance each time, or one per request (request scope). */

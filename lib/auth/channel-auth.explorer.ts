@@ -4,7 +4,12 @@ import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js'
 import { CHANNEL_AUTH_METADATA } from '../decorators/channel-auth.decorator.js';
 import { findDecoratedClasses, findDecoratedMethods } from '../discovery/decorated-methods.js';
 import type { ChannelAuthContext, ChannelAuthResult } from '../interfaces/channel-authorizer.interface.js';
-import { bySpecificity, type ChannelPattern, compileChannelPattern, matchChannelPattern } from './channel-pattern.js';
+import {
+  bySpecificity,
+  type ChannelPattern,
+  compileChannelPattern,
+  matchChannelPattern,
+} from '../names/channel-pattern.js';
 
 type AuthorizeFn = (user: unknown, params: Record<string, string>, ctx: ChannelAuthContext) => unknown;
 

@@ -1,12 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { BroadcastOptions } from '../broadcast.options.js';
-import { MAX_USER_ID_LENGTH, MAX_USER_INFO_BYTES } from '../channels/broadcast-hub.js';
-import { channelNameError, channelType } from '../channels/channel-name.js';
+import type { BroadcastOptions } from '../config/options.interface.js';
 import { BROADCAST_OPTIONS } from '../constants.js';
-import { SOCKET_ID } from '../gateway/socket-id.js';
+import { channelSharedSecret, parseMasterKey } from '../crypto/encryption.js';
+import { signChannel, signUser } from '../crypto/signature.js';
+import { channelNameError, channelType, isEncrypted } from '../names/channel-name.js';
+import { MAX_USER_ID_LENGTH, MAX_USER_INFO_BYTES } from '../names/pusher-limits.js';
+import { SOCKET_ID } from '../names/socket-id.js';
 import { ChannelAuthExplorer } from './channel-auth.explorer.js';
-import { channelSharedSecret, isEncrypted, parseMasterKey } from './encryption.js';
-import { signChannel, signUser } from './signature.js';
 
 /** What the auth endpoint answers. */
 export interface AuthResponse {

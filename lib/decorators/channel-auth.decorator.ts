@@ -1,4 +1,4 @@
-import { compileChannelPattern } from '../auth/channel-pattern.js';
+import { compileChannelPattern } from '../names/channel-pattern.js';
 
 export const CHANNEL_AUTH_METADATA = 'nestjs-broadcasting:channel-auth';
 

@@ -1,10 +1,16 @@
-import type { BroadcastDriver, BroadcastEnvelope, EnvelopeSink } from './broadcast-driver.js';
+import type { BroadcastDriver, DriverNode } from '../port/driver.interface.js';
+import type { BroadcastEnvelope } from '../port/envelope.js';
 
 /** One node: deliver in-process, synchronously, in publish order. */
 export class LocalDriver implements BroadcastDriver {
   readonly servesConnections = true;
-  constructor(private readonly sink: EnvelopeSink) {}
+  private node?: DriverNode;
+
+  attach(node: DriverNode): void {
+    this.node = node;
+  }
+
   publish(envelope: BroadcastEnvelope): void {
-    this.sink.deliver(envelope);
+    this.node?.deliver(envelope);
   }
 }

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import type { BroadcastDriver, BroadcastEnvelope } from './broadcast-driver.js';
+import type { BroadcastDriver } from '../port/driver.interface.js';
+import type { BroadcastEnvelope } from '../port/envelope.js';
 
 /** Logs each broadcast (channels, event, payload size) and delivers nothing. */
 export class LogDriver implements BroadcastDriver {

@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { BROADCAST_DRIVER } from '../constants.js';
-import type { BroadcastDriver, BroadcastEnvelope } from './broadcast-driver.js';
+import type { BroadcastDriver } from '../port/driver.interface.js';
+import type { BroadcastEnvelope } from '../port/envelope.js';
 
 /** A broadcast as the memory driver recorded it. @publicApi */
 export interface RecordedBroadcast {

@@ -2,14 +2,11 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Logger } from '@nestjs/common';
 import type PusherSdk from 'pusher';
-import type { ResolvedPusherOptions } from '../broadcast.options.js';
-import { BroadcastError } from '../broadcast.service.js';
-import type { BroadcastDriver, BroadcastEnvelope } from './broadcast-driver.js';
-
-/** Pusher's HTTP API limits: channels per trigger, events per batch, data bytes per event. */
-export const PUSHER_LIMITS = { channels: 100, batch: 10, dataBytes: 10 * 1024 } as const;
-
-const SERVER_TO_USER = '#server-to-user-';
+import type { ResolvedPusherOptions } from '../config/options.interface.js';
+import { PUSHER_API_LIMITS, SERVER_TO_USER } from '../names/pusher-limits.js';
+import { BroadcastError } from '../port/broadcast-error.js';
+import type { BroadcastDriver } from '../port/driver.interface.js';
+import type { BroadcastEnvelope } from '../port/envelope.js';
 
 /** One request-to-be: an event on 1-100 channels. */
 interface Unit {
@@ -109,8 +106,8 @@ export class PusherDriver implements BroadcastDriver {
       const job: Job = { pending: 0, resolve, reject };
       const base = { event: e.event, data, job, ...(e.except !== undefined && { socketId: e.except }) };
       const units: Unit[] = [];
-      for (let i = 0; i < e.channels.length; i += PUSHER_LIMITS.channels) {
-        units.push({ ...base, channels: e.channels.slice(i, i + PUSHER_LIMITS.channels) });
+      for (let i = 0; i < e.channels.length; i += PUSHER_API_LIMITS.channels) {
+        units.push({ ...base, channels: e.channels.slice(i, i + PUSHER_API_LIMITS.channels) });
       }
       for (const userId of e.userIds ?? []) units.push({ ...base, channels: [SERVER_TO_USER + userId], user: true });
       if (units.length === 0) return resolve();
@@ -146,9 +143,9 @@ export class PusherDriver implements BroadcastDriver {
     // the batch before it: requests are formed in publish order.
     let batch: Unit[] = [];
     for (const u of units) {
-      if (!u.user && u.channels.length === 1 && Buffer.byteLength(u.data) <= PUSHER_LIMITS.dataBytes) {
+      if (!u.user && u.channels.length === 1 && Buffer.byteLength(u.data) <= PUSHER_API_LIMITS.dataBytes) {
         batch.push(u);
-        if (batch.length < PUSHER_LIMITS.batch) continue;
+        if (batch.length < PUSHER_API_LIMITS.batch) continue;
       } else {
         if (batch.length > 0) this.send(batch);
         batch = [u];

@@ -1,32 +1,15 @@
 import { Logger } from '@nestjs/common';
 import type { Redis, RedisOptions } from 'ioredis';
-import { BroadcastConfigError, KEY_PREFIX_REFUSED } from '../broadcast.options.js';
-import { type BroadcastHub, isCacheChannel, rawAsJson } from '../channels/broadcast-hub.js';
-import { type HistoryEntry, newEpoch, type Recovery, resume, type StreamPosition } from '../recovery/recovery.js';
+import { BroadcastConfigError, KEY_PREFIX_REFUSED } from '../config/config-error.js';
+import type { RedisDriverOptions } from '../config/options.interface.js';
+import { nodeOfSocket } from '../names/socket-id.js';
+import type { BroadcastDriver, ClusterLink, DriverNode } from '../port/driver.interface.js';
+import { type BroadcastEnvelope, type ControlMessage, type MemberInfo, payloadJson } from '../port/envelope.js';
+import type { CachedEvent, HistoryEntry, Recovery, StreamPosition } from '../port/stream.js';
+import { newEpoch, resume } from '../recovery/recovery.js';
 import { LiveSequencer, type NumberedEnvelope, type StreamRead } from '../recovery/sequencer.js';
-import type {
-  BroadcastDriver,
-  BroadcastEnvelope,
-  ClusterLink,
-  ControlMessage,
-  MemberInfo,
-} from './broadcast-driver.js';
+import { Throttled } from '../util/throttled.js';
 import * as lua from './redis.scripts.js';
-import { Throttled } from './throttled.js';
-
-/** Options of the redis driver. @publicApi */
-export interface RedisDriverOptions {
-  /** `redis://…` (env REDIS_URL); default `redis://127.0.0.1:6379`. */
-  url?: string;
-  /** ioredis options (merged over the URL). */
-  options?: RedisOptions;
-  /** An existing ioredis client to use for commands (a duplicate of it subscribes). Not closed by the driver. */
-  client?: Redis;
-  /** Key and channel prefix (env BROADCAST_REDIS_PREFIX); default `nestjs-broadcasting:<appId>:`. */
-  prefix?: string;
-  /** Milliseconds after which a silent node is considered dead; default 3000 (heartbeat: a third of it). */
-  nodeTtl?: number;
-}
 
 type Scripted = Redis & {
   bcJoin(
@@ -71,6 +54,7 @@ type Scripted = Redis & {
     sinceOffset: number,
     candidate: string,
     ttlMs: number,
+    limit: number,
   ): Promise<[string, number, Array<[string, string[]]>]>;
 };
 
@@ -135,19 +119,19 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
   private readonly logger = new Logger('RedisDriver');
   private readonly trouble = new Throttled(this.logger);
   private readonly badData = new Throttled(this.logger);
-  private readonly cmd: Scripted;
-  private readonly sub: Redis;
-  private readonly ownsClient: boolean;
+  private node!: DriverNode;
+  private cmd!: Scripted;
+  private sub!: Redis;
+  private ownsClient = false;
   private readonly prefix: string;
-  private readonly node: string;
   private readonly ttl: number;
   private readonly watched = new Map<string, { refs: number; ready: Promise<void> }>();
   private timer?: NodeJS.Timeout;
   /** Recovery channels: live events in offset order, gaps filled from the stream. */
   private readonly live = new LiveSequencer({
-    deliver: (e) => this.hub.deliver(e),
+    deliver: (e) => this.node.deliver(e),
     read: (channel, after) => this.readStream(channel, after),
-    lost: (channel) => this.hub.resubscribe(channel),
+    lost: (channel) => this.node.lost(channel),
   });
   /** Recoverable publishes: the last sequence number, and those sent but not answered (ascending). */
   private publishSeq = 0;
@@ -167,26 +151,34 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
    */
   private told = new Map<string, boolean>();
   /** False from the moment the command connection drops until it is ready again (see {@link redis}). */
-  private reachable: boolean;
+  private reachable = false;
   /** Calls waiting on the command connection: failed at once when it drops (see {@link guarded}). */
   private readonly waiting = new Set<(err: Error) => void>();
   private closed = false;
 
   constructor(
-    RedisClass: typeof Redis,
-    private readonly hub: BroadcastHub,
+    private readonly RedisClass: typeof Redis,
     appId: string,
-    options: RedisDriverOptions = {},
+    private readonly options: RedisDriverOptions = {},
   ) {
     this.prefix = options.prefix ?? `nestjs-broadcasting:${appId}:`;
-    this.node = hub.nodePart;
     this.ttl = options.nodeTtl ?? 3000;
+    if (options.client?.options.keyPrefix) throw new BroadcastConfigError('redis.client', KEY_PREFIX_REFUSED);
+  }
+
+  private get id(): string {
+    return this.node.id;
+  }
+
+  /** Connects to Redis for this node and starts its heartbeat. */
+  attach(node: DriverNode): void {
+    this.node = node;
+    const options = this.options;
     // Named connections (CLIENT LIST): the prefix and node id, without what Redis refuses in a name.
-    const name = `${this.prefix}${this.node}`.replace(/[^!-~]/g, '_');
+    const name = `${this.prefix}${node.id}`.replace(/[^!-~]/g, '_');
     const base: RedisOptions = { maxRetriesPerRequest: 2, connectionName: name, ...options.options };
     this.ownsClient = !options.client;
-    if (options.client?.options.keyPrefix) throw new BroadcastConfigError('redis.client', KEY_PREFIX_REFUSED);
-    const cmd = options.client ?? new RedisClass(options.url ?? 'redis://127.0.0.1:6379', base);
+    const cmd = options.client ?? new this.RedisClass(options.url ?? 'redis://127.0.0.1:6379', base);
     if (cmd.options.keyPrefix) {
       cmd.disconnect();
       const from = options.options?.keyPrefix ? 'redis.options.keyPrefix' : 'redis.url';
@@ -213,7 +205,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
       ['subscriber', this.sub],
     ] as const) {
       conn.on('error', (err: Error) => {
-        this.hub.metrics.redisError();
+        this.node.report.error();
         this.trouble.warn(`Redis ${what} connection: ${err.message}`);
       });
     }
@@ -272,15 +264,15 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
   async publish(envelope: BroadcastEnvelope): Promise<void> {
     // Cache channels: the cached copy and the live one share an id (see BroadcastEnvelope.cacheId).
     const e =
-      (envelope.kind ?? 'event') === 'event' && envelope.channels.some(isCacheChannel)
-        ? { ...envelope, cacheId: `${this.node}:${++this.cacheSeq}` }
+      (envelope.kind ?? 'event') === 'event' && envelope.channels.some(this.node.policy.isCached)
+        ? { ...envelope, cacheId: `${this.id}:${++this.cacheSeq}` }
         : envelope;
     const { channels, socketIds, userIds, all, ...rest } = e;
-    const recoverable = this.hub.recoverable;
-    const numbered = recoverable && (e.kind ?? 'event') === 'event' ? channels.filter(recoverable) : [];
+    const { isRecoverable, isCached, cacheTtl } = this.node.policy;
+    const numbered = (e.kind ?? 'event') === 'event' ? channels.filter(isRecoverable) : [];
     // Local first, except recovery channels: Redis numbers those, and every node delivers them from Redis.
-    this.hub.deliver(numbered.length === 0 ? e : { ...e, channels: channels.filter((c) => !numbered.includes(c)) });
-    const n = JSON.stringify(this.node);
+    this.node.deliver(numbered.length === 0 ? e : { ...e, channels: channels.filter((c) => !numbered.includes(c)) });
+    const n = JSON.stringify(this.id);
     const pending: Promise<unknown>[] = [];
     if (channels.length > 0) {
       const body = JSON.stringify(rest);
@@ -296,9 +288,9 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
       // way, held with the subscriber, and dropped by cacheId; one that reads the older value gets
       // this event live. Never lost, never twice.
       if (e.cacheId !== undefined) {
-        const ttl = Math.round(this.hub.options.cacheTtl * 1000);
+        const ttl = Math.round(cacheTtl * 1000);
         for (const c of channels) {
-          if (!isCacheChannel(c)) continue;
+          if (!isCached(c)) continue;
           if (this.reachable)
             pending.push(this.cmd.set(this.key(`cache:{${c}}`), body, 'PX', ttl).catch(() => this.lost()));
           else this.lost();
@@ -308,22 +300,22 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     if (socketIds?.length) {
       const byNode = new Map<string, string[]>();
       for (const id of socketIds) {
-        const node = id.slice(0, id.indexOf('.'));
-        if (node === this.node) continue;
+        const node = nodeOfSocket(id);
+        if (node === this.id) continue;
         byNode.set(node, [...(byNode.get(node) ?? []), id]);
       }
       for (const [node, ids] of byNode) {
         pending.push(
           this.send(
             this.key(`node:${node}`),
-            JSON.stringify({ n: this.node, e: { ...rest, channels: [], socketIds: ids } }),
+            JSON.stringify({ n: this.id, e: { ...rest, channels: [], socketIds: ids } }),
           ),
         );
       }
     }
     if (userIds?.length || all) {
       const wire: Wire = {
-        n: this.node,
+        n: this.id,
         e: { ...rest, channels: [], ...(userIds && { userIds }), ...(all && { all }) },
       };
       pending.push(this.send(this.key('all'), JSON.stringify(wire)));
@@ -333,7 +325,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
 
   /** One event on a recovery channel through the numbering script; while Redis fails, a local epoch. */
   private async publishNumbered(channel: string, body: string, local: BroadcastEnvelope): Promise<void> {
-    const { size, ttl } = this.hub.options.recovery;
+    const { size, ttl } = this.node.policy.recovery;
     // Numbered once even if ioredis sends the call again after a reconnect (see PUBLISH_RECOVERABLE).
     const seq = ++this.publishSeq;
     const oldest = this.unanswered.values().next().value ?? seq;
@@ -343,7 +335,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
         this.redis.bcPublishRecoverable(
           ...this.recoveryKeys(channel),
           this.key(`ch:${channel}`),
-          this.key(`rec:{${channel}}:sent:${this.node}`),
+          this.key(`rec:{${channel}}:sent:${this.id}`),
           body,
           size,
           Math.round(ttl * 1000),
@@ -356,7 +348,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
       );
     } catch (err) {
       this.trouble.warn(`Redis did not number an event of ${channel} (${(err as Error).message}); delivered locally`);
-      this.hub.deliver(local);
+      this.node.deliver(local);
     } finally {
       this.unanswered.delete(seq);
     }
@@ -366,11 +358,11 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     return [this.key(`rec:{${channel}}:off`), this.key(`rec:{${channel}}:epoch`), this.key(`rec:{${channel}}:s`)];
   }
 
-  async recover(channel: string, since?: StreamPosition): Promise<Recovery> {
+  async recover(channel: string, since?: StreamPosition, limit = Number.MAX_SAFE_INTEGER): Promise<Recovery> {
     const gen = this.live.generation;
     let read: StreamSnapshot;
     try {
-      read = await this.readRaw(channel, since);
+      read = await this.readRaw(channel, since, limit);
     } catch (err) {
       // A subscriber without a position from Redis: this node cannot vouch for its live events.
       if (this.watched.has(channel)) this.live.unknown(channel);
@@ -385,12 +377,12 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
         offset,
         at,
         event: e.event,
-        json: e.raw !== undefined ? rawAsJson(e.raw) : (JSON.stringify(e.data) ?? 'null'),
+        json: payloadJson(e),
       };
       if (e.raw !== undefined) entry.raw = e.raw;
       held.push(entry);
     }
-    return resume(position, since, held, Date.now() - this.hub.options.recovery.ttl * 1000);
+    return resume(position, since, held, Date.now() - this.node.policy.recovery.ttl * 1000);
   }
 
   /** Resolves when the command connection is ready again, or after `ms`. */
@@ -409,14 +401,19 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
   }
 
   /** The channel's position (its stream is created when it has none) and the stored events after `since`. */
-  private async readRaw(channel: string, since?: StreamPosition): Promise<StreamSnapshot> {
+  private async readRaw(
+    channel: string,
+    since?: StreamPosition,
+    limit = Number.MAX_SAFE_INTEGER,
+  ): Promise<StreamSnapshot> {
     const [epoch, offset, raw] = await this.guarded(
       this.redis.bcRecover(
         ...this.recoveryKeys(channel),
         since?.epoch ?? '',
         since?.offset ?? 0,
         newEpoch(),
-        Math.round(this.hub.options.recovery.ttl * 1000),
+        Math.round(this.node.policy.recovery.ttl * 1000),
+        limit,
       ),
     );
     const entries: StreamSnapshot['entries'] = [];
@@ -452,9 +449,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     return { complete, events };
   }
 
-  async cached(
-    channel: string,
-  ): Promise<{ event: string; json: string; raw?: string; ttl: number; id?: string } | null> {
+  async cached(channel: string): Promise<CachedEvent | null> {
     const key = this.key(`cache:{${channel}}`);
     const [[, body], [, ttl]] = (await this.guarded(this.redis.multi().get(key).pttl(key).exec())) as [
       [null, string | null],
@@ -462,10 +457,9 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     ];
     if (body === null) return null;
     const e = JSON.parse(body) as BroadcastEnvelope;
-    const json = e.raw !== undefined ? rawAsJson(e.raw) : (JSON.stringify(e.data) ?? 'null');
     return {
       event: e.event,
-      json,
+      json: payloadJson(e),
       ...(e.raw !== undefined && { raw: e.raw }),
       ...(e.cacheId !== undefined && { id: e.cacheId }),
       ttl: Math.max(1, Math.ceil(ttl / 1000)),
@@ -473,8 +467,8 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
   }
 
   control(message: ControlMessage): void {
-    const target = message.op === 'disconnect' ? `node:${message.socketId.split('.')[0]}` : 'all';
-    void this.send(this.key(target), JSON.stringify({ n: this.node, k: message }));
+    const target = message.op === 'disconnect' ? `node:${nodeOfSocket(message.socketId)}` : 'all';
+    void this.send(this.key(target), JSON.stringify({ n: this.id, k: message }));
   }
 
   async barrier(): Promise<void> {
@@ -482,7 +476,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     const passed = new Promise<void>((resolve) => this.barriers.set(token, resolve));
     try {
       await this.guarded(
-        this.redis.publish(this.key(`node:${this.node}`), `{"n":${JSON.stringify(this.node)},"b":"${token}"}`),
+        this.redis.publish(this.key(`node:${this.id}`), `{"n":${JSON.stringify(this.id)},"b":"${token}"}`),
       );
       await withTimeout(passed, WATCH_TIMEOUT, 'Redis did not return the barrier in time');
     } finally {
@@ -495,7 +489,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     try {
       await this.guarded(this.redis.publish(channel, message));
     } catch (err) {
-      this.hub.metrics.redisError();
+      this.node.report.error();
       this.trouble.warn(`Redis publish failed, other nodes miss events: ${(err as Error).message}`);
     }
   }
@@ -509,11 +503,11 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
       return;
     }
     if (typeof wire !== 'object' || wire === null) return;
-    if (wire.n === this.node) {
+    if (wire.n === this.id) {
       if (typeof wire.b === 'string') this.barriers.get(wire.b)?.();
       return;
     }
-    if (typeof wire.t === 'number') this.hub.metrics.redisLag(Math.max(0, Date.now() - wire.t) / 1000);
+    if (typeof wire.t === 'number') this.node.report.lag(Math.max(0, Date.now() - wire.t) / 1000);
     try {
       if (wire.pos && wire.e && typeof wire.c === 'string') {
         if (typeof wire.pos.epoch !== 'string' || !Number.isSafeInteger(wire.pos.offset))
@@ -530,20 +524,20 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
         if (typeof wire.u !== 'string') throw new Error('presence message without user');
         const info = wire.p === 'a' ? (JSON.stringify(wire.i) ?? 'null') : 'null';
         this.heard(wire.p === 'a', ch, wire.u);
-        this.hub.deliverPresence(
-          wire.p === 'a' ? 'member_added' : 'member_removed',
-          ch,
-          wire.u,
-          info,
-          wire.x || undefined,
-        );
+        this.node.presence({
+          kind: wire.p === 'a' ? 'member_added' : 'member_removed',
+          channel: ch,
+          userId: wire.u,
+          infoJson: info,
+          except: wire.x || undefined,
+        });
       } else if (wire.e && typeof wire.e.event === 'string') {
         const e = wire.e;
-        this.hub.deliver(
+        this.node.deliver(
           typeof wire.c === 'string' ? { ...e, channels: [wire.c] } : { ...e, channels: e.channels ?? [] },
         );
       } else if (wire.k && typeof wire.k.op === 'string') {
-        this.hub.applyControl(wire.k);
+        this.node.applyControl(wire.k);
       } else {
         throw new Error('unknown message shape');
       }
@@ -566,8 +560,8 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     w.refs++;
     if (!this.reachable) this.lost();
     else
-      this.cmd.bcCount(this.key(`subs:${this.node}`), this.key(`tot:{${channel}}`), channel).then(
-        (total) => total === 1 && this.hub.webhooks?.emit({ name: 'channel_occupied', channel }),
+      this.cmd.bcCount(this.key(`subs:${this.id}`), this.key(`tot:{${channel}}`), channel).then(
+        (total) => total === 1 && this.node.report.occupied(channel),
         () => this.lost(),
       );
     return this.cmd.status === 'ready' && this.sub.status === 'ready'
@@ -581,7 +575,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
    * follows on the connection whatever (UN)SUBSCRIBE was queued while Redis was away.
    */
   private resubscribe(): void {
-    const keys = [this.key(`node:${this.node}`), this.key('all')];
+    const keys = [this.key(`node:${this.id}`), this.key('all')];
     for (const channel of this.watched.keys()) keys.push(this.key(`ch:${channel}`));
     const ready = this.sub.subscribe(...keys).then(() => undefined);
     ready.catch(() => {});
@@ -593,8 +587,8 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     if (!w) return;
     if (!this.reachable) this.lost();
     else
-      this.cmd.bcUncount(this.key(`subs:${this.node}`), this.key(`tot:{${channel}}`), channel).then(
-        (total) => total === 0 && this.hub.webhooks?.emit({ name: 'channel_vacated', channel }),
+      this.cmd.bcUncount(this.key(`subs:${this.id}`), this.key(`tot:{${channel}}`), channel).then(
+        (total) => total === 0 && this.node.report.vacated(channel),
         () => this.lost(),
       );
     if (--w.refs > 0) return;
@@ -609,7 +603,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     return [
       this.key(`pu:{${channel}}`),
       this.key(`pc:{${channel}}`),
-      this.key(`pm:${this.node}`),
+      this.key(`pm:${this.id}`),
       this.key(`ch:${channel}`),
     ];
   }
@@ -626,7 +620,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
       // Webhooks once per cluster, from the node whose join made the user a member: on the script's
       // outcome, even one that comes after this call gave up on a dropped connection.
       join.then(
-        ([isNew]) => isNew === 1 && this.hub.webhooks?.emit({ name: 'member_added', channel, user_id: userId }),
+        ([isNew]) => isNew === 1 && this.node.report.memberAdded(channel, userId),
         () => {},
       );
       return pairs((await this.guarded(join))[1]);
@@ -640,7 +634,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     try {
       const leave = this.redis.bcLeave(...this.presenceKeys(channel), userId, `${channel}\n${userId}`);
       leave.then(
-        (last) => last === 1 && this.hub.webhooks?.emit({ name: 'member_removed', channel, user_id: userId }),
+        (last) => last === 1 && this.node.report.memberRemoved(channel, userId),
         () => {},
       );
       await this.guarded(leave);
@@ -657,14 +651,14 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
   /** A member event from the cluster, which this node's subscribers are about to get. */
   private heard(added: boolean, channel: string, userId: string): void {
     // Removed while this node holds the user: its entries are gone from Redis (see `told`).
-    if (!added && this.hub.registry.get(channel)?.members?.has(userId)) {
+    if (!added && this.node.holdsMember(channel, userId)) {
       this.told.set(`${channel}\n${userId}`, false);
       this.dirty = true; // the next heartbeat reconciles, and tells this node's subscribers
     } else if (this.told.size > 0) this.told.delete(`${channel}\n${userId}`);
   }
 
   private lost(): void {
-    this.hub.metrics.redisError();
+    this.node.report.error();
     this.dirty = true;
     this.trouble.warn('Redis write failed; this node re-registers its state once Redis answers');
   }
@@ -678,13 +672,13 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     this.ticking = true;
     try {
       const registered = await this.guarded(
-        this.cmd.bcHeartbeat(this.key('nodes'), this.key(`alive:${this.node}`), this.node, this.ttl),
+        this.cmd.bcHeartbeat(this.key('nodes'), this.key(`alive:${this.id}`), this.id, this.ttl),
       );
       if (!registered || this.dirty) {
         this.dirty = false;
         await this.reconcile();
       }
-      this.removed(await this.guarded(this.cmd.bcSweep(this.prefix, this.node)));
+      this.removed(await this.guarded(this.cmd.bcSweep(this.prefix, this.id)));
     } catch (err) {
       this.dirty = true;
       this.trouble.warn(`Redis heartbeat failed: ${(err as Error).message}`);
@@ -700,9 +694,9 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
   private removed(out: string[]): void {
     for (const line of out) {
       const [kind, channel, userId] = line.split('\n');
-      if (kind === 'v') this.hub.webhooks?.emit({ name: 'channel_vacated', channel });
-      else if (kind === 'o') this.hub.webhooks?.emit({ name: 'channel_occupied', channel });
-      else if (kind === 'r') this.hub.webhooks?.emit({ name: 'member_removed', channel, user_id: userId });
+      if (kind === 'v') this.node.report.vacated(channel);
+      else if (kind === 'o') this.node.report.occupied(channel);
+      else if (kind === 'r') this.node.report.memberRemoved(channel, userId);
     }
   }
 
@@ -716,12 +710,9 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     for (const [channel, w] of this.watched) subs.push([channel, w.refs]);
     const members: Array<[string, string, number, string]> = [];
     const local = new Set<string>();
-    for (const ch of this.hub.registry.channels()) {
-      if (!ch.members) continue;
-      for (const m of ch.members.values()) {
-        members.push([ch.name, m.userId, m.sockets, m.infoJson]);
-        local.add(`${ch.name}\n${m.userId}`);
-      }
+    for (const m of this.node.localPresence()) {
+      members.push([m.channel, m.userId, m.sockets, m.infoJson]);
+      local.add(`${m.channel}\n${m.userId}`);
     }
     const told = this.told;
     this.told = new Map();
@@ -731,7 +722,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
       [changes, occupancy] = await this.guarded(
         this.cmd.bcReconcile(
           this.prefix,
-          this.node,
+          this.id,
           JSON.stringify(subs),
           JSON.stringify(members),
           JSON.stringify([...told.keys()]),
@@ -745,14 +736,17 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
       const [channel, userId, flags, info] = [changes[i], changes[i + 1], changes[i + 2], changes[i + 3]];
       const before = flags[0] === '1';
       const after = flags[1] === '1';
-      if (before !== after)
-        this.hub.webhooks?.emit({ name: after ? 'member_added' : 'member_removed', channel, user_id: userId });
+      if (before !== after) {
+        if (after) this.node.report.memberAdded(channel, userId);
+        else this.node.report.memberRemoved(channel, userId);
+      }
       // What this node's subscribers believe: what it told them, else a member it holds is known,
       // else they followed the cluster.
       const field = `${channel}\n${userId}`;
       const believed = told.get(field) ?? (local.has(field) || before);
-      if (believed !== after)
-        this.hub.deliverPresence(after ? 'member_added' : 'member_removed', channel, userId, info);
+      if (believed !== after) {
+        this.node.presence({ kind: after ? 'member_added' : 'member_removed', channel, userId, infoJson: info });
+      }
     }
     this.removed(occupancy);
   }
@@ -788,8 +782,9 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.cmd === undefined) return;
     if (this.cmd.status === 'ready') {
-      this.removed(await this.guarded(this.cmd.bcDeregister(this.prefix, this.node)).catch(() => []));
+      this.removed(await this.guarded(this.cmd.bcDeregister(this.prefix, this.id)).catch(() => []));
     }
     this.sub.disconnect();
     if (this.ownsClient) this.cmd.disconnect();

@@ -270,9 +270,9 @@ return {epoch, off}
 `;
 
 /**
- * KEYS off, epoch, stream · ARGV sinceEpoch ('' for none), sinceOffset, candidateEpoch, ttlMs →
+ * KEYS off, epoch, stream · ARGV sinceEpoch ('' for none), sinceOffset, candidateEpoch, ttlMs, limit →
  * {epoch, offset, entries}: the current position and the stored events after `since` (the caller
- * checks they are complete). A channel without a stream gets one here (offset 0, expiring like a
+ * checks they are complete); none when more than `limit` are missed (the resume is refused unread). A channel without a stream gets one here (offset 0, expiring like a
  * stream), so every position handed out names a real epoch: a stream that expired and started again
  * is another epoch, and a resume from before it is refused. `since` is only ever read in its own epoch.
  */
@@ -286,6 +286,6 @@ if not epoch then
 end
 local off = tonumber(redis.call('GET', KEYS[1]) or '0')
 local since = tonumber(ARGV[2])
-if ARGV[1] ~= epoch or since >= off then return {epoch, off, {}} end
+if ARGV[1] ~= epoch or since >= off or off - since > tonumber(ARGV[5]) then return {epoch, off, {}} end
 return {epoch, off, redis.call('XRANGE', KEYS[3], '0-' .. (since + 1), '+')}
 `;

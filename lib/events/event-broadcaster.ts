@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import type { BroadcastOptions } from '../broadcast.options.js';
 import { BroadcastService } from '../broadcast.service.js';
+import type { BroadcastOptions } from '../config/options.interface.js';
 import { BROADCAST_OPTIONS } from '../constants.js';
 import { isShouldBroadcast, type ShouldBroadcast } from '../interfaces/broadcast-event.interface.js';
 

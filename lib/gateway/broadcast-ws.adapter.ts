@@ -3,9 +3,9 @@ import type { Duplex } from 'node:stream';
 import type { INestApplicationContext } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { type WebSocket, WebSocketServer } from 'ws';
-import type { BroadcastOptions } from '../broadcast.options.js';
+import type { BroadcastOptions } from '../config/options.interface.js';
+import { driverServesConnections } from '../config/serves-connections.js';
 import { GATEWAY_PLACEHOLDER_PATH } from '../constants.js';
-import { driverServesConnections } from '../drivers/create-driver.js';
 import { clientIp, type IpLimit } from './client-ip.js';
 
 /** Marks the ws server this adapter made for the broadcasting gateway. */

@@ -1,61 +1,51 @@
 import type { IncomingMessage } from 'node:http';
-import {
-  type BeforeApplicationShutdown,
-  Inject,
-  Injectable,
-  Logger,
-  type OnApplicationBootstrap,
-} from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { type OnGatewayConnection, type OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import type { WebSocket, WebSocketServer } from 'ws';
-import type { BroadcastOptions } from '../broadcast.options.js';
-import { BroadcastHub } from '../channels/broadcast-hub.js';
+import type { BroadcastOptions } from '../config/options.interface.js';
 import { BROADCAST_OPTIONS, CloseCode, GATEWAY_PLACEHOLDER_PATH } from '../constants.js';
+import { BroadcastHub } from '../core/broadcast-hub.js';
+import type { Client, Codec } from '../core/client.js';
 import { ClientHooks } from '../hooks/client-hooks.js';
 import { native, nativeCodec } from '../protocols/native.codec.js';
 import { handleNativeFrame } from '../protocols/native.handler.js';
-import type { Client, Codec } from '../protocols/protocol.js';
 import { pusher, pusherCodec } from '../protocols/pusher.codec.js';
 import { handlePusherFrame, PusherCode } from '../protocols/pusher.handler.js';
 import { BROADCAST_CLOSING, BROADCAST_SERVER, PUSHER_PATH_PREFIX } from './broadcast-ws.adapter.js';
-import { clientIp, type IpLimit } from './client-ip.js';
-import { Connection, type ConnectionLimits } from './connection.js';
+import { clientIp, IpLimit } from './client-ip.js';
+import { Connection, type ConnectionHost } from './connection.js';
 import { rawSocketOf } from './ws-internals.js';
 
 const CLOSED = 3;
 
 /**
- * Accepts WebSocket clients on the configured path (and, later, `/app/{key}`), reads their frames
- * from the raw socket and hands them to the protocol handlers; runs the heartbeat and closes
- * politely on shutdown. Declared with a placeholder path that BroadcastWsAdapter replaces.
+ * Accepts WebSocket clients on the configured path and on `/app/{key}`, reads their frames from the
+ * raw socket and hands them to the protocol handlers through the hub's lifecycle (in order, only
+ * while the connection is open); runs the heartbeat and closes politely on shutdown. Declared with
+ * a placeholder path that BroadcastWsAdapter replaces.
  */
 @WebSocketGateway({ path: GATEWAY_PLACEHOLDER_PATH })
 @Injectable()
 export class BroadcastGateway
   implements OnGatewayInit, OnGatewayConnection, OnApplicationBootstrap, BeforeApplicationShutdown
 {
-  private readonly logger = new Logger('BroadcastGateway');
   private server?: WebSocketServer & { [BROADCAST_SERVER]?: true; [BROADCAST_CLOSING]?: true };
   private heartbeat?: NodeJS.Timeout;
   private closing = false;
-  private readonly limits: ConnectionLimits = {
+  private readonly host: ConnectionHost = {
     maxBufferedBytes: this.options.maxBufferedBytes,
-    onSlow: (conn) => this.tooSlow(conn),
+    onSlow: (conn) => this.hub.tooSlow(conn),
+    close: (conn, code, reason) => this.hub.close(conn, code, reason),
   };
-  private readonly onError = (err: unknown) =>
-    this.logger.error(`connection operation failed: ${(err as Error)?.message ?? String(err)}`);
   private readonly appMessage = (client: Client, type: string, m: Record<string, unknown>) =>
     this.hooks.message(client, type, m);
-
-  private readonly ipLimit: IpLimit;
 
   constructor(
     private readonly hub: BroadcastHub,
     private readonly hooks: ClientHooks,
     @Inject(BROADCAST_OPTIONS) private readonly options: BroadcastOptions,
-  ) {
-    this.ipLimit = hub.ipLimit;
-  }
+    private readonly ipLimit: IpLimit,
+  ) {}
 
   /** Bootstrapped and not shutting down (BroadcastHealthIndicator). */
   get accepting(): boolean {
@@ -94,17 +84,13 @@ export class BroadcastGateway
   private acceptNative(ws: WebSocket, req: IncomingMessage): void {
     const conn = this.open(ws, req, nativeCodec);
     if (!conn) return;
-    this.hub.connect(conn);
     conn.send(native.connected(conn.id));
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       conn.lastSeen = Date.now();
-      if (isBinary) conn.send(native.error('binary frames are not supported'));
+      if (isBinary) this.hub.apply(conn, () => conn.send(native.error('binary frames are not supported')));
       else {
         const text = data.toString();
-        conn.run(
-          () => (conn.refused ? undefined : handleNativeFrame(this.hub, conn, text, this.appMessage)),
-          this.onError,
-        );
+        this.hub.apply(conn, () => handleNativeFrame(this.hub, conn, text, this.appMessage));
       }
     });
     this.track(conn, req);
@@ -128,20 +114,22 @@ export class BroadcastGateway
     }
     const conn = this.open(ws, req, pusherCodec);
     if (!conn) return;
-    this.hub.connect(conn);
     conn.send(pusher.connectionEstablished(conn.id, Math.max(1, Math.round(this.options.heartbeatInterval))));
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       conn.lastSeen = Date.now();
-      if (isBinary) conn.send(pusher.error(null, 'binary frames are not supported'));
+      if (isBinary) this.hub.apply(conn, () => conn.send(pusher.error(null, 'binary frames are not supported')));
       else {
         const text = data.toString();
-        conn.run(() => (conn.refused ? undefined : handlePusherFrame(this.hub, conn, text)), this.onError);
+        this.hub.apply(conn, () => handlePusherFrame(this.hub, conn, text));
       }
     });
     this.track(conn, req);
   }
 
-  /** A Connection for an accepted socket, or undefined when its IP is over maxConnectionsPerIp. */
+  /**
+   * A Connection for an accepted socket, registered with the hub (gated while the app's connect
+   * hooks run); undefined when its IP is over maxConnectionsPerIp.
+   */
   private open(ws: WebSocket, req: IncomingMessage, codec: Codec): Connection | undefined {
     const ip = clientIp(req, this.options.trustProxy);
     if (!this.ipLimit.take(ip)) {
@@ -150,10 +138,12 @@ export class BroadcastGateway
       return undefined;
     }
     ws.once('close', () => this.ipLimit.release(ip));
-    return new Connection(this.hub.nextSocketId(), ws, codec, rawSocketOf(ws), ip, this.limits);
+    const conn = new Connection(this.hub.nextSocketId(), ws, codec, rawSocketOf(ws), ip, this.host);
+    this.hub.connect(conn, this.hooks.hasConnectHooks);
+    return conn;
   }
 
-  /** Liveness, errors, disconnect and the app's connect/disconnect hooks: the same for every protocol. */
+  /** Liveness, disconnect and the app's connect/disconnect hooks: the same for every protocol. */
   private track(conn: Connection, req: IncomingMessage): void {
     const ws = conn.ws;
     // Pongs, and pings a client sends on its own, count as activity like any frame.
@@ -163,10 +153,9 @@ export class BroadcastGateway
     ws.on('pong', seen);
     ws.on('ping', seen);
     ws.once('close', (code: number) => {
-      // Disconnect hooks run once the connection's subscriptions are released (cluster-wide too):
-      // the queue runs the second task after the first has settled, failed or not.
-      conn.run(() => this.hub.disconnect(conn), this.onError);
-      conn.run(() => this.hooks.disconnected(conn, code), this.onError);
+      // Disconnect hooks run once the connection's subscriptions are released (cluster-wide too).
+      void this.hub.ended(conn);
+      this.hub.enqueue(conn, () => this.hooks.disconnected(conn, code));
     });
     // Not a closure here: the closures above live as long as the connection, and would keep the
     // upgrade request (headers, socket, parser state: about 1 KB) alive with them.
@@ -184,36 +173,23 @@ export class BroadcastGateway
       timer = setTimeout(() => reject(new Error('connect hooks timed out')), this.options.clientTimeout * 1000);
       timer.unref();
     });
-    conn.run(
-      () =>
-        Promise.race([this.hooks.connected(conn, req), timeout]).then(
-          () => clearTimeout(timer),
-          (err: unknown) => {
-            clearTimeout(timer);
-            conn.refused = true;
-            const reason = String((err as Error)?.message ?? 'refused').slice(0, 120);
-            if (conn.codec.name === 'pusher') {
-              // 4009: pusher-js does not retry a connection refused with a 40xx code.
-              conn.send(pusher.error(PusherCode.Unauthorized, reason));
-              conn.close(PusherCode.Unauthorized, reason);
-            } else conn.close(CloseCode.Policy, reason);
-          },
-        ),
-      this.onError,
+    this.hub.enqueue(conn, () =>
+      Promise.race([this.hooks.connected(conn, req), timeout]).then(
+        () => {
+          clearTimeout(timer);
+          this.hub.admit(conn);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          const reason = String((err as Error)?.message ?? 'refused').slice(0, 120);
+          if (conn.codec.name === 'pusher') {
+            // 4009: pusher-js does not retry a connection refused with a 40xx code.
+            conn.send(pusher.error(PusherCode.Unauthorized, reason));
+            this.hub.close(conn, PusherCode.Unauthorized, reason);
+          } else this.hub.close(conn, CloseCode.Policy, reason);
+        },
+      ),
     );
-  }
-
-  /**
-   * A socket whose unsent backlog passed maxBufferedBytes: Close 4100 (reconnect after a back-off),
-   * released at once, terminated a second later — a stalled reader never reads the close frame.
-   */
-  private tooSlow(conn: Connection): void {
-    if (conn.ws.readyState !== 1) return;
-    this.logger.warn(`closing slow consumer ${conn.id}: more than ${this.options.maxBufferedBytes} bytes unsent`);
-    this.hub.metrics.slowConsumer(conn.protocol);
-    conn.close(CloseCode.OverCapacity, 'too slow');
-    conn.run(() => this.hub.disconnect(conn), this.onError);
-    setTimeout(() => conn.ws.terminate(), 1000).unref();
   }
 
   /** Pings idle clients; closes those silent longer than clientTimeout. */
@@ -224,13 +200,8 @@ export class BroadcastGateway
     for (const client of this.hub.clients.values()) {
       const conn = client as Connection;
       const idle = now - conn.lastSeen;
-      if (idle > deadAfter) {
-        conn.run(() => this.hub.disconnect(conn), this.onError);
-        conn.close(CloseCode.NoActivity, 'no activity');
-        setTimeout(() => conn.ws.terminate(), 1000).unref();
-      } else if (idle >= idleAfter && conn.ws.readyState === 1) {
-        conn.ws.ping();
-      }
+      if (idle > deadAfter) this.hub.close(conn, CloseCode.NoActivity, 'no activity');
+      else if (idle >= idleAfter && conn.ws.readyState === 1) conn.ws.ping();
     }
   }
 
@@ -248,17 +219,17 @@ export class BroadcastGateway
     const closed = clients.map(
       (c) =>
         new Promise<void>((resolve) => {
-          if (c.ws.readyState === CLOSED) return resolve();
-          c.ws.once('close', () => resolve());
-          // pusher-js reconnects at once on 4200; native clients read 1001/1012.
-          c.close(
-            c.codec.name === 'pusher' ? PusherCode.Reconnect : this.options.shutdownCloseCode,
-            'server shutting down',
-          );
+          if (c.ws.readyState === CLOSED) resolve();
+          else c.ws.once('close', () => resolve());
         }),
     );
+    for (const c of clients) {
+      // pusher-js reconnects at once on 4200; native clients read 1001/1012.
+      const code = c.codec.name === 'pusher' ? PusherCode.Reconnect : this.options.shutdownCloseCode;
+      this.hub.close(c, code, 'server shutting down');
+    }
     // Presence leaves reach the cluster before the process goes (each connection's queue first).
-    const released = clients.map((c) => c.idle().then(() => this.hub.disconnect(c)));
+    const released = clients.map((c) => this.hub.ended(c));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.all([...closed, ...released]),

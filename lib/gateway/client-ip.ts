@@ -1,4 +1,7 @@
 import type { IncomingMessage } from 'node:http';
+import { Inject, Injectable } from '@nestjs/common';
+import type { BroadcastOptions } from '../config/options.interface.js';
+import { BROADCAST_OPTIONS } from '../constants.js';
 
 /**
  * The client's address: the socket's peer or, behind `trustProxy` proxies, the X-Forwarded-For entry
@@ -21,11 +24,18 @@ export function clientIp(req: IncomingMessage, trustProxy: boolean | number): st
   return ip;
 }
 
-/** Open connections per address, against maxConnectionsPerIp (0 = no limit, nothing counted). */
+/**
+ * Open connections per address, against maxConnectionsPerIp (0 = no limit, nothing counted): checked
+ * by the WebSocket adapter at the upgrade and counted by the gateway on accept.
+ */
+@Injectable()
 export class IpLimit {
   private readonly open = new Map<string, number>();
+  private readonly max: number;
 
-  constructor(private readonly max: number) {}
+  constructor(@Inject(BROADCAST_OPTIONS) options: Pick<BroadcastOptions, 'maxConnectionsPerIp'>) {
+    this.max = options.maxConnectionsPerIp;
+  }
 
   /** Whether one more connection from `ip` is allowed (checked at the upgrade, before counting). */
   allows(ip: string): boolean {

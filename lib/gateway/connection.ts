@@ -1,10 +1,13 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
+import type { Client, Codec, ConnectionState, SharedFrame } from '../core/client.js';
 import type { BroadcastClient } from '../interfaces/broadcast-client.interface.js';
-import type { Client, Codec, SharedFrame } from '../protocols/protocol.js';
 import { frameText, senderBusy } from './ws-internals.js';
 
 const OPEN = 1;
+
+/** How long a closing peer has to answer the close frame. */
+const CLOSE_GRACE_MS = 1000;
 
 /** Sockets corked in this event-loop turn; uncorked together on the next turn. */
 const corked: Connection[] = [];
@@ -27,12 +30,14 @@ function flush(): void {
   corked.length = 0;
 }
 
-/** Shared by every connection of a gateway: the backlog limit and what to do past it. */
-export interface ConnectionLimits {
+/** Shared by every connection of a gateway: the backlog limit, and the server's decisions. */
+export interface ConnectionHost {
   /** Unsent bytes a socket may hold; 0 = unlimited. */
   maxBufferedBytes: number;
-  /** Called once when a socket's backlog passes the limit. */
+  /** Called when a socket's backlog passes the limit. */
   onSlow(connection: Connection): void;
+  /** Closes a connection (the lifecycle's close: nothing more of it is applied). */
+  close(connection: Connection, code: number, reason: string): void;
 }
 
 /** One WebSocket client, as the hub, the protocols and app hooks see it. The only socket code is here. */
@@ -42,13 +47,12 @@ export class Connection implements Client, BroadcastClient {
   userId: string | undefined = undefined;
   readonly eventRate = { start: 0, count: 0 };
   readonly subscribeTokens = { tokens: 0, at: 0 };
-  /** A connect hook refused it: frames still queued are dropped. */
-  refused = false;
+  state?: ConnectionState;
+  queue?: Promise<void>;
+  gates?: Client['gates'];
   /** Milliseconds timestamp of the last inbound frame or pong. */
   lastSeen = Date.now();
   corked = false;
-  /** Operations still waiting on the cluster (redis); later frames of this socket wait behind them. */
-  private queue?: Promise<void>;
 
   constructor(
     readonly id: string,
@@ -57,40 +61,8 @@ export class Connection implements Client, BroadcastClient {
     /** Raw socket for shared frames; undefined when frames cannot be shared (compression). */
     readonly socket: Socket | undefined,
     readonly remoteAddress: string | undefined,
-    private readonly limits: ConnectionLimits,
+    private readonly host: ConnectionHost,
   ) {}
-
-  /**
-   * Runs one operation of this connection (a frame, the close) after the ones still pending. With the
-   * local driver nothing is ever pending and operations run synchronously.
-   */
-  run(task: () => void | Promise<void>, onError: (err: unknown) => void): void {
-    const previous = this.queue;
-    if (previous === undefined) {
-      let r: void | Promise<void>;
-      try {
-        r = task();
-      } catch (err) {
-        onError(err);
-        return;
-      }
-      if (r !== undefined) this.settle(r, onError);
-      return;
-    }
-    this.settle(previous.then(task), onError);
-  }
-
-  private settle(p: Promise<void>, onError: (err: unknown) => void): void {
-    const q: Promise<void> = p.catch(onError).then(() => {
-      if (this.queue === q) this.queue = undefined;
-    });
-    this.queue = q;
-  }
-
-  /** Resolves when every queued operation has run. */
-  idle(): Promise<void> {
-    return this.queue ?? Promise.resolve();
-  }
 
   get protocol(): 'native' | 'pusher' {
     return this.codec.name;
@@ -125,9 +97,9 @@ export class Connection implements Client, BroadcastClient {
    * True when it is over.
    */
   checkBacklog(bytes: number): boolean {
-    const max = this.limits.maxBufferedBytes;
+    const max = this.host.maxBufferedBytes;
     if (max <= 0 || bytes <= max || this.ws.readyState !== OPEN) return false;
-    this.limits.onSlow(this);
+    this.host.onSlow(this);
     return true;
   }
 
@@ -161,8 +133,24 @@ export class Connection implements Client, BroadcastClient {
     socket.write(frame.bytes);
   }
 
-  close(code = 1000, reason?: string): void {
-    if (this.ws.readyState === OPEN || this.ws.readyState === 0) this.ws.close(code, reason && closeReason(reason));
+  /** Whether the unsent backlog is over maxBufferedBytes (then the connection is being closed as too slow). */
+  overBacklog(): boolean {
+    return this.checkBacklog(this.socket?.writableLength ?? this.ws.bufferedAmount);
+  }
+
+  /** App code closing the connection (BroadcastClient): the server's decision, like any other. */
+  close(code = 1000, reason = ''): void {
+    this.host.close(this, code, reason);
+  }
+
+  /**
+   * Sends the close frame; a peer that does not answer it (a stalled reader never reads it) is
+   * terminated a second later.
+   */
+  end(code: number, reason: string): void {
+    if (this.ws.readyState !== OPEN && this.ws.readyState !== 0) return;
+    this.ws.close(code, reason && closeReason(reason));
+    setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
   }
 }
 

@@ -1,12 +1,12 @@
 import type { Server } from 'node:http';
 import { Inject, Injectable } from '@nestjs/common';
 import { HttpAdapterHost, ModuleRef } from '@nestjs/core';
-import type { BroadcastOptions } from '../broadcast.options.js';
-import { BroadcastHub } from '../channels/broadcast-hub.js';
+import type { BroadcastOptions } from '../config/options.interface.js';
+import { driverServesConnections } from '../config/serves-connections.js';
 import { BROADCAST_DRIVER, BROADCAST_OPTIONS } from '../constants.js';
-import type { BroadcastDriver } from '../drivers/broadcast-driver.js';
-import { driverServesConnections } from '../drivers/create-driver.js';
+import { BroadcastHub } from '../core/broadcast-hub.js';
 import { BroadcastGateway } from '../gateway/broadcast.gateway.js';
+import type { BroadcastDriver } from '../port/driver.interface.js';
 
 /** One indicator's result, in the shape @nestjs/terminus reads (`HealthIndicatorResult`). @publicApi */
 export type BroadcastHealthResult<Key extends string = string> = Record<

@@ -2,12 +2,12 @@ import type { IncomingMessage } from 'node:http';
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { WsException } from '@nestjs/websockets';
+import type { Client } from '../core/client.js';
 import { ON_CLIENT_CONNECT } from '../decorators/on-client-connect.decorator.js';
 import { ON_CLIENT_DISCONNECT } from '../decorators/on-client-disconnect.decorator.js';
 import { ON_CLIENT_MESSAGE } from '../decorators/on-client-message.decorator.js';
 import { type DecoratedMethod, findDecoratedMethods } from '../discovery/decorated-methods.js';
 import type { BroadcastClient } from '../interfaces/broadcast-client.interface.js';
-import type { Client } from '../protocols/protocol.js';
 
 type Hook = (...args: unknown[]) => unknown;
 

@@ -1,16 +1,15 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { BroadcastOptions } from '../broadcast.options.js';
-import { BroadcastHub, isCacheChannel, SERVER_TO_USER } from '../channels/broadcast-hub.js';
-import { channelNameError } from '../channels/channel-name.js';
+import type { BroadcastOptions } from '../config/options.interface.js';
 import { BROADCAST_DRIVER, BROADCAST_OPTIONS } from '../constants.js';
-import type { BroadcastDriver, BroadcastEnvelope } from '../drivers/broadcast-driver.js';
-import { SOCKET_ID } from '../gateway/socket-id.js';
+import { BroadcastHub } from '../core/broadcast-hub.js';
 import { BroadcastMetrics } from '../metrics/broadcast-metrics.js';
+import { channelNameError, isCacheChannel } from '../names/channel-name.js';
+import { MAX_EVENT_NAME_LENGTH, PUSHER_API_LIMITS, SERVER_TO_USER } from '../names/pusher-limits.js';
+import { SOCKET_ID } from '../names/socket-id.js';
+import type { BroadcastDriver } from '../port/driver.interface.js';
+import type { BroadcastEnvelope } from '../port/envelope.js';
 import { verifyRequestSignature } from './request-signature.js';
-
-/** Pusher's HTTP API limits. */
-export const API_LIMITS = { dataBytes: 10 * 1024, channels: 100, batch: 10, name: 200, bodyBytes: 1024 * 1024 };
 
 export interface ApiResponse {
   status: number;
@@ -109,15 +108,15 @@ export class PusherHttpApi {
   private envelope(e: unknown): { envelope: BroadcastEnvelope; info: Set<string> } {
     if (typeof e !== 'object' || e === null) throw bad('an event must be a JSON object');
     const { name, data, channels, channel, socket_id: socketId, info } = e as Record<string, unknown>;
-    if (typeof name !== 'string' || name.length === 0 || name.length > API_LIMITS.name) {
-      throw bad(`"name" must be a string of 1-${API_LIMITS.name} characters`);
+    if (typeof name !== 'string' || name.length === 0 || name.length > MAX_EVENT_NAME_LENGTH) {
+      throw bad(`"name" must be a string of 1-${MAX_EVENT_NAME_LENGTH} characters`);
     }
     const list = channels ?? (channel === undefined ? undefined : [channel]);
-    if (!Array.isArray(list) || list.length === 0 || list.length > API_LIMITS.channels) {
-      throw bad(`"channels" must list 1-${API_LIMITS.channels} channels`);
+    if (!Array.isArray(list) || list.length === 0 || list.length > PUSHER_API_LIMITS.channels) {
+      throw bad(`"channels" must list 1-${PUSHER_API_LIMITS.channels} channels`);
     }
     const raw = typeof data === 'string' ? data : JSON.stringify(data ?? null);
-    if (Buffer.byteLength(raw) > API_LIMITS.dataBytes) throw new ApiError(413, `"data" is larger than 10 KB`);
+    if (Buffer.byteLength(raw) > PUSHER_API_LIMITS.dataBytes) throw new ApiError(413, `"data" is larger than 10 KB`);
     const targets = [...new Set(list.map(checkApiChannel))];
     // `#server-to-user-{id}` (the SDKs' sendToUser) reaches that user's signed-in sockets.
     const users = targets.filter((c) => c.startsWith(SERVER_TO_USER));
@@ -155,8 +154,8 @@ export class PusherHttpApi {
 
   private async batch(body: unknown): Promise<unknown> {
     const batch = (body as { batch?: unknown })?.batch;
-    if (!Array.isArray(batch) || batch.length === 0 || batch.length > API_LIMITS.batch) {
-      throw bad(`"batch" must hold 1-${API_LIMITS.batch} events`);
+    if (!Array.isArray(batch) || batch.length === 0 || batch.length > PUSHER_API_LIMITS.batch) {
+      throw bad(`"batch" must hold 1-${PUSHER_API_LIMITS.batch} events`);
     }
     // Validate every event before publishing any: a batch is accepted whole or refused whole.
     const items = batch.map((e) => {
@@ -215,8 +214,7 @@ export class PusherHttpApi {
   }
 
   private terminate(userId: string): unknown {
-    this.hub.applyControl({ op: 'terminate', userId });
-    this.hub.driver?.cluster?.control({ op: 'terminate', userId });
+    this.hub.control.terminateEverywhere(userId);
     return {};
   }
 }
@@ -252,7 +250,7 @@ function serve(api: PusherHttpApi, req: IncomingMessage, res: ServerResponse): v
   let tooBig = false;
   req.on('data', (chunk: Buffer) => {
     size += chunk.length;
-    if (size > API_LIMITS.bodyBytes) tooBig = true;
+    if (size > PUSHER_API_LIMITS.bodyBytes) tooBig = true;
     else chunks.push(chunk);
   });
   req.on('error', () => res.destroy());

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { hmacHex, safeEqual } from '../auth/signature.js';
+import { hmacHex, safeEqual } from '../crypto/signature.js';
 
 /** Seconds an HTTP API request's auth_timestamp may be off (Pusher's window). */
 export const TIMESTAMP_TOLERANCE = 600;

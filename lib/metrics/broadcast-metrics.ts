@@ -1,4 +1,4 @@
-import type { MetricsRegistry } from '../broadcast.options.js';
+import type { MetricsRegistry } from '../config/options.interface.js';
 
 /** A client protocol, as metrics label it. @publicApi */
 export type MetricsProtocol = 'native' | 'pusher';

@@ -1,9 +1,9 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import type { BroadcastOptions, MetricsRegistry } from '../broadcast.options.js';
-import { BroadcastHub } from '../channels/broadcast-hub.js';
+import type { BroadcastOptions, MetricsRegistry } from '../config/options.interface.js';
 import { BROADCAST_OPTIONS } from '../constants.js';
+import { BroadcastHub } from '../core/broadcast-hub.js';
 import { BroadcastMetrics } from './broadcast-metrics.js';
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;

@@ -1,6 +1,6 @@
 import type * as PromClient from 'prom-client';
-import type { ResolvedMetricsOptions } from '../broadcast.options.js';
-import { channelNameError, channelType } from '../channels/channel-name.js';
+import type { ResolvedMetricsOptions } from '../config/options.interface.js';
+import { channelNameError, channelType } from '../names/channel-name.js';
 import {
   type AuthFailureSource,
   BroadcastMetrics,

@@ -1,5 +1,6 @@
-import type { StreamPosition } from '../recovery/recovery.js';
-import type { Codec, Outbound } from './protocol.js';
+import type { Codec, Outbound } from '../core/client.js';
+import type { MemberInfo } from '../port/envelope.js';
+import type { StreamPosition } from '../port/stream.js';
 
 const q = JSON.stringify;
 
@@ -28,6 +29,7 @@ export const nativeCodec: Codec = {
     }
   },
   unsubscribed: (channel) => native.unsubscribed(channel),
+  cacheMiss: (channel) => native.cacheMiss(channel),
   resubscribe: (channel) => native.resubscribe(channel),
 };
 
@@ -47,3 +49,14 @@ export const native = {
   signedIn: (userId: string) => `{"type":"signed_in","user_id":${q(userId)}}`,
   signinError: (error: string) => `{"type":"signin_error","error":${q(error)}}`,
 };
+
+/** Encodes presence members as the native `members` array. */
+export function membersJson(members: readonly MemberInfo[]): string {
+  let out = '[';
+  for (let i = 0; i < members.length; i++) {
+    const m = members[i];
+    if (i > 0) out += ',';
+    out += `{"user_id":${JSON.stringify(m.userId)},"user_info":${m.infoJson ?? JSON.stringify(m.info) ?? 'null'}}`;
+  }
+  return `${out}]`;
+}

@@ -1,25 +1,9 @@
-import type { BroadcastHub, SubscribeResult } from '../channels/broadcast-hub.js';
-import { channelNameError } from '../channels/channel-name.js';
-import type { MemberInfo } from '../drivers/broadcast-driver.js';
-import { native } from './native.codec.js';
-import type { Client } from './protocol.js';
-
-/** Runs `then` after `r`, synchronously when `r` is not a promise (the local driver). */
-export function after<T>(r: T | Promise<T>, then: (value: T) => void): void | Promise<void> {
-  if (r instanceof Promise) return r.then(then);
-  then(r);
-}
-
-/** Encodes presence members as the native `members` array. */
-export function membersJson(members: readonly MemberInfo[]): string {
-  let out = '[';
-  for (let i = 0; i < members.length; i++) {
-    const m = members[i];
-    if (i > 0) out += ',';
-    out += `{"user_id":${JSON.stringify(m.userId)},"user_info":${m.infoJson ?? JSON.stringify(m.info) ?? 'null'}}`;
-  }
-  return `${out}]`;
-}
+import type { BroadcastHub } from '../core/broadcast-hub.js';
+import type { Client } from '../core/client.js';
+import type { SubscribeResult } from '../core/subscribe-policy.js';
+import { channelNameError } from '../names/channel-name.js';
+import { membersJson, native } from './native.codec.js';
+import { after, afterSubscribed } from './subscribe-reply.js';
 
 /** Takes the app's own message types (@OnClientMessage); false when none handles `type`. */
 export type AppMessageHandler = (client: Client, type: string, message: Record<string, unknown>) => boolean;
@@ -53,33 +37,14 @@ export function handleNativeFrame(
         client.send(native.error('subscribe needs a string "channel"'));
         return;
       }
-      const reply = (r: SubscribeResult) => {
+      const reply = (r: SubscribeResult): void | Promise<void> => {
         hub.metrics.subscription(r);
         if (!r.ok) return client.send(native.subscriptionError(r.channel, r.error));
         client.send(native.subscribed(r.channel, r.members && membersJson(r.members), r.position, r.recovered));
-        if (r.cached !== undefined) {
-          client.send(
-            r.cached === null
-              ? native.cacheMiss(r.channel)
-              : client.codec.encode({
-                  kind: 'event',
-                  channel: r.channel,
-                  event: r.cached.event,
-                  json: r.cached.json,
-                  raw: r.cached.raw,
-                }),
-          );
-        }
-        r.after?.();
+        return afterSubscribed(client, r);
       };
-      if (!hub.allowSubscribe(client)) {
-        reply(hub.subscribeRateLimited(m.channel));
-        return;
-      }
-      const r = hub.subscribe(client, m.channel, m.auth, m.channel_data, m.since);
-      if (r instanceof Promise) return r.then(reply);
-      reply(r);
-      return;
+      if (!hub.allowSubscribe(client)) return reply(hub.subscribeRateLimited(m.channel));
+      return after(hub.subscribe(client, m.channel, m.auth, m.channel_data, m.since), reply);
     }
     case 'unsubscribe':
       if (typeof m.channel !== 'string' || channelNameError(m.channel)) {

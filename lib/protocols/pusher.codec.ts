@@ -1,5 +1,5 @@
-import type { MemberInfo } from '../drivers/broadcast-driver.js';
-import type { Codec, Outbound } from './protocol.js';
+import type { Codec, Outbound } from '../core/client.js';
+import type { MemberInfo } from '../port/envelope.js';
 
 const q = JSON.stringify;
 
@@ -35,6 +35,7 @@ export const pusherCodec: Codec = {
   },
   // Pusher has no frame for a server-side unsubscribe: the client is removed silently.
   unsubscribed: () => undefined,
+  cacheMiss: (channel) => pusher.cacheMiss(channel),
 };
 
 /** Pusher control frames. */

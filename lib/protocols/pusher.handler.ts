@@ -1,7 +1,9 @@
-import { type BroadcastHub, RATE_LIMITED, SERVER_TO_USER } from '../channels/broadcast-hub.js';
-import { after } from './native.handler.js';
-import type { Client } from './protocol.js';
+import type { BroadcastHub } from '../core/broadcast-hub.js';
+import type { Client } from '../core/client.js';
+import { RATE_LIMITED } from '../core/client-events.js';
+import { SERVER_TO_USER } from '../names/pusher-limits.js';
 import { pusher } from './pusher.codec.js';
+import { after, afterSubscribed } from './subscribe-reply.js';
 
 /** Pusher error codes used here (reference §2). */
 export const PusherCode = {
@@ -82,20 +84,7 @@ export function handlePusherFrame(hub: BroadcastHub, client: Client, text: strin
         if (r.ok) {
           const presence = r.members !== undefined && channel.startsWith('presence-');
           client.send(pusher.subscriptionSucceeded(channel, presence ? r.members : undefined));
-          if (r.cached !== undefined) {
-            client.send(
-              r.cached === null
-                ? pusher.cacheMiss(channel)
-                : client.codec.encode({
-                    kind: 'event',
-                    channel,
-                    event: r.cached.event,
-                    json: r.cached.json,
-                    raw: r.cached.raw,
-                  }),
-            );
-          }
-          r.after?.();
+          return afterSubscribed(client, r);
         } else {
           const type = r.status === 401 ? 'AuthError' : r.status === 429 ? 'LimitReached' : 'InvalidChannel';
           client.send(pusher.subscriptionError(channel, type, r.error, r.status));

@@ -1,5 +1,5 @@
-import type { BroadcastEnvelope } from '../drivers/broadcast-driver.js';
-import type { StreamPosition } from './recovery.js';
+import type { BroadcastEnvelope } from '../port/envelope.js';
+import type { StreamPosition } from '../port/stream.js';
 
 /** An event of a recovery channel, numbered by the cluster. */
 export type NumberedEnvelope = BroadcastEnvelope & { position: StreamPosition };

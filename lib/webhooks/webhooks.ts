@@ -1,50 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { hmacHex } from '../auth/signature.js';
-import type { BroadcastOptions } from '../broadcast.options.js';
+import type { BroadcastOptions } from '../config/options.interface.js';
+import { WEBHOOK_EVENTS, type WebhookEvent, type WebhookEventName } from '../config/webhook-events.js';
 import { BROADCAST_OPTIONS } from '../constants.js';
-
-/** The webhook events Pusher defines. @publicApi */
-export type WebhookEventName =
-  | 'channel_occupied'
-  | 'channel_vacated'
-  | 'member_added'
-  | 'member_removed'
-  | 'client_event'
-  | 'cache_miss';
-
-export const WEBHOOK_EVENTS: readonly WebhookEventName[] = [
-  'channel_occupied',
-  'channel_vacated',
-  'member_added',
-  'member_removed',
-  'client_event',
-  'cache_miss',
-];
-
-/** One event in a webhook body (Pusher's shapes). @publicApi */
-export interface WebhookEvent {
-  name: WebhookEventName;
-  channel: string;
-  user_id?: string;
-  event?: string;
-  data?: string;
-  socket_id?: string;
-}
-
-/** Webhook options. @publicApi */
-export interface WebhookOptions {
-  /** Where to POST (env BROADCAST_WEBHOOK_URLS, comma list). */
-  urls: string[];
-  /** Which events to send (env BROADCAST_WEBHOOK_EVENTS); default all. */
-  events?: WebhookEventName[];
-  /** Milliseconds events are gathered into one request; default 250. */
-  batchMs?: number;
-  /**
-   * Milliseconds channel_vacated and member_removed wait, dropped (with the matching occupied/added)
-   * when the channel or member comes back meanwhile; default 3000.
-   */
-  delayMs?: number;
-}
+import { hmacHex } from '../crypto/signature.js';
 
 const RETRY_FOR_MS = 5 * 60_000;
 const MAX_BATCH = 50;

@@ -1,12 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { signChannel } from '../../lib/auth/signature.js';
-import { resolveBroadcastOptions } from '../../lib/broadcast.options.js';
-import { BroadcastHub } from '../../lib/channels/broadcast-hub.js';
+import { resolveBroadcastOptions } from '../../lib/config/resolve-options.js';
+import { BroadcastHub } from '../../lib/core/broadcast-hub.js';
+import type { SharedFrame } from '../../lib/core/client.js';
+import { signChannel } from '../../lib/crypto/signature.js';
 import { LocalDriver } from '../../lib/drivers/local.driver.js';
 import { nativeCodec } from '../../lib/protocols/native.codec.js';
 import { handleNativeFrame } from '../../lib/protocols/native.handler.js';
-import type { SharedFrame } from '../../lib/protocols/protocol.js';
 import { pusherCodec } from '../../lib/protocols/pusher.codec.js';
 import { handlePusherFrame } from '../../lib/protocols/pusher.handler.js';
 import { FakeClient } from '../helpers/fake-client.js';
@@ -157,8 +157,7 @@ describe.each([
             { maxClientEventsPerSecond: limited ? 2 : 0, maxSubscriptionsPerSecond: limited ? 3 : 0 },
             { nodeEnv: 'test' },
           );
-          const hub = new BroadcastHub(options);
-          hub.driver = new LocalDriver(hub);
+          const hub = new BroadcastHub(options, new LocalDriver());
           const clients = IDS.map((id) => new FuzzClient(id, codec));
           for (const c of clients) hub.connect(c);
           for (const [i, text] of script) {
@@ -171,7 +170,7 @@ describe.each([
             handle(hub, c, ping);
             expect(c.sent).toEqual([pong]);
           }
-          for (const c of clients) hub.disconnect(c);
+          for (const c of clients) void hub.ended(c);
           expect(hub.registry.size).toBe(0);
           expect(hub.clients.size).toBe(0);
         },

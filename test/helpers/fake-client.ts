@@ -1,5 +1,5 @@
+import type { Client, Codec, SharedFrame } from '../../lib/core/client.js';
 import { nativeCodec } from '../../lib/protocols/native.codec.js';
-import type { Client, Codec, SharedFrame } from '../../lib/protocols/protocol.js';
 
 /** A Client without a socket: records what the hub and the protocol handlers send it. */
 export class FakeClient implements Client {
@@ -19,5 +19,9 @@ export class FakeClient implements Client {
   write(frame: SharedFrame) {
     this.written.push(frame);
   }
-  close() {}
+  /** The close the server decided, if any. */
+  ended?: { code: number; reason: string };
+  end(code: number, reason: string) {
+    this.ended = { code, reason };
+  }
 }

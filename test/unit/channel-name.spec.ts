@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { channelNameError, channelType } from '../../lib/channels/channel-name.js';
+import { channelNameError, channelType } from '../../lib/names/channel-name.js';
 
 describe('channel names', () => {
   it.each(['orders', 'private-orders.1', 'presence-chat.1', 'a', 'x'.repeat(200), '-_=@,.;'])('accepts %s', (n) => {

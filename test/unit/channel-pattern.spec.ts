@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { bySpecificity, compileChannelPattern, matchChannelPattern } from '../../lib/auth/channel-pattern.js';
 import { ChannelAuth } from '../../lib/decorators/channel-auth.decorator.js';
+import { bySpecificity, compileChannelPattern, matchChannelPattern } from '../../lib/names/channel-pattern.js';
 
 const match = (pattern: string, name: string) => matchChannelPattern(compileChannelPattern(pattern), name);
 

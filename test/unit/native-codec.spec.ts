@@ -1,6 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { native, nativeCodec } from '../../lib/protocols/native.codec.js';
-import { membersJson } from '../../lib/protocols/native.handler.js';
+import { membersJson, native, nativeCodec } from '../../lib/protocols/native.codec.js';
 
 const parse = (s: string) => JSON.parse(s);
 

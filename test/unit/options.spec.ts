@@ -1,10 +1,8 @@
 import { describe, expect, it, jest } from '@jest/globals';
-import {
-  BroadcastConfigError,
-  broadcastConfigFromEnv,
-  DEFAULT_BROADCAST_OPTIONS,
-  resolveBroadcastOptions,
-} from '../../lib/broadcast.options.js';
+import { BroadcastConfigError } from '../../lib/config/config-error.js';
+import { DEFAULT_BROADCAST_OPTIONS } from '../../lib/config/defaults.js';
+import { broadcastConfigFromEnv } from '../../lib/config/env.js';
+import { resolveBroadcastOptions } from '../../lib/config/resolve-options.js';
 
 describe('options', () => {
   it('applies the documented defaults and warns about dev credentials', () => {

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { LocalHistory, parsePosition, recoveryMatcher } from '../../lib/recovery/recovery.js';
+import { LocalHistory } from '../../lib/recovery/local-history.js';
+import { parsePosition, recoveryMatcher } from '../../lib/recovery/recovery.js';
 
 describe('recovery', () => {
   let history: LocalHistory | undefined;

@@ -1,10 +1,16 @@
 import { describe, expect, it } from '@jest/globals';
-import { ChannelRegistry } from '../../lib/channels/channel-registry.js';
-import { fanout } from '../../lib/channels/fanout.js';
-import type { Codec } from '../../lib/protocols/protocol.js';
+import { ChannelRegistry } from '../../lib/core/channel-registry.js';
+import type { Codec } from '../../lib/core/client.js';
+import { fanout } from '../../lib/core/fanout.js';
 import { FakeClient } from '../helpers/fake-client.js';
 
-const otherCodec: Codec = { name: 'pusher', slot: 1, encode: (m) => `other:${m.event}`, unsubscribed: () => undefined };
+const otherCodec: Codec = {
+  name: 'pusher',
+  slot: 1,
+  encode: (m) => `other:${m.event}`,
+  unsubscribed: () => undefined,
+  cacheMiss: () => 'miss',
+};
 
 describe('channel registry and fan-out', () => {
   it('counts presence members per user, not per socket', () => {

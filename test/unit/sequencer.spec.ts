@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { StreamPosition } from '../../lib/recovery/recovery.js';
+import type { StreamPosition } from '../../lib/port/stream.js';
 import { LiveSequencer, type NumberedEnvelope, type StreamRead } from '../../lib/recovery/sequencer.js';
 
 const ev = (epoch: string, offset: number): NumberedEnvelope => ({

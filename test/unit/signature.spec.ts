@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { safeEqual, signChannel, signUser, verifyChannel } from '../../lib/auth/signature.js';
+import { safeEqual, signChannel, signUser, verifyChannel } from '../../lib/crypto/signature.js';
 
 // Vectors from the Pusher reference (§4).
 const KEY = '278d425bdf160c739803';

@@ -1,7 +1,7 @@
 import http, { type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from '@jest/globals';
-import type { BroadcastOptions } from '../../lib/broadcast.options.js';
+import type { BroadcastOptions } from '../../lib/config/options.interface.js';
 import { Webhooks } from '../../lib/webhooks/webhooks.js';
 import { until } from '../helpers/until.js';
 

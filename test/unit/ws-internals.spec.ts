@@ -3,10 +3,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from '@jest/globals';
 import { WebSocket, WebSocketServer } from 'ws';
+import type { SharedFrame } from '../../lib/core/client.js';
 import { Connection } from '../../lib/gateway/connection.js';
 import { frameText, rawSocketOf, senderBusy } from '../../lib/gateway/ws-internals.js';
 import { nativeCodec } from '../../lib/protocols/native.codec.js';
-import type { SharedFrame } from '../../lib/protocols/protocol.js';
 import { until } from '../helpers/until.js';
 
 /** Fails when the `ws` internals the fan-out path relies on change. */
@@ -69,7 +69,7 @@ describe('ws internals', () => {
     const wss = new WebSocketServer({ port: 0, perMessageDeflate: false });
     await once(wss, 'listening');
     const { port } = wss.address() as AddressInfo;
-    const limits = { maxBufferedBytes: 1 << 20, onSlow: () => {} };
+    const limits = { maxBufferedBytes: 1 << 20, onSlow: () => {}, close: () => {} };
     const pairs: Array<{ client: WebSocket; conn: Connection; writes: Buffer[][]; got: string[] }> = [];
     for (let i = 0; i < 2; i++) {
       const client = new WebSocket(`ws://127.0.0.1:${port}`);

@@ -1,11 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import nacl from 'tweetnacl';
 
-/** Pusher's end-to-end encrypted channels. */
-export const ENCRYPTED_PREFIX = 'private-encrypted-';
-
-export const isEncrypted = (channel: string): boolean => channel.startsWith(ENCRYPTED_PREFIX);
-
 /** The 32-byte master key from its base64 form, or undefined when it is not one. */
 export function parseMasterKey(base64: string): Buffer | undefined {
   const key = Buffer.from(base64, 'base64');

@@ -1,10 +1,13 @@
 import type { DeliveryCounter } from '../metrics/broadcast-metrics.js';
-import type { Client, Outbound, SharedFrame } from '../protocols/protocol.js';
+import type { Client, Outbound, SharedFrame } from './client.js';
+import { stopsAtGate } from './gates.js';
 
 /**
- * The hot path: one message → every recipient (a channel's subscribers, a user's sockets, …). Each protocol present encodes
- * the message once; every recipient of that protocol is written the same frame object (the
- * gateway frames its bytes once, on first write). Nothing is allocated per recipient.
+ * The hot path: one message → every recipient (a channel's subscribers, a user's sockets, …). Each
+ * protocol present encodes the message once; every recipient of that protocol is written the same
+ * frame object (the gateway frames its bytes once, on first write). Nothing is allocated per
+ * recipient; a recipient with a gate on the channel (subscribing, being replayed to) is asked one
+ * map lookup more.
  */
 export function fanout(
   recipients: Iterable<Client>,
@@ -18,13 +21,8 @@ export function fanout(
   let pusherSent = 0;
   for (const client of recipients) {
     if (client.id === exceptId) continue;
-    if (client.holding !== undefined && message.channel !== undefined) {
-      // A client still subscribing (cluster driver): its live events wait for the reply and any replay.
-      const held = client.holding.get(message.channel);
-      if (held !== undefined) {
-        held.push(message);
-        continue;
-      }
+    if (client.gates !== undefined && message.channel !== undefined && stopsAtGate(client, client.gates, message)) {
+      continue;
     }
     const codec = client.codec;
     if (codec.slot === 0) {

@@ -1,5 +1,7 @@
-import type { Client } from '../protocols/protocol.js';
-import { type ChannelType, channelType } from './channel-name.js';
+import { type ChannelType, channelType } from '../names/channel-name.js';
+import type { LocalMember } from '../port/driver.interface.js';
+import type { MemberInfo } from '../port/envelope.js';
+import type { Client } from './client.js';
 
 /** A presence member: one user, however many sockets it has on the channel. */
 export interface Member {
@@ -45,6 +47,22 @@ export class ChannelRegistry {
 
   channels(): IterableIterator<Channel> {
     return this.byName.values();
+  }
+
+  /** A presence channel's members on this node. */
+  members(name: string): MemberInfo[] {
+    const members = this.byName.get(name)?.members;
+    return members ? [...members.values()] : [];
+  }
+
+  /** Every presence member on this node (what a cluster driver registers again after an outage). */
+  *presence(): Generator<LocalMember> {
+    for (const ch of this.byName.values()) {
+      if (!ch.members) continue;
+      for (const m of ch.members.values()) {
+        yield { channel: ch.name, userId: m.userId, sockets: m.sockets, infoJson: m.infoJson };
+      }
+    }
   }
 
   /**

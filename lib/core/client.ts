@@ -1,4 +1,12 @@
-import type { StreamPosition } from '../recovery/recovery.js';
+import type { StreamPosition } from '../port/stream.js';
+
+/**
+ * Where a connection is in its life (core/lifecycle.ts is the only place that changes it):
+ * `gated` while the app's connect hooks run (its frames wait), `open`, `closing` from the moment
+ * the server decided to close it or the client left (no frame of it is applied any more, its
+ * release is under way), `closed` once every subscription, membership and index entry is released.
+ */
+export type ConnectionState = 'gated' | 'open' | 'closing' | 'closed';
 
 /**
  * What the protocols and the hub know of a connection: no sockets here, so both protocol
@@ -15,15 +23,41 @@ export interface Client {
   readonly eventRate: RateWindow;
   /** Subscribe allowance (token bucket; unsubscribes are never limited). */
   readonly subscribeTokens: TokenBucket;
-  /** Channels whose live events wait while this client's subscribe is under way (cluster driver). */
-  holding?: Map<string, Outbound[]>;
+  /** Set by the hub from `connect()` on. */
+  state?: ConnectionState;
+  /** This connection's operations still running or waiting: they run one at a time. */
+  queue?: Promise<void>;
+  /** Channels whose live events pass a gate for this client (see core/gates.ts). */
+  gates?: Map<string, ChannelGate>;
   /** Sends a frame meant for this client only (replies, errors). */
   send(text: string): void;
   /** Writes a frame shared by every recipient of one delivery. */
   write(frame: SharedFrame): void;
   /** Sends bytes as a binary frame (native `sendRaw`). */
   sendBinary?(data: Buffer): void;
-  close(code: number, reason?: string): void;
+  /** Sends the close frame and ends the transport: the hub has decided (see BroadcastHub.close). */
+  end(code: number, reason: string): void;
+  /**
+   * Whether more is waiting to be sent to this client than the server allows: the transport then
+   * closes it as too slow (4100). Checked between the chunks of a long replay.
+   */
+  overBacklog?(): boolean;
+}
+
+/**
+ * A channel's live events on their way to one client that is subscribing or being replayed to:
+ * held until its reply and replay are out, then let through above `floor`.
+ */
+export interface ChannelGate {
+  /** Live events waiting, in order; undefined once the gate let them go. */
+  held?: Outbound[];
+  /** Their size in bytes (JSON text), against `maxHeld`. */
+  heldBytes: number;
+  /** Bytes that may be held (0: no limit); past it the client is too slow (cut off at release). */
+  maxHeld: number;
+  overflow?: boolean;
+  /** Recovery channels: live events at or below this position were already sent (replayed). */
+  floor?: StreamPosition;
 }
 
 /** A fixed one-second rate window: when it started (ms) and what it counted. */
@@ -36,29 +70,6 @@ export interface RateWindow {
 export interface TokenBucket {
   tokens: number;
   at: number;
-}
-
-/**
- * Takes one token from `b`, which holds up to `burst` and refills at `rate` per second; false when
- * it is empty (rate 0 = no limit). A new bucket starts full.
- */
-export function takeToken(b: TokenBucket, rate: number, burst: number, now = Date.now()): boolean {
-  if (rate <= 0) return true;
-  b.tokens = b.at === 0 ? burst : Math.min(burst, b.tokens + ((now - b.at) * rate) / 1000);
-  b.at = now;
-  if (b.tokens < 1) return false;
-  b.tokens -= 1;
-  return true;
-}
-
-/** Counts one more in `w`; false when that goes over `limit` per second (0 = no limit). */
-export function withinRate(w: RateWindow, limit: number, now = Date.now()): boolean {
-  if (limit <= 0) return true;
-  if (now - w.start >= 1000) {
-    w.start = now;
-    w.count = 0;
-  }
-  return ++w.count <= limit;
 }
 
 /** One encoded event: its JSON text and, when the gateway framed it, the WebSocket frame bytes. */
@@ -91,16 +102,15 @@ export interface Outbound {
 /** A protocol's encoder. `slot` indexes the per-delivery frame cache (encode once per protocol). */
 export interface Codec {
   readonly name: 'native' | 'pusher';
-  readonly slot: number;
+  readonly slot: 0 | 1;
   encode(message: Outbound): string;
   /** The frame telling a client the server removed it from a channel, if the protocol has one. */
   unsubscribed(channel: string): string | undefined;
+  /** The frame telling a client a cache channel has no cached event. */
+  cacheMiss(channel: string): string;
   /**
    * The frame asking a client to resubscribe to a recovery channel with `since` (live events were
    * lost on the server's side), if the protocol has one.
    */
   resubscribe?(channel: string): string;
 }
-
-/** Number of protocol slots in a delivery's frame cache. */
-export const CODEC_SLOTS = 2;

@@ -1,4 +1,4 @@
-import { channelNameError } from '../channels/channel-name.js';
+import { channelNameError } from './channel-name.js';
 
 /** A compiled @ChannelAuth pattern. */
 export interface ChannelPattern {

@@ -18,3 +18,11 @@ export function channelType(name: string): ChannelType {
   if (name.startsWith('presence-')) return 'presence';
   return 'public';
 }
+
+/** Pusher's end-to-end encrypted channels. */
+export const ENCRYPTED_PREFIX = 'private-encrypted-';
+
+export const isEncrypted = (channel: string): boolean => channel.startsWith(ENCRYPTED_PREFIX);
+
+/** Pusher's cache channels: `cache-`, `private-cache-`, `private-encrypted-cache-`, `presence-cache-`. */
+export const isCacheChannel = (name: string): boolean => /^(?:private-encrypted-|private-|presence-)?cache-/.test(name);

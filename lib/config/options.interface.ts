@@ -1,0 +1,263 @@
+import type { CanActivate, Type } from '@nestjs/common';
+import type { Redis, RedisOptions } from 'ioredis';
+import type { BroadcastDriver } from '../port/driver.interface.js';
+import type { WebhookEventName } from './webhook-events.js';
+
+/**
+ * Every option type of the module, and nothing else: this file imports no implementation, so that
+ * any layer may name an option.
+ */
+
+/**
+ * How the auth endpoints (`POST /broadcasting/auth`) learn who the user is.
+ * @publicApi
+ */
+export interface BroadcastAuthOptions {
+  /** Guards run on the auth routes before anything else (e.g. your JWT guard, which sets req.user). */
+  guards?: Array<Type<CanActivate> | CanActivate>;
+  /** The user of a request; default `req.user` as set by your guards or middleware. */
+  // biome-ignore lint/suspicious/noExplicitAny: the app's own request and user types
+  resolveUser?: (request: any) => unknown;
+  /** Presence member info when an authorizer returns `true`; default `{ id, name }` when present. */
+  // biome-ignore lint/suspicious/noExplicitAny: the app's own request and user types
+  presenceUser?: (user: any) => Record<string, unknown>;
+  /** The user's id (presence `user_id`, sign-in); default `user.id`, else `user.sub`. */
+  // biome-ignore lint/suspicious/noExplicitAny: the app's own request and user types
+  userId?: (user: any) => string | number | undefined;
+}
+
+/** Built-in driver names. @publicApi */
+export type BroadcastDriverName = 'local' | 'redis' | 'pusher' | 'log' | 'null' | 'memory';
+
+/**
+ * Where the `pusher` driver publishes: any Pusher-compatible HTTP API (Pusher, Soketi, Reverb, or
+ * another app serving this library's HTTP API). See docs/drivers.md.
+ * @publicApi
+ */
+export interface BroadcastPusherOptions {
+  /**
+   * The remote app's credentials. Default: the module's `appId` / `key` / `secret`, which the auth
+   * endpoint signs tokens with — so give them once, at the top level, or here (then the module uses
+   * these too); giving both with different values is refused.
+   */
+  appId?: string;
+  key?: string;
+  secret?: string;
+  /** Host name of the HTTP API, without scheme (e.g. `soketi.internal`). Or give `cluster`. */
+  host?: string;
+  /** Port; default 443 with TLS, else 80. */
+  port?: number;
+  /** HTTPS (default true). */
+  useTLS?: boolean;
+  /** Pusher cluster (`eu`, `mt1`, …): host `api-{cluster}.pusher.com`, when `host` is not given. */
+  cluster?: string;
+  /** Seconds one HTTP request may take (default 10, fractions allowed). */
+  timeout?: number;
+}
+
+/** The `pusher` options after defaults and validation. @publicApi */
+export interface ResolvedPusherOptions {
+  appId: string;
+  key: string;
+  secret: string;
+  host: string;
+  port?: number;
+  useTLS: boolean;
+  timeout: number;
+}
+
+/**
+ * The structural shape of a prom-client `Registry` (so this package's types do not need prom-client).
+ * @publicApi
+ */
+export interface MetricsRegistry {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+  // biome-ignore lint/suspicious/noExplicitAny: prom-client's own metric type
+  registerMetric(metric: any): void;
+}
+
+/** Opt-in Prometheus metrics (prom-client). See docs/observability.md. @publicApi */
+export interface BroadcastMetricsOptions {
+  /** Collect and serve metrics (default false). */
+  enabled?: boolean;
+  /**
+   * Path served ahead of the app's router, whatever its global prefix (default `/metrics`); `false`
+   * serves nothing (read `registry` yourself).
+   */
+  path?: string | false;
+  /** Prefix of every metric name (default `broadcast_`). */
+  prefix?: string;
+  /** Also collect Node's process metrics (prom-client `collectDefaultMetrics`) with the same prefix. */
+  defaultMetrics?: boolean;
+  /** Register the metrics in this prom-client Registry (e.g. your app's); default a new one. */
+  registry?: MetricsRegistry;
+}
+
+/** The `metrics` options after defaults and validation. @publicApi */
+export interface ResolvedMetricsOptions {
+  enabled: boolean;
+  path: string | false;
+  prefix: string;
+  defaultMetrics: boolean;
+  registry?: MetricsRegistry;
+}
+
+/**
+ * Everything the module can be configured with. Every field is optional; see
+ * {@link DEFAULT_BROADCAST_OPTIONS} for the defaults and the README's configuration table for the env names.
+ * @publicApi
+ */
+export interface BroadcastModuleOptions {
+  /** App id, key and secret: the key/secret pair signs channel auth tokens (Pusher scheme). */
+  appId?: string;
+  key?: string;
+  secret?: string;
+  /** Path of the native WebSocket endpoint. */
+  path?: string;
+  /** Channels the whole server may hold at once; 0 = unlimited. */
+  maxChannels?: number;
+  /** Subscribers one channel may have; 0 = unlimited. */
+  maxSubscribersPerChannel?: number;
+  /** Channels one connection may be subscribed to; 0 = unlimited. */
+  maxChannelsPerConnection?: number;
+  /** Seconds between WebSocket pings to an idle client (fractions allowed). */
+  heartbeatInterval?: number;
+  /** Seconds of silence after which a client is closed (fractions allowed). */
+  clientTimeout?: number;
+  /** Whether clients may whisper (client events) on private and presence channels. */
+  allowClientEvents?: boolean;
+  /** Origins allowed to open a WebSocket; empty = any. */
+  allowedOrigins?: string[];
+  /** Largest inbound frame in bytes; larger ones close the connection with 1009. */
+  maxMessageSize?: number;
+  /** Client events (whispers) one connection may send per second; 0 = unlimited. */
+  maxClientEventsPerSecond?: number;
+  /**
+   * Subscribes one connection may send per second, after a burst of `maxChannelsPerConnection` (a
+   * client resubscribing everything after a reconnect); 0 = unlimited. Unsubscribes are not limited.
+   */
+  maxSubscriptionsPerSecond?: number;
+  /** Unsent bytes one socket may hold before it is closed as too slow (4100); 0 = unlimited. */
+  maxBufferedBytes?: number;
+  /** Open connections per client IP; 0 = unlimited. */
+  maxConnectionsPerIp?: number;
+  /**
+   * Take the client IP from X-Forwarded-For, behind proxies you trust: `true` (or 1) for one proxy
+   * (the entry it appended, the rightmost), a number for that many proxies in a row; `false` (default)
+   * reads the socket's peer. Entries left of the trusted ones are the client's own words, never used.
+   */
+  trustProxy?: boolean | number;
+  /** permessage-deflate; off by default, since compressed frames cannot be shared between sockets. */
+  perMessageDeflate?: boolean;
+  /** Where broadcasts go: a built-in driver name or your own {@link BroadcastDriver}. */
+  driver?: BroadcastDriverName | BroadcastDriver;
+  /** Auth endpoint: guards and user resolution. */
+  auth?: BroadcastAuthOptions;
+  /** Close code sent to every client on shutdown: 1001 (going away) or 1012 (restarting). */
+  shutdownCloseCode?: 1001 | 1012;
+  /** Serve Pusher's HTTP API at `/apps/{appId}/…` (so Pusher server SDKs can publish). */
+  httpApi?: boolean;
+  /** The redis driver's connection, prefix and node TTL. */
+  redis?: RedisDriverOptions;
+  /** Channels whose events are numbered and kept, so reconnecting native clients can resume. */
+  recovery?: RecoveryOptions;
+  /** Base64 of 32 random bytes: enables `private-encrypted-*` channels (Pusher end-to-end encryption). */
+  encryptionMasterKey?: string;
+  /** Seconds the last event of a cache channel is kept (1-1800). */
+  cacheTtl?: number;
+  /** Pusher-style webhooks: URLs and which events. */
+  webhooks?: WebhookOptions;
+  /** The `pusher` driver's remote HTTP API. */
+  pusher?: BroadcastPusherOptions;
+  /** Prometheus metrics: `true`, or options. */
+  metrics?: boolean | BroadcastMetricsOptions;
+  /**
+   * Broadcast every event emitted with @nestjs/event-emitter whose payload has `broadcastOn()`
+   * (needs `EventEmitterModule.forRoot()` in the app).
+   */
+  eventEmitter?: boolean;
+}
+
+/** Options after defaults and validation. @publicApi */
+export interface BroadcastOptions {
+  appId: string;
+  key: string;
+  secret: string;
+  path: string;
+  maxChannels: number;
+  maxSubscribersPerChannel: number;
+  maxChannelsPerConnection: number;
+  heartbeatInterval: number;
+  clientTimeout: number;
+  allowClientEvents: boolean;
+  allowedOrigins: string[];
+  maxMessageSize: number;
+  maxClientEventsPerSecond: number;
+  maxSubscriptionsPerSecond: number;
+  maxBufferedBytes: number;
+  maxConnectionsPerIp: number;
+  trustProxy: boolean | number;
+  perMessageDeflate: boolean;
+  driver: BroadcastDriverName | BroadcastDriver;
+  auth: BroadcastAuthOptions & { guards: Array<Type<CanActivate> | CanActivate> };
+  shutdownCloseCode: 1001 | 1012;
+  httpApi: boolean;
+  redis: RedisDriverOptions;
+  recovery: Required<RecoveryOptions>;
+  encryptionMasterKey?: string;
+  cacheTtl: number;
+  webhooks?: WebhookOptions;
+  /** Set when the driver is `pusher`. */
+  pusher?: ResolvedPusherOptions;
+  metrics: ResolvedMetricsOptions;
+  eventEmitter: boolean;
+}
+
+/** Options of the redis driver. @publicApi */
+export interface RedisDriverOptions {
+  /** `redis://…` (env REDIS_URL); default `redis://127.0.0.1:6379`. */
+  url?: string;
+  /** ioredis options (merged over the URL). */
+  options?: RedisOptions;
+  /** An existing ioredis client to use for commands (a duplicate of it subscribes). Not closed by the driver. */
+  client?: Redis;
+  /** Key and channel prefix (env BROADCAST_REDIS_PREFIX); default `nestjs-broadcasting:<appId>:`. */
+  prefix?: string;
+  /** Milliseconds after which a silent node is considered dead; default 3000 (heartbeat: a third of it). */
+  nodeTtl?: number;
+}
+
+/** Which channels keep history, how much and how long; what one connection may replay. @publicApi */
+export interface RecoveryOptions {
+  /** Channel names or patterns with `*` (e.g. `orders`, `private-orders.*`); default none. */
+  channels?: string[];
+  /** Events kept per channel; default 1000. */
+  size?: number;
+  /** Seconds an event is kept; default 300. */
+  ttl?: number;
+  /**
+   * Missed events one connection may be replayed per `replayWindow` (all its channels together);
+   * a resume past it answers `recovered: false`. Default 10000.
+   */
+  maxReplayEvents?: number;
+  /** The same budget in bytes of event data; default 8 MiB. */
+  maxReplayBytes?: number;
+  /** Seconds of the replay budget's window; default 60. */
+  replayWindow?: number;
+}
+
+/** Webhook options. @publicApi */
+export interface WebhookOptions {
+  /** Where to POST (env BROADCAST_WEBHOOK_URLS, comma list). */
+  urls: string[];
+  /** Which events to send (env BROADCAST_WEBHOOK_EVENTS); default all. */
+  events?: WebhookEventName[];
+  /** Milliseconds events are gathered into one request; default 250. */
+  batchMs?: number;
+  /**
+   * Milliseconds channel_vacated and member_removed wait, dropped (with the matching occupied/added)
+   * when the channel or member comes back meanwhile; default 3000.
+   */
+  delayMs?: number;
+}
