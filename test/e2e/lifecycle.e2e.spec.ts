@@ -1,20 +1,15 @@
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Injectable, Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { Injectable } from '@nestjs/common';
 import {
   type BroadcastClient,
-  BroadcastModule,
   type BroadcastModuleOptions,
-  BroadcastService,
   ConnectionManager,
   OnClientDisconnect,
   OnClientMessage,
-  setupBroadcasting,
   signChannel,
   signUser,
 } from 'nestjs-broadcasting';
-import Pusher from 'pusher';
+import { type BroadcastNode, CREDENTIALS, startNode } from '../helpers/broadcast-node.js';
 import { RawWebSocket } from '../helpers/raw-websocket.js';
 import { redisAvailable, testPrefix } from '../helpers/redis.js';
 import { type Frame, TestClient } from '../helpers/test-client.js';
@@ -27,7 +22,7 @@ import { until } from '../helpers/until.js';
  * presence member — for every way the server closes a connection, with both drivers.
  */
 
-const [APP, KEY, SECRET] = ['app-id', 'app-key', 'app-secret'];
+const { key: KEY, secret: SECRET } = CREDENTIALS;
 /** The close code the victim answers with: its arrival proves the server read every frame before it. */
 const REPLY = 4321;
 
@@ -50,47 +45,12 @@ class Recorder {
   }
 }
 
-interface Node {
-  app: Awaited<ReturnType<typeof NestFactory.create>>;
-  ws: string;
-  connections: ConnectionManager;
-  broadcast: BroadcastService;
-  api: Pusher;
-}
-
-async function startNode(options: BroadcastModuleOptions): Promise<Node> {
-  @Module({
-    imports: [BroadcastModule.forRoot({ appId: APP, key: KEY, secret: SECRET, ...options })],
-    providers: [Recorder],
-  })
-  class LifecycleApp {}
-  const app = await NestFactory.create(LifecycleApp, { logger: false });
-  setupBroadcasting(app);
-  await app.listen(0, '127.0.0.1');
-  const { port } = app.getHttpServer().address() as AddressInfo;
-  const api = new Pusher({
-    appId: APP,
-    key: KEY,
-    secret: SECRET,
-    host: '127.0.0.1',
-    port: String(port),
-    useTLS: false,
-  });
-  return {
-    app,
-    ws: `ws://127.0.0.1:${port}`,
-    connections: app.get(ConnectionManager),
-    broadcast: app.get(BroadcastService),
-    api,
-  };
-}
-
 const presence = (channel: string, socketId: string, userId: string) => {
   const channel_data = JSON.stringify({ user_id: userId, user_info: { name: userId } });
   return { type: 'subscribe', channel, auth: signChannel(KEY, SECRET, socketId, channel, channel_data), channel_data };
 };
 
-async function apiJson(node: Node, path: string): Promise<Record<string, unknown>> {
+async function apiJson(node: BroadcastNode, path: string): Promise<Record<string, unknown>> {
   return (await (await node.api.get({ path })).json()) as Record<string, unknown>;
 }
 
@@ -110,7 +70,7 @@ describe.each([
   ['local', true],
   ['redis', haveRedis],
 ] as const)('a connection the server closes does nothing more (%s driver)', (driver, available) => {
-  const nodes: Node[] = [];
+  const nodes: BroadcastNode[] = [];
   const clients: TestClient[] = [];
   const raws: RawWebSocket[] = [];
 
@@ -125,17 +85,17 @@ describe.each([
   });
 
   /** The victim's node and the observer's (another node with the redis driver). */
-  async function cluster(reason: Reason): Promise<[Node, Node]> {
+  async function cluster(reason: Reason): Promise<[BroadcastNode, BroadcastNode]> {
     const options: BroadcastModuleOptions = {
       driver,
       redis: { prefix: testPrefix('lifecycle') },
       maxBufferedBytes: 64 * 1024,
       ...(reason === 'no activity (4201)' ? { heartbeatInterval: 0.5, clientTimeout: 1.5 } : {}),
     };
-    const victims = await startNode(options);
+    const victims = await startNode(options, [Recorder]);
     nodes.push(victims);
     if (driver === 'local') return [victims, victims];
-    const observers = await startNode({ ...options, heartbeatInterval: 30, clientTimeout: 60 });
+    const observers = await startNode({ ...options, heartbeatInterval: 30, clientTimeout: 60 }, [Recorder]);
     nodes.push(observers);
     return [victims, observers];
   }

@@ -19,6 +19,8 @@ export class FakeClient implements Client {
   write(frame: SharedFrame) {
     this.written.push(frame);
   }
+  /** Whether the transport is over its backlog (a test sets it to act as a slow reader). */
+  overBacklog?: () => boolean;
   /** The close the server decided, if any. */
   ended?: { code: number; reason: string };
   end(code: number, reason: string) {

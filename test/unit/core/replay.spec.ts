@@ -1,0 +1,189 @@
+import { describe, expect, it } from '@jest/globals';
+import { resolveBroadcastOptions } from '../../../lib/config/resolve-options.js';
+import { BroadcastHub } from '../../../lib/core/broadcast-hub.js';
+import { LocalDriver } from '../../../lib/drivers/local.driver.js';
+import type { BroadcastModuleOptions, DriverNode } from '../../../lib/index.js';
+import { handleNativeFrame } from '../../../lib/protocols/native.handler.js';
+import { FakeClient } from '../../helpers/fake-client.js';
+
+/** A hub with the local driver and `rec` as a recovery channel; `publish(n)` adds n events of ~1 KB. */
+function setup(options: BroadcastModuleOptions = {}) {
+  const resolved = resolveBroadcastOptions(
+    { recovery: { channels: ['rec', 'rec2'], size: 5000 }, ...options },
+    { nodeEnv: 'test' },
+  );
+  const driver = new NodeCapture();
+  const hub = new BroadcastHub(resolved, driver);
+  let seq = 0;
+  const publish = (n: number, channel = 'rec') => {
+    for (let i = 0; i < n; i++)
+      driver.publish({ channels: [channel], event: 'e', data: { i: ++seq, pad: 'x'.repeat(1000) } });
+  };
+  const connect = (id: string) => {
+    const c = new FakeClient(id);
+    hub.connect(c);
+    return c;
+  };
+  return { hub, publish, connect, node: () => driver.attached as DriverNode };
+}
+
+/** The local driver, keeping the node it is attached to (to act as a cluster driver would). */
+class NodeCapture extends LocalDriver {
+  attached?: DriverNode;
+  override attach(node: DriverNode): void {
+    super.attach(node);
+    this.attached = node;
+  }
+}
+
+/** Every frame a client got (its own and shared ones), parsed, in order of arrival per kind. */
+const frames = (c: FakeClient) => c.sent.map((t) => JSON.parse(t) as Record<string, unknown>);
+const events = (c: FakeClient) =>
+  [...c.sent, ...c.written.map((f) => f.text)]
+    .map((t) => JSON.parse(t) as { type: string; data?: { i: number }; position?: { offset: number } })
+    .filter((f) => f.type === 'event');
+
+const lastSubscribed = (c: FakeClient) =>
+  frames(c)
+    .filter((f) => f.type === 'subscribed')
+    .at(-1);
+
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('replay: exactly once, in chunks, on a budget', () => {
+  it('writes a long replay in chunks, letting other work in between, with live events after it', async () => {
+    const { hub, publish, connect } = setup();
+    const first = connect('1.1');
+    handleNativeFrame(hub, first, '{"type":"subscribe","channel":"rec"}');
+    const { epoch } = (frames(first)[0] as { position: { epoch: string } }).position;
+    publish(1000);
+    const c = connect('1.2');
+    const done = handleNativeFrame(
+      hub,
+      c,
+      JSON.stringify({ type: 'subscribe', channel: 'rec', since: { epoch, offset: 0 } }),
+    );
+    expect(done).toBeInstanceOf(Promise);
+    expect(frames(c)[0]).toMatchObject({ type: 'subscribed', recovered: true, position: { offset: 1000 } });
+    // Only the first chunk went out in this turn; the rest follows turn by turn.
+    const afterFirstTurn = events(c).length;
+    expect(afterFirstTurn).toBeGreaterThan(0);
+    expect(afterFirstTurn).toBeLessThan(200);
+    await nextTurn();
+    publish(1); // a live event published mid-replay waits for the replay's end
+    await done;
+    const offsets = events(c).map((e) => e.position?.offset);
+    expect(offsets).toEqual(Array.from({ length: 1001 }, (_, i) => i + 1));
+    publish(1);
+    expect(
+      events(c)
+        .map((e) => e.position?.offset)
+        .slice(-2),
+    ).toEqual([1001, 1002]);
+  });
+
+  it('stops a replay at the chunk where the client is over its backlog', async () => {
+    const { hub, publish, connect } = setup();
+    const first = connect('1.1');
+    handleNativeFrame(hub, first, '{"type":"subscribe","channel":"rec"}');
+    const { epoch } = (frames(first)[0] as { position: { epoch: string } }).position;
+    publish(1000);
+    const c = connect('1.2');
+    c.overBacklog = () => c.sent.length > 100;
+    await handleNativeFrame(hub, c, JSON.stringify({ type: 'subscribe', channel: 'rec', since: { epoch, offset: 0 } }));
+    const got = events(c).length;
+    expect(got).toBeGreaterThan(100);
+    expect(got).toBeLessThan(300);
+    await nextTurn();
+    expect(events(c)).toHaveLength(got);
+  });
+
+  it('answers recovered:false, unread, when the replay is over the connection budget', async () => {
+    const { hub, publish, connect } = setup({
+      recovery: { channels: ['rec', 'rec2'], size: 5000, maxReplayEvents: 150 },
+    });
+    const first = connect('1.1');
+    handleNativeFrame(hub, first, '{"type":"subscribe","channel":"rec"}');
+    handleNativeFrame(hub, first, '{"type":"subscribe","channel":"rec2"}');
+    const [{ epoch }, { epoch: epoch2 }] = frames(first).map((f) => (f as { position: { epoch: string } }).position);
+    publish(100);
+    publish(100, 'rec2');
+    const c = connect('1.2');
+    await handleNativeFrame(hub, c, JSON.stringify({ type: 'subscribe', channel: 'rec', since: { epoch, offset: 0 } }));
+    expect(frames(c)[0]).toMatchObject({ type: 'subscribed', recovered: true });
+    expect(events(c)).toHaveLength(100);
+    // 100 of 150 spent: another 100 does not fit, 50 does.
+    await handleNativeFrame(
+      hub,
+      c,
+      JSON.stringify({ type: 'subscribe', channel: 'rec2', since: { epoch: epoch2, offset: 0 } }),
+    );
+    expect(lastSubscribed(c)).toMatchObject({ channel: 'rec2', recovered: false });
+    expect(events(c)).toHaveLength(100);
+    handleNativeFrame(hub, c, '{"type":"unsubscribe","channel":"rec2"}');
+    await handleNativeFrame(
+      hub,
+      c,
+      JSON.stringify({ type: 'subscribe', channel: 'rec2', since: { epoch: epoch2, offset: 50 } }),
+    );
+    expect(lastSubscribed(c)).toMatchObject({ channel: 'rec2', recovered: true });
+    expect(events(c)).toHaveLength(150);
+  });
+
+  it('does not replay a channel again to a subscribed client asking with since, until the server asks it to', async () => {
+    const { hub, publish, connect, node } = setup();
+    const first = connect('1.1');
+    handleNativeFrame(hub, first, '{"type":"subscribe","channel":"rec"}');
+    const { epoch } = (frames(first)[0] as { position: { epoch: string } }).position;
+    publish(100);
+    const c = connect('1.2');
+    const resume = JSON.stringify({ type: 'subscribe', channel: 'rec', since: { epoch, offset: 0 } });
+    await handleNativeFrame(hub, c, resume);
+    expect(events(c)).toHaveLength(100);
+    for (let i = 0; i < 5; i++) await handleNativeFrame(hub, c, resume);
+    expect(
+      frames(c)
+        .filter((f) => f.type === 'subscribed')
+        .slice(1),
+    ).toEqual(
+      Array(5).fill({ type: 'subscribed', channel: 'rec', position: { epoch, offset: 100 }, recovered: false }),
+    );
+    expect(events(c)).toHaveLength(100);
+    // A since at the current position replays nothing and is still recovered.
+    await handleNativeFrame(
+      hub,
+      c,
+      JSON.stringify({ type: 'subscribe', channel: 'rec', since: { epoch, offset: 100 } }),
+    );
+    expect(lastSubscribed(c)).toMatchObject({ recovered: true });
+    // The server lost live events and asks its subscribers to resubscribe: this one may be replayed again.
+    node().lost('rec');
+    expect(frames(c).at(-1)).toEqual({ type: 'resubscribe', channel: 'rec' });
+    await handleNativeFrame(
+      hub,
+      c,
+      JSON.stringify({ type: 'subscribe', channel: 'rec', since: { epoch, offset: 90 } }),
+    );
+    expect(lastSubscribed(c)).toMatchObject({ recovered: true });
+    expect(events(c)).toHaveLength(110);
+  });
+
+  it('cuts off a client whose held live events pass maxBufferedBytes while it is replayed', async () => {
+    const { hub, publish, connect } = setup({ maxBufferedBytes: 16 * 1024 });
+    const first = connect('1.1');
+    handleNativeFrame(hub, first, '{"type":"subscribe","channel":"rec"}');
+    const { epoch } = (frames(first)[0] as { position: { epoch: string } }).position;
+    publish(1000);
+    const c = connect('1.2');
+    const done = handleNativeFrame(
+      hub,
+      c,
+      JSON.stringify({ type: 'subscribe', channel: 'rec', since: { epoch, offset: 0 } }),
+    );
+    publish(40); // ~40 KB held behind the replay
+    await done;
+    expect(c.ended).toEqual({ code: 4100, reason: 'too slow' });
+    expect(hub.clients.has(c.id)).toBe(false);
+    expect(hub.registry.get('rec')?.subscribers.has(c)).toBe(false);
+  });
+});
