@@ -66,11 +66,6 @@ export class ChannelAuthExplorer implements OnModuleInit {
     for (const e of this.entries) this.logger.log(`${e.pattern.source} → ${e.label}`);
   }
 
-  /** Patterns in the order they are tried. */
-  patterns(): string[] {
-    return this.entries.map((e) => e.pattern.source);
-  }
-
   match(channel: string, request: unknown): AuthorizerMatch | undefined {
     for (const e of this.entries) {
       const params = matchChannelPattern(e.pattern, channel);

@@ -135,6 +135,34 @@ describe('options', () => {
     }
   });
 
+  it('reads BROADCAST_RECOVERY_SIZE and _TTL without _CHANNELS (limits of the channels configured in code)', () => {
+    const read = broadcastConfigFromEnv({ BROADCAST_RECOVERY_SIZE: '50', BROADCAST_RECOVERY_TTL: '30' });
+    expect(read).toEqual({ recovery: { size: 50, ttl: 30 } });
+    const o = resolveBroadcastOptions(
+      { ...read, recovery: { channels: ['orders'], ...read.recovery } },
+      { nodeEnv: 'test' },
+    );
+    expect(o.recovery).toMatchObject({ channels: ['orders'], size: 50, ttl: 30 });
+    expect(resolveBroadcastOptions(read, { nodeEnv: 'test' }).recovery).toMatchObject({
+      channels: [],
+      size: 50,
+      ttl: 30,
+    });
+    expect(() => broadcastConfigFromEnv({ BROADCAST_RECOVERY_SIZE: 'lots' })).toThrow(/"recovery.size"/);
+  });
+
+  it('validates the replay budget', () => {
+    const o = resolveBroadcastOptions({}, { nodeEnv: 'test' });
+    expect(o.recovery).toMatchObject({ maxReplayEvents: 10_000, maxReplayBytes: 8 * 1024 * 1024, replayWindow: 60 });
+    for (const [recovery, error] of [
+      [{ maxReplayEvents: 0 }, /"recovery.maxReplayEvents"/],
+      [{ maxReplayBytes: 1.5 }, /"recovery.maxReplayBytes"/],
+      [{ replayWindow: 0 }, /"recovery.replayWindow"/],
+    ] as const) {
+      expect(() => resolveBroadcastOptions({ recovery }, { nodeEnv: 'test' })).toThrow(error);
+    }
+  });
+
   it('names the option of an unparsable env value', () => {
     expect(() => broadcastConfigFromEnv({ BROADCAST_MAX_CHANNELS: 'lots' })).toThrow(
       /"maxChannels".*BROADCAST_MAX_CHANNELS/,
