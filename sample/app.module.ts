@@ -29,8 +29,16 @@ export class AppModule {
         TerminusModule,
         BroadcastModule.forRoot({
           isGlobal: true,
-          // Reconnecting native clients resume these channels (BROADCAST_RECOVERY_* override it).
-          recovery: { channels: ['announcements', 'orders'], size: 1000, ttl: 300 },
+          // Reconnecting native clients resume these channels (BROADCAST_RECOVERY_* override it); one
+          // connection may be replayed at most 5,000 events or 4 MiB a minute (docs/recovery.md).
+          recovery: {
+            channels: ['announcements', 'orders'],
+            size: 1000,
+            ttl: 300,
+            maxReplayEvents: 5000,
+            maxReplayBytes: 4 * 1024 * 1024,
+            replayWindow: 60,
+          },
           metrics: true,
           eventEmitter: true,
           ...broadcastConfigFromEnv(),
