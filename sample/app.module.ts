@@ -22,6 +22,7 @@ import { UsersController } from './users/users.controller.js';
 @Module({})
 export class AppModule {
   static register(overrides: BroadcastModuleOptions = {}): DynamicModule {
+    const env = broadcastConfigFromEnv();
     return {
       module: AppModule,
       imports: [
@@ -29,8 +30,12 @@ export class AppModule {
         TerminusModule,
         BroadcastModule.forRoot({
           isGlobal: true,
-          // Reconnecting native clients resume these channels (BROADCAST_RECOVERY_* override it); one
-          // connection may be replayed at most 5,000 events or 4 MiB a minute (docs/recovery.md).
+          metrics: true,
+          eventEmitter: true,
+          ...env,
+          // Reconnecting native clients resume these channels (each BROADCAST_RECOVERY_* variable
+          // overrides its part); one connection may be replayed at most 5,000 events or 4 MiB a
+          // minute (docs/recovery.md).
           recovery: {
             channels: ['announcements', 'orders'],
             size: 1000,
@@ -38,10 +43,8 @@ export class AppModule {
             maxReplayEvents: 5000,
             maxReplayBytes: 4 * 1024 * 1024,
             replayWindow: 60,
+            ...env.recovery,
           },
-          metrics: true,
-          eventEmitter: true,
-          ...broadcastConfigFromEnv(),
           auth: { guards: [DemoAuthGuard] },
           ...overrides,
         }),
