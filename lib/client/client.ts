@@ -1,4 +1,4 @@
-import { backoffDelay, type CloseAction, closeAction, DEFAULT_RECONNECT, type ReconnectOptions } from './backoff.js';
+import { backoffDelay, type CloseAction, closeAction } from './backoff.js';
 import {
   type Channel,
   type ChannelHost,
@@ -8,6 +8,7 @@ import {
   type PrivateChannel,
 } from './channel.js';
 import { Listeners, NamedListeners } from './listeners.js';
+import { resolveOptions, type Settings } from './options.js';
 import type {
   AnyEvents,
   ChannelAuthorization,
@@ -17,7 +18,6 @@ import type {
   EventMeta,
   EventName,
   FetchLike,
-  WebSocketConstructor,
   WebSocketLike,
 } from './types.js';
 
@@ -75,16 +75,7 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
   /** Bumped for every socket; callbacks of an older socket are ignored. */
   generation = 0;
 
-  private readonly url: string;
-  private readonly WebSocketClass: WebSocketConstructor;
-  private readonly fetchFn: FetchLike | undefined;
-  private readonly authUrl: string;
-  private readonly userAuthUrl: string;
-  private readonly reconnectOptions: Required<ReconnectOptions> | false;
-  private readonly connectTimeout: number;
-  private readonly activityTimeout: number;
-  private readonly pongTimeout: number;
-  private readonly requestTimeout: number;
+  private readonly settings: Settings;
 
   private ws: WebSocketLike | undefined;
   private attempts = 0;
@@ -114,26 +105,7 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
   private readonly host: ChannelHost;
 
   constructor(private readonly options: ClientOptions = {}) {
-    this.url = resolveUrl(options.url);
-    const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    if (!WS) {
-      throw new Error(
-        'nestjs-broadcasting/client: no WebSocket class. In Node 20 pass one: createClient({ WebSocket }) with `import { WebSocket } from "ws"`',
-      );
-    }
-    this.WebSocketClass = WS;
-    const f = options.fetch ?? (globalThis as { fetch?: FetchLike }).fetch;
-    // The global fetch must be called with the global object as `this` (browsers check).
-    this.fetchFn = options.fetch ? f : f?.bind(globalThis);
-    const origin = httpOrigin(this.url);
-    this.authUrl = new URL(options.authEndpoint ?? '/broadcasting/auth', origin).href;
-    this.userAuthUrl = new URL(options.userAuthEndpoint ?? '/broadcasting/user-auth', origin).href;
-    this.reconnectOptions =
-      options.reconnect === false ? false : checkReconnect({ ...DEFAULT_RECONNECT, ...options.reconnect });
-    this.connectTimeout = duration('connectTimeout', options.connectTimeout, 10_000);
-    this.activityTimeout = duration('activityTimeout', options.activityTimeout, 30_000);
-    this.pongTimeout = duration('pongTimeout', options.pongTimeout, 10_000);
-    this.requestTimeout = duration('requestTimeout', options.requestTimeout, 10_000);
+    this.settings = resolveOptions(options);
     const self = this;
     this.host = {
       get socketId() {
@@ -222,7 +194,7 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
   request<T = unknown>(
     type: string,
     payload: Record<string, unknown> = {},
-    timeoutMs = this.requestTimeout,
+    timeoutMs = this.settings.requestTimeout,
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const ref = this.nextRef++;
@@ -278,9 +250,11 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
     this.setState('connecting');
     let ws: WebSocketLike;
     try {
-      ws = new this.WebSocketClass(this.url);
+      ws = new this.settings.WebSocket(this.settings.url);
     } catch (err) {
-      this.listeners.error.emit({ message: `cannot open ${this.url}: ${(err as Error)?.message ?? String(err)}` });
+      this.listeners.error.emit({
+        message: `cannot open ${this.settings.url}: ${(err as Error)?.message ?? String(err)}`,
+      });
       this.closed(1006, 'cannot open socket', 'backoff');
       return;
     }
@@ -297,8 +271,8 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
     // A close event always follows an error.
     ws.onerror = noop as never;
     this.connectTimer = setTimeout(
-      () => this.drop(`no "connected" frame within ${this.connectTimeout} ms`, 'backoff'),
-      this.connectTimeout,
+      () => this.drop(`no "connected" frame within ${this.settings.connectTimeout} ms`, 'backoff'),
+      this.settings.connectTimeout,
     );
   }
 
@@ -340,7 +314,7 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
     if (this.stopped) return;
     if (this.connectedAt > 0 && Date.now() - this.connectedAt >= STABLE_AFTER_MS) this.attempts = 0;
     this.connectedAt = 0;
-    const r = this.reconnectOptions;
+    const r = this.settings.reconnect;
     if (action === 'stop' || r === false) {
       this.stopped = true;
       this.listeners.close.emit({ code, reason, willReconnect: false });
@@ -449,7 +423,7 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
     this.socketId = socketId;
     this.connectedAt = Date.now();
     this.setState('connected');
-    this.armLiveness(this.activityTimeout);
+    this.armLiveness(this.settings.activityTimeout);
     for (const ch of this.channels.values()) ch.subscribe();
     if (this.wantSignIn) this.doSignIn();
     this.listeners.connected.emit(socketId);
@@ -470,7 +444,7 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
   }
 
   private armLiveness(after: number): void {
-    if (this.activityTimeout <= 0) return;
+    if (this.settings.activityTimeout <= 0) return;
     clearTimeout(this.livenessTimer);
     this.livenessTimer = setTimeout(() => this.checkLiveness(), after);
   }
@@ -478,22 +452,22 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
   private checkLiveness(): void {
     if (this.state !== 'connected') return;
     if (this.awaitingPong) {
-      this.drop(`no answer to ping within ${this.pongTimeout} ms`, 'now');
+      this.drop(`no answer to ping within ${this.settings.pongTimeout} ms`, 'now');
       return;
     }
     const idle = Date.now() - this.lastSeen;
-    if (idle >= this.activityTimeout) {
+    if (idle >= this.settings.activityTimeout) {
       this.awaitingPong = true;
       this.send({ type: 'ping' });
-      this.armLiveness(this.pongTimeout);
+      this.armLiveness(this.settings.pongTimeout);
     } else {
-      this.armLiveness(this.activityTimeout - idle);
+      this.armLiveness(this.settings.activityTimeout - idle);
     }
   }
 
   private async authorize(channel: string, socketId: string): Promise<ChannelAuthorization> {
     if (this.options.authorizer) return this.options.authorizer(channel, socketId);
-    const body = await this.post(this.authUrl, { socket_id: socketId, channel_name: channel });
+    const body = await this.post(this.settings.authUrl, { socket_id: socketId, channel_name: channel });
     const a = body as Partial<ChannelAuthorization>;
     if (typeof a.auth !== 'string' || (a.channel_data !== undefined && typeof a.channel_data !== 'string')) {
       throw new AuthError('the auth endpoint answered without an "auth" string', 200);
@@ -505,7 +479,7 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
     const socketId = this.socketId;
     const generation = this.generation;
     if (socketId === undefined) return;
-    this.post(this.userAuthUrl, { socket_id: socketId }).then(
+    this.post(this.settings.userAuthUrl, { socket_id: socketId }).then(
       (body) => {
         if (generation !== this.generation) return;
         const b = body as { auth?: unknown; user_data?: unknown };
@@ -528,12 +502,12 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
   }
 
   private async post(url: string, body: Record<string, string>): Promise<unknown> {
-    if (!this.fetchFn) throw new AuthError('no fetch: pass the fetch option', 0);
+    if (!this.settings.fetch) throw new AuthError('no fetch: pass the fetch option', 0);
     const h = this.options.headers;
     const headers = typeof h === 'function' ? await h() : (h ?? {});
     let res: Awaited<ReturnType<FetchLike>>;
     try {
-      res = await this.fetchFn(url, {
+      res = await this.settings.fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
         body: JSON.stringify(body),
@@ -566,42 +540,4 @@ function detach(ws: WebSocketLike): void {
   ws.onmessage = null;
   ws.onclose = noop as never;
   ws.onerror = noop as never;
-}
-
-function resolveUrl(url: string | undefined): string {
-  const loc = (globalThis as { location?: { protocol: string; host: string } }).location;
-  if (url === undefined) {
-    if (!loc) throw new Error('nestjs-broadcasting/client: the "url" option is required outside a browser');
-    return `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}/ws`;
-  }
-  const base = loc ? `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}/` : undefined;
-  const u = new URL(url, base);
-  if (u.protocol === 'http:') u.protocol = 'ws:';
-  else if (u.protocol === 'https:') u.protocol = 'wss:';
-  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') {
-    throw new Error(`nestjs-broadcasting/client: "url" must be a ws:// or wss:// URL, got ${url}`);
-  }
-  return u.href;
-}
-
-function httpOrigin(wsUrl: string): string {
-  const u = new URL(wsUrl);
-  return `${u.protocol === 'wss:' ? 'https:' : 'http:'}//${u.host}`;
-}
-
-function duration(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new Error(`nestjs-broadcasting/client: "${name}" must be a number of milliseconds >= 0`);
-  }
-  return value;
-}
-
-function checkReconnect(r: Required<ReconnectOptions>): Required<ReconnectOptions> {
-  duration('reconnect.initialDelay', r.initialDelay, 0);
-  duration('reconnect.maxDelay', r.maxDelay, 0);
-  if (typeof r.jitter !== 'number' || !(r.jitter >= 0 && r.jitter <= 1)) {
-    throw new Error('nestjs-broadcasting/client: "reconnect.jitter" must be between 0 and 1');
-  }
-  return r;
 }
