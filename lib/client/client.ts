@@ -7,30 +7,18 @@ import {
   type PresenceChannel,
   type PrivateChannel,
 } from './channel.js';
+import { AuthError, Endpoints } from './endpoints.js';
 import { Listeners, NamedListeners } from './listeners.js';
 import { resolveOptions, type Settings } from './options.js';
 import type {
   AnyEvents,
-  ChannelAuthorization,
   ClientOptions,
   CloseInfo,
   ConnectionState,
   EventMeta,
   EventName,
-  FetchLike,
   WebSocketLike,
 } from './types.js';
-
-/** The auth endpoint refused or failed; `status` is its HTTP status (0: no answer). */
-export class AuthError extends Error {
-  constructor(
-    message: string,
-    readonly status: number,
-  ) {
-    super(message);
-    this.name = 'AuthError';
-  }
-}
 
 /** The channel type a name gets: by prefix, as on the server. */
 export type ChannelFor<N extends string, E extends object, W extends object> = N extends `presence-${string}`
@@ -76,6 +64,7 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
   generation = 0;
 
   private readonly settings: Settings;
+  private readonly endpoints: Endpoints;
 
   private ws: WebSocketLike | undefined;
   private attempts = 0;
@@ -104,8 +93,9 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
   };
   private readonly host: ChannelHost;
 
-  constructor(private readonly options: ClientOptions = {}) {
+  constructor(options: ClientOptions = {}) {
     this.settings = resolveOptions(options);
+    this.endpoints = new Endpoints(options, this.settings);
     const self = this;
     this.host = {
       get socketId() {
@@ -115,7 +105,7 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
         return self.generation;
       },
       send: (frame) => this.send(frame),
-      authorize: (channel, socketId) => this.authorize(channel, socketId),
+      authorize: (channel, socketId) => this.endpoints.authorize(channel, socketId),
       leave: (channel) => this.leave(channel),
     };
     if (options.autoConnect !== false) this.connect();
@@ -465,21 +455,11 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
     }
   }
 
-  private async authorize(channel: string, socketId: string): Promise<ChannelAuthorization> {
-    if (this.options.authorizer) return this.options.authorizer(channel, socketId);
-    const body = await this.post(this.settings.authUrl, { socket_id: socketId, channel_name: channel });
-    const a = body as Partial<ChannelAuthorization>;
-    if (typeof a.auth !== 'string' || (a.channel_data !== undefined && typeof a.channel_data !== 'string')) {
-      throw new AuthError('the auth endpoint answered without an "auth" string', 200);
-    }
-    return a.channel_data === undefined ? { auth: a.auth } : { auth: a.auth, channel_data: a.channel_data };
-  }
-
   private doSignIn(): void {
     const socketId = this.socketId;
     const generation = this.generation;
     if (socketId === undefined) return;
-    this.post(this.settings.userAuthUrl, { socket_id: socketId }).then(
+    this.endpoints.userAuth(socketId).then(
       (body) => {
         if (generation !== this.generation) return;
         const b = body as { auth?: unknown; user_data?: unknown };
@@ -499,29 +479,6 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
   private rejectSignIn(err: Error, final: boolean): void {
     if (final) this.wantSignIn = false;
     for (const w of this.signInWaiters.splice(0)) w.reject(err);
-  }
-
-  private async post(url: string, body: Record<string, string>): Promise<unknown> {
-    if (!this.settings.fetch) throw new AuthError('no fetch: pass the fetch option', 0);
-    const h = this.options.headers;
-    const headers = typeof h === 'function' ? await h() : (h ?? {});
-    let res: Awaited<ReturnType<FetchLike>>;
-    try {
-      res = await this.settings.fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
-        body: JSON.stringify(body),
-        credentials: this.options.credentials ?? 'same-origin',
-      });
-    } catch (err) {
-      throw new AuthError(`${url}: ${(err as Error)?.message ?? String(err)}`, 0);
-    }
-    if (!res.ok) throw new AuthError(`${url} answered HTTP ${res.status}`, res.status);
-    try {
-      return await res.json();
-    } catch {
-      throw new AuthError(`${url} answered something that is not JSON`, res.status);
-    }
   }
 }
 
