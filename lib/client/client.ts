@@ -10,6 +10,7 @@ import {
 import { AuthError, Endpoints } from './endpoints.js';
 import { Listeners, NamedListeners } from './listeners.js';
 import { resolveOptions, type Settings } from './options.js';
+import { Requests } from './requests.js';
 import type {
   AnyEvents,
   ClientOptions,
@@ -48,7 +49,6 @@ const STABLE_AFTER_MS = 10_000;
 const OPEN = 1;
 
 type Frame = Record<string, unknown>;
-type Pending = { resolve(v: unknown): void; reject(e: Error): void; timer: ReturnType<typeof setTimeout> };
 
 /**
  * A client for the native protocol. `E` maps event names to payloads, `W` whisper names to
@@ -78,8 +78,7 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
   private readonly channels = new Map<string, ChannelImpl>();
   /** Our own `unsubscribe`s not yet answered, by channel: their `unsubscribed` is not a revocation. */
   private readonly leaving = new Map<string, number>();
-  private readonly requests = new Map<number, Pending>();
-  private nextRef = 1;
+  private readonly requests = new Requests((frame) => this.send(frame));
   private wantSignIn = false;
   private signInWaiters: Array<{ resolve(id: string): void; reject(e: Error): void }> = [];
   private readonly direct = new NamedListeners<[unknown, EventMeta]>();
@@ -186,18 +185,7 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
     payload: Record<string, unknown> = {},
     timeoutMs = this.settings.requestTimeout,
   ): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const ref = this.nextRef++;
-      if (!this.send({ ...payload, type, ref })) {
-        reject(new Error('not connected'));
-        return;
-      }
-      const timer = setTimeout(() => {
-        this.requests.delete(ref);
-        reject(new Error(`no reply to "${type}" within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.requests.set(ref, { resolve: resolve as (v: unknown) => void, reject, timer });
-    });
+    return this.requests.start<T>(type, payload, timeoutMs);
   }
 
   /** Sends a frame as is; false when not connected (nothing is queued). */
@@ -291,11 +279,7 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
     this.awaitingPong = false;
     this.leaving.clear();
     for (const ch of this.channels.values()) ch.reset();
-    for (const [ref, p] of this.requests) {
-      clearTimeout(p.timer);
-      p.reject(new Error('connection closed'));
-      this.requests.delete(ref);
-    }
+    this.requests.rejectAll();
     this.rejectSignIn(new Error('connection closed'), false);
   }
 
@@ -383,24 +367,13 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
       case 'signin_error':
         this.rejectSignIn(new Error(typeof m.error === 'string' ? m.error : 'sign-in refused'), true);
         return;
-      case 'reply': {
-        const p = typeof m.ref === 'number' ? this.requests.get(m.ref) : undefined;
-        if (!p) break;
-        clearTimeout(p.timer);
-        this.requests.delete(m.ref as number);
-        p.resolve(m.data);
-        return;
-      }
+      case 'reply':
+        if (typeof m.ref === 'number' && this.requests.resolve(m.ref, m.data)) return;
+        break;
       case 'error': {
         const message = typeof m.message === 'string' ? m.message : 'error';
         // An app handler's error answers the request it names by `ref`.
-        const p = typeof m.ref === 'number' ? this.requests.get(m.ref) : undefined;
-        if (p) {
-          clearTimeout(p.timer);
-          this.requests.delete(m.ref as number);
-          p.reject(new Error(message));
-          return;
-        }
+        if (typeof m.ref === 'number' && this.requests.reject(m.ref, message)) return;
         this.listeners.error.emit({ message });
         return;
       }
