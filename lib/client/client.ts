@@ -7,10 +7,11 @@ import {
   type PresenceChannel,
   type PrivateChannel,
 } from './channel.js';
-import { AuthError, Endpoints } from './endpoints.js';
+import { Endpoints } from './endpoints.js';
 import { Listeners, NamedListeners } from './listeners.js';
 import { resolveOptions, type Settings } from './options.js';
 import { Requests } from './requests.js';
+import { SignIn } from './sign-in.js';
 import type {
   AnyEvents,
   ClientOptions,
@@ -65,6 +66,7 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
 
   private readonly settings: Settings;
   private readonly endpoints: Endpoints;
+  private readonly signer: SignIn;
 
   private ws: WebSocketLike | undefined;
   private attempts = 0;
@@ -79,8 +81,6 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
   /** Our own `unsubscribe`s not yet answered, by channel: their `unsubscribed` is not a revocation. */
   private readonly leaving = new Map<string, number>();
   private readonly requests = new Requests((frame) => this.send(frame));
-  private wantSignIn = false;
-  private signInWaiters: Array<{ resolve(id: string): void; reject(e: Error): void }> = [];
   private readonly direct = new NamedListeners<[unknown, EventMeta]>();
   private readonly listeners: { [K in keyof ClientEvents]: Listeners<Parameters<ClientEvents[K]>> } = {
     state: new Listeners(),
@@ -95,6 +95,7 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
   constructor(options: ClientOptions = {}) {
     this.settings = resolveOptions(options);
     this.endpoints = new Endpoints(options, this.settings);
+    this.signer = new SignIn(this, this.endpoints, this.listeners.signedIn);
     const self = this;
     this.host = {
       get socketId() {
@@ -173,10 +174,7 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
    * repeated after every reconnect. Resolves with the user id.
    */
   signIn(): Promise<string> {
-    this.wantSignIn = true;
-    const p = new Promise<string>((resolve, reject) => this.signInWaiters.push({ resolve, reject }));
-    if (this.state === 'connected') this.doSignIn();
-    return p;
+    return this.signer.start();
   }
 
   /** Sends an app frame (`@OnClientMessage`) and resolves with the `reply`'s data. */
@@ -275,12 +273,11 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
     clearTimeout(this.livenessTimer);
     this.ws = undefined;
     this.socketId = undefined;
-    this.userId = undefined;
     this.awaitingPong = false;
     this.leaving.clear();
     for (const ch of this.channels.values()) ch.reset();
     this.requests.rejectAll();
-    this.rejectSignIn(new Error('connection closed'), false);
+    this.signer.dropped();
   }
 
   /** After a close: tell the app, then reconnect as the close code says. */
@@ -359,13 +356,11 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
         return;
       case 'signed_in':
         if (typeof m.user_id === 'string') {
-          this.userId = m.user_id;
-          for (const w of this.signInWaiters.splice(0)) w.resolve(m.user_id);
-          this.listeners.signedIn.emit(m.user_id);
+          this.signer.succeeded(m.user_id);
         }
         return;
       case 'signin_error':
-        this.rejectSignIn(new Error(typeof m.error === 'string' ? m.error : 'sign-in refused'), true);
+        this.signer.refused(new Error(typeof m.error === 'string' ? m.error : 'sign-in refused'));
         return;
       case 'reply':
         if (typeof m.ref === 'number' && this.requests.resolve(m.ref, m.data)) return;
@@ -388,7 +383,7 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
     this.setState('connected');
     this.armLiveness(this.settings.activityTimeout);
     for (const ch of this.channels.values()) ch.subscribe();
-    if (this.wantSignIn) this.doSignIn();
+    this.signer.resume();
     this.listeners.connected.emit(socketId);
   }
 
@@ -426,32 +421,6 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
     } else {
       this.armLiveness(this.settings.activityTimeout - idle);
     }
-  }
-
-  private doSignIn(): void {
-    const socketId = this.socketId;
-    const generation = this.generation;
-    if (socketId === undefined) return;
-    this.endpoints.userAuth(socketId).then(
-      (body) => {
-        if (generation !== this.generation) return;
-        const b = body as { auth?: unknown; user_data?: unknown };
-        if (typeof b.auth !== 'string' || typeof b.user_data !== 'string') {
-          this.rejectSignIn(new AuthError('the user-auth endpoint answered without "auth" and "user_data"', 200), true);
-          return;
-        }
-        this.send({ type: 'signin', auth: b.auth, user_data: b.user_data });
-      },
-      (err: Error) => {
-        if (generation === this.generation) this.rejectSignIn(err, true);
-      },
-    );
-  }
-
-  /** `final`: the server or the endpoint refused, so it is not retried after reconnects. */
-  private rejectSignIn(err: Error, final: boolean): void {
-    if (final) this.wantSignIn = false;
-    for (const w of this.signInWaiters.splice(0)) w.reject(err);
   }
 }
 
