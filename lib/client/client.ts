@@ -1,17 +1,11 @@
 import { backoffDelay, type CloseAction, closeAction } from './backoff.js';
-import {
-  type Channel,
-  type ChannelHost,
-  ChannelImpl,
-  isPosition,
-  type PresenceChannel,
-  type PrivateChannel,
-} from './channel.js';
+import { type Channel, isPosition, type PresenceChannel, type PrivateChannel } from './channel.js';
 import { Endpoints } from './endpoints.js';
 import { Listeners, NamedListeners } from './listeners.js';
 import { resolveOptions, type Settings } from './options.js';
 import { Requests } from './requests.js';
 import { SignIn } from './sign-in.js';
+import { Subscriptions } from './subscriptions.js';
 import type {
   AnyEvents,
   ClientOptions,
@@ -67,6 +61,7 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
   private readonly settings: Settings;
   private readonly endpoints: Endpoints;
   private readonly signer: SignIn;
+  private readonly channels: Subscriptions;
 
   private ws: WebSocketLike | undefined;
   private attempts = 0;
@@ -77,9 +72,6 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private connectTimer: ReturnType<typeof setTimeout> | undefined;
   private livenessTimer: ReturnType<typeof setTimeout> | undefined;
-  private readonly channels = new Map<string, ChannelImpl>();
-  /** Our own `unsubscribe`s not yet answered, by channel: their `unsubscribed` is not a revocation. */
-  private readonly leaving = new Map<string, number>();
   private readonly requests = new Requests((frame) => this.send(frame));
   private readonly direct = new NamedListeners<[unknown, EventMeta]>();
   private readonly listeners: { [K in keyof ClientEvents]: Listeners<Parameters<ClientEvents[K]>> } = {
@@ -90,24 +82,12 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
     message: new Listeners(),
     signedIn: new Listeners(),
   };
-  private readonly host: ChannelHost;
 
   constructor(options: ClientOptions = {}) {
     this.settings = resolveOptions(options);
     this.endpoints = new Endpoints(options, this.settings);
     this.signer = new SignIn(this, this.endpoints, this.listeners.signedIn);
-    const self = this;
-    this.host = {
-      get socketId() {
-        return self.socketId;
-      },
-      get generation() {
-        return self.generation;
-      },
-      send: (frame) => this.send(frame),
-      authorize: (channel, socketId) => this.endpoints.authorize(channel, socketId),
-      leave: (channel) => this.leave(channel),
-    };
+    this.channels = new Subscriptions(this, (channel, socketId) => this.endpoints.authorize(channel, socketId));
     if (options.autoConnect !== false) this.connect();
   }
 
@@ -139,18 +119,18 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
 
   /** Subscribes to a channel (or returns the one already wanted). The kind follows the prefix, as on the server. */
   channel<N extends string>(name: N): ChannelFor<N, E, W> {
-    return this.join(name) as unknown as ChannelFor<N, E, W>;
+    return this.channels.join(name) as unknown as ChannelFor<N, E, W>;
   }
 
   /** A presence channel with typed member info. */
   presence<I = unknown>(name: `presence-${string}`): PresenceChannel<E, W, I> {
-    return this.join(name) as unknown as PresenceChannel<E, W, I>;
+    return this.channels.join(name) as unknown as PresenceChannel<E, W, I>;
   }
 
   /** Leaves a channel by name. */
   leaveChannel(name: string): void {
     const ch = this.channels.get(name);
-    if (ch) this.leave(ch);
+    if (ch) this.channels.leave(ch);
   }
 
   /** Listens to direct events (no channel): `sendTo`, `sendToMany`, `toUser`, `broadcastToAll`. */
@@ -195,24 +175,6 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
   }
 
   // ── internals ─────────────────────────────────────────────────────────────────────────────────
-
-  private join(name: string): ChannelImpl {
-    let ch = this.channels.get(name);
-    if (ch) return ch;
-    ch = new ChannelImpl(name, this.host);
-    this.channels.set(name, ch);
-    if (this.state === 'connected') ch.subscribe();
-    return ch;
-  }
-
-  private leave(ch: ChannelImpl): void {
-    if (this.channels.get(ch.name) !== ch) return;
-    this.channels.delete(ch.name);
-    ch.close(false);
-    if (this.send({ type: 'unsubscribe', channel: ch.name })) {
-      this.leaving.set(ch.name, (this.leaving.get(ch.name) ?? 0) + 1);
-    }
-  }
 
   private setState(state: ConnectionState): void {
     const previous = this.state;
@@ -274,8 +236,7 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
     this.ws = undefined;
     this.socketId = undefined;
     this.awaitingPong = false;
-    this.leaving.clear();
-    for (const ch of this.channels.values()) ch.reset();
+    this.channels.reset();
     this.requests.rejectAll();
     this.signer.dropped();
   }
@@ -341,7 +302,7 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
         ch?.fail({ error: typeof m.error === 'string' ? m.error : 'subscription refused' });
         return;
       case 'unsubscribed':
-        if (typeof m.channel === 'string') this.onUnsubscribed(m.channel);
+        if (typeof m.channel === 'string') this.channels.unsubscribed(m.channel);
         return;
       case 'whisper':
         if (typeof m.event === 'string') ch?.handleWhisper(m.event, m.data, m.user_id);
@@ -382,23 +343,9 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
     this.connectedAt = Date.now();
     this.setState('connected');
     this.armLiveness(this.settings.activityTimeout);
-    for (const ch of this.channels.values()) ch.subscribe();
+    this.channels.subscribeAll();
     this.signer.resume();
     this.listeners.connected.emit(socketId);
-  }
-
-  private onUnsubscribed(name: string): void {
-    const mine = this.leaving.get(name);
-    if (mine !== undefined) {
-      if (mine <= 1) this.leaving.delete(name);
-      else this.leaving.set(name, mine - 1);
-      return;
-    }
-    // Not asked for: the server revoked access. Do not come back to it on reconnect.
-    const ch = this.channels.get(name);
-    if (!ch) return;
-    this.channels.delete(name);
-    ch.close(true);
   }
 
   private armLiveness(after: number): void {
