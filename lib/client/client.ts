@@ -1,5 +1,6 @@
-import { type Channel, isPosition, type PresenceChannel, type PrivateChannel } from './channel.js';
+import type { Channel, PresenceChannel, PrivateChannel } from './channel.js';
 import { Connection } from './connection.js';
+import { dispatch, type Routes } from './dispatch.js';
 import { Endpoints } from './endpoints.js';
 import { type ClientEvents, clientListeners } from './events.js';
 import { Listeners, NamedListeners } from './listeners.js';
@@ -16,8 +17,6 @@ export type ChannelFor<N extends string, E extends object, W extends object> = N
     ? PrivateChannel<E, W>
     : Channel<E>;
 
-type Frame = Record<string, unknown>;
-
 /**
  * A client for the native protocol. `E` maps event names to payloads, `W` whisper names to
  * payloads: `createClient<Events, Whispers>(…)`. See docs/client.md.
@@ -33,21 +32,30 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
 
   private readonly settings: Settings;
   private readonly endpoints: Endpoints;
+  private readonly listeners = clientListeners();
+  private readonly direct = new NamedListeners<[unknown, EventMeta]>();
+  private readonly requests = new Requests((frame) => this.send(frame));
   private readonly signer: SignIn;
   private readonly channels: Subscriptions;
-
   private readonly connection: Connection;
-  private readonly requests = new Requests((frame) => this.send(frame));
-  private readonly direct = new NamedListeners<[unknown, EventMeta]>();
-  private readonly listeners = clientListeners();
 
   constructor(options: ClientOptions = {}) {
     this.settings = resolveOptions(options);
+    // The parts get the client itself as their host: they keep its public fields (`state`,
+    // `socketId`, `userId`, `generation`) up to date and send through its `send()`.
     this.endpoints = new Endpoints(options, this.settings);
     this.signer = new SignIn(this, this.endpoints, this.listeners.signedIn);
     this.channels = new Subscriptions(this, (channel, socketId) => this.endpoints.authorize(channel, socketId));
+    const routes: Routes = {
+      connected: (socketId) => this.connection.established(socketId),
+      channels: this.channels,
+      requests: this.requests,
+      signIn: this.signer,
+      direct: this.direct,
+      listeners: this.listeners,
+    };
     this.connection = new Connection(this.settings, this, this.listeners, {
-      message: (data) => this.onFrame(data),
+      message: (data) => dispatch(data, routes),
       connected: (socketId) => {
         this.channels.subscribeAll();
         this.signer.resume();
@@ -126,83 +134,6 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
   /** Sends a frame as is; false when not connected (nothing is queued). */
   send(frame: Record<string, unknown>): boolean {
     return this.connection.write(frame);
-  }
-
-  // ── internals ─────────────────────────────────────────────────────────────────────────────────
-
-  private onFrame(data: unknown): void {
-    if (typeof data !== 'string') {
-      this.listeners.message.emit(data);
-      return;
-    }
-    let f: unknown;
-    try {
-      f = JSON.parse(data);
-    } catch {
-      this.listeners.message.emit(data);
-      return;
-    }
-    if (typeof f !== 'object' || f === null || Array.isArray(f)) {
-      this.listeners.message.emit(f);
-      return;
-    }
-    const m = f as Frame;
-    const ch = typeof m.channel === 'string' ? this.channels.get(m.channel) : undefined;
-    switch (m.type) {
-      case 'connected':
-        if (typeof m.socket_id === 'string') this.connection.established(m.socket_id);
-        return;
-      case 'event':
-        if (typeof m.event !== 'string') return;
-        if (m.channel === undefined) {
-          const meta: EventMeta = { event: m.event };
-          if (isPosition(m.position)) meta.position = m.position;
-          this.direct.emit(m.event, m.data, meta);
-        } else ch?.handleEvent(m.event, m.data, m.position);
-        return;
-      case 'subscribed':
-        ch?.handleSubscribed(m);
-        return;
-      case 'resubscribe':
-        ch?.resync();
-        return;
-      case 'subscription_error':
-        ch?.fail({ error: typeof m.error === 'string' ? m.error : 'subscription refused' });
-        return;
-      case 'unsubscribed':
-        if (typeof m.channel === 'string') this.channels.unsubscribed(m.channel);
-        return;
-      case 'whisper':
-        if (typeof m.event === 'string') ch?.handleWhisper(m.event, m.data, m.user_id);
-        return;
-      case 'member_added':
-        if (typeof m.user_id === 'string') ch?.memberAdded(m.user_id, m.user_info);
-        return;
-      case 'member_removed':
-        if (typeof m.user_id === 'string') ch?.memberRemoved(m.user_id);
-        return;
-      case 'pong':
-        return;
-      case 'signed_in':
-        if (typeof m.user_id === 'string') {
-          this.signer.succeeded(m.user_id);
-        }
-        return;
-      case 'signin_error':
-        this.signer.refused(new Error(typeof m.error === 'string' ? m.error : 'sign-in refused'));
-        return;
-      case 'reply':
-        if (typeof m.ref === 'number' && this.requests.resolve(m.ref, m.data)) return;
-        break;
-      case 'error': {
-        const message = typeof m.message === 'string' ? m.message : 'error';
-        // An app handler's error answers the request it names by `ref`.
-        if (typeof m.ref === 'number' && this.requests.reject(m.ref, message)) return;
-        this.listeners.error.emit({ message });
-        return;
-      }
-    }
-    this.listeners.message.emit(m);
   }
 }
 
