@@ -1,36 +1,14 @@
-import { backoffDelay, type CloseAction, closeAction, DEFAULT_RECONNECT, type ReconnectOptions } from './backoff.js';
-import {
-  type Channel,
-  type ChannelHost,
-  ChannelImpl,
-  isPosition,
-  type PresenceChannel,
-  type PrivateChannel,
-} from './channel.js';
+import type { Channel, PresenceChannel, PrivateChannel } from './channel.js';
+import { Connection } from './connection.js';
+import { dispatch, type Routes } from './dispatch.js';
+import { Endpoints } from './endpoints.js';
+import { type ClientEvents, clientListeners } from './events.js';
 import { Listeners, NamedListeners } from './listeners.js';
-import type {
-  AnyEvents,
-  ChannelAuthorization,
-  ClientOptions,
-  CloseInfo,
-  ConnectionState,
-  EventMeta,
-  EventName,
-  FetchLike,
-  WebSocketConstructor,
-  WebSocketLike,
-} from './types.js';
-
-/** The auth endpoint refused or failed; `status` is its HTTP status (0: no answer). */
-export class AuthError extends Error {
-  constructor(
-    message: string,
-    readonly status: number,
-  ) {
-    super(message);
-    this.name = 'AuthError';
-  }
-}
+import { resolveOptions, type Settings } from './options.js';
+import { Requests } from './requests.js';
+import { SignIn } from './sign-in.js';
+import { Subscriptions } from './subscriptions.js';
+import type { AnyEvents, ClientOptions, ConnectionState, EventMeta, EventName } from './types.js';
 
 /** The channel type a name gets: by prefix, as on the server. */
 export type ChannelFor<N extends string, E extends object, W extends object> = N extends `presence-${string}`
@@ -38,29 +16,6 @@ export type ChannelFor<N extends string, E extends object, W extends object> = N
   : N extends `private-${string}`
     ? PrivateChannel<E, W>
     : Channel<E>;
-
-/** Callbacks of {@link BroadcastingClient.on}. */
-export interface ClientEvents {
-  /** Every state change. */
-  state: (state: ConnectionState, previous: ConnectionState) => void;
-  /** The server's `connected` frame: a new socket id (channels are being resubscribed). */
-  connected: (socketId: string) => void;
-  /** The connection closed; says whether and when the client reconnects. */
-  close: (info: CloseInfo) => void;
-  /** The server's `error` frames (a refused whisper, an unknown type, an app hook's WsException). */
-  error: (error: { message: string }) => void;
-  /** Frames the client has no use for: app frames without a pending request, `sendRaw` text and binary data. */
-  message: (frame: unknown) => void;
-  /** `signIn()` succeeded (again after each reconnect). */
-  signedIn: (userId: string) => void;
-}
-
-/** A connection was usable for this long: its close starts the back-off over. */
-const STABLE_AFTER_MS = 10_000;
-const OPEN = 1;
-
-type Frame = Record<string, unknown>;
-type Pending = { resolve(v: unknown): void; reject(e: Error): void; timer: ReturnType<typeof setTimeout> };
 
 /**
  * A client for the native protocol. `E` maps event names to payloads, `W` whisper names to
@@ -75,77 +30,43 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
   /** Bumped for every socket; callbacks of an older socket are ignored. */
   generation = 0;
 
-  private readonly url: string;
-  private readonly WebSocketClass: WebSocketConstructor;
-  private readonly fetchFn: FetchLike | undefined;
-  private readonly authUrl: string;
-  private readonly userAuthUrl: string;
-  private readonly reconnectOptions: Required<ReconnectOptions> | false;
-  private readonly connectTimeout: number;
-  private readonly activityTimeout: number;
-  private readonly pongTimeout: number;
-  private readonly requestTimeout: number;
-
-  private ws: WebSocketLike | undefined;
-  private attempts = 0;
-  private connectedAt = 0;
-  private lastSeen = 0;
-  private awaitingPong = false;
-  private stopped = true;
-  private retryTimer: ReturnType<typeof setTimeout> | undefined;
-  private connectTimer: ReturnType<typeof setTimeout> | undefined;
-  private livenessTimer: ReturnType<typeof setTimeout> | undefined;
-  private readonly channels = new Map<string, ChannelImpl>();
-  /** Our own `unsubscribe`s not yet answered, by channel: their `unsubscribed` is not a revocation. */
-  private readonly leaving = new Map<string, number>();
-  private readonly requests = new Map<number, Pending>();
-  private nextRef = 1;
-  private wantSignIn = false;
-  private signInWaiters: Array<{ resolve(id: string): void; reject(e: Error): void }> = [];
+  private readonly settings: Settings;
+  private readonly endpoints: Endpoints;
+  private readonly listeners = clientListeners();
   private readonly direct = new NamedListeners<[unknown, EventMeta]>();
-  private readonly listeners: { [K in keyof ClientEvents]: Listeners<Parameters<ClientEvents[K]>> } = {
-    state: new Listeners(),
-    connected: new Listeners(),
-    close: new Listeners(),
-    error: new Listeners(),
-    message: new Listeners(),
-    signedIn: new Listeners(),
-  };
-  private readonly host: ChannelHost;
+  private readonly requests = new Requests((frame) => this.send(frame));
+  private readonly signer: SignIn;
+  private readonly channels: Subscriptions;
+  private readonly connection: Connection;
 
-  constructor(private readonly options: ClientOptions = {}) {
-    this.url = resolveUrl(options.url);
-    const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    if (!WS) {
-      throw new Error(
-        'nestjs-broadcasting/client: no WebSocket class. In Node 20 pass one: createClient({ WebSocket }) with `import { WebSocket } from "ws"`',
-      );
-    }
-    this.WebSocketClass = WS;
-    const f = options.fetch ?? (globalThis as { fetch?: FetchLike }).fetch;
-    // The global fetch must be called with the global object as `this` (browsers check).
-    this.fetchFn = options.fetch ? f : f?.bind(globalThis);
-    const origin = httpOrigin(this.url);
-    this.authUrl = new URL(options.authEndpoint ?? '/broadcasting/auth', origin).href;
-    this.userAuthUrl = new URL(options.userAuthEndpoint ?? '/broadcasting/user-auth', origin).href;
-    this.reconnectOptions =
-      options.reconnect === false ? false : checkReconnect({ ...DEFAULT_RECONNECT, ...options.reconnect });
-    this.connectTimeout = duration('connectTimeout', options.connectTimeout, 10_000);
-    this.activityTimeout = duration('activityTimeout', options.activityTimeout, 30_000);
-    this.pongTimeout = duration('pongTimeout', options.pongTimeout, 10_000);
-    this.requestTimeout = duration('requestTimeout', options.requestTimeout, 10_000);
-    const self = this;
-    this.host = {
-      get socketId() {
-        return self.socketId;
-      },
-      get generation() {
-        return self.generation;
-      },
-      send: (frame) => this.send(frame),
-      authorize: (channel, socketId) => this.authorize(channel, socketId),
-      leave: (channel) => this.leave(channel),
+  constructor(options: ClientOptions = {}) {
+    this.settings = resolveOptions(options);
+    // The parts get the client itself as their host: they keep its public fields (`state`,
+    // `socketId`, `userId`, `generation`) up to date and send through its `send()`.
+    this.endpoints = new Endpoints(options, this.settings);
+    this.signer = new SignIn(this, this.endpoints, this.listeners.signedIn);
+    this.channels = new Subscriptions(this, (channel, socketId) => this.endpoints.authorize(channel, socketId));
+    const routes: Routes = {
+      connected: (socketId) => this.connection.established(socketId),
+      channels: this.channels,
+      requests: this.requests,
+      signIn: this.signer,
+      direct: this.direct,
+      listeners: this.listeners,
     };
+    this.connection = new Connection(this.settings, this, this.listeners, {
+      message: (data) => dispatch(data, routes),
+      connected: (socketId) => {
+        this.channels.subscribeAll();
+        this.signer.resume();
+        this.listeners.connected.emit(socketId);
+      },
+      dropped: () => {
+        this.channels.reset();
+        this.requests.rejectAll();
+        this.signer.dropped();
+      },
+    });
     if (options.autoConnect !== false) this.connect();
   }
 
@@ -153,42 +74,28 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
 
   /** Connects (or, after `disconnect()` or a final close, connects again). No-op while connecting or connected. */
   connect(): void {
-    if (!this.stopped && this.state !== 'reconnecting') return;
-    this.stopped = false;
-    clearTimeout(this.retryTimer);
-    this.attempts = 0;
-    this.open();
+    this.connection.connect();
   }
 
   /** Closes the connection and stops reconnecting. Channels are kept: `connect()` resubscribes them. */
   disconnect(): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    clearTimeout(this.retryTimer);
-    const ws = this.ws;
-    this.teardown();
-    if (ws) {
-      detach(ws);
-      ws.close(1000, 'client disconnect');
-    }
-    this.listeners.close.emit({ code: 1000, reason: 'client disconnect', willReconnect: false });
-    this.setState('disconnected');
+    this.connection.disconnect();
   }
 
   /** Subscribes to a channel (or returns the one already wanted). The kind follows the prefix, as on the server. */
   channel<N extends string>(name: N): ChannelFor<N, E, W> {
-    return this.join(name) as unknown as ChannelFor<N, E, W>;
+    return this.channels.join(name) as unknown as ChannelFor<N, E, W>;
   }
 
   /** A presence channel with typed member info. */
   presence<I = unknown>(name: `presence-${string}`): PresenceChannel<E, W, I> {
-    return this.join(name) as unknown as PresenceChannel<E, W, I>;
+    return this.channels.join(name) as unknown as PresenceChannel<E, W, I>;
   }
 
   /** Leaves a channel by name. */
   leaveChannel(name: string): void {
     const ch = this.channels.get(name);
-    if (ch) this.leave(ch);
+    if (ch) this.channels.leave(ch);
   }
 
   /** Listens to direct events (no channel): `sendTo`, `sendToMany`, `toUser`, `broadcastToAll`. */
@@ -212,342 +119,21 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
    * repeated after every reconnect. Resolves with the user id.
    */
   signIn(): Promise<string> {
-    this.wantSignIn = true;
-    const p = new Promise<string>((resolve, reject) => this.signInWaiters.push({ resolve, reject }));
-    if (this.state === 'connected') this.doSignIn();
-    return p;
+    return this.signer.start();
   }
 
   /** Sends an app frame (`@OnClientMessage`) and resolves with the `reply`'s data. */
   request<T = unknown>(
     type: string,
     payload: Record<string, unknown> = {},
-    timeoutMs = this.requestTimeout,
+    timeoutMs = this.settings.requestTimeout,
   ): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const ref = this.nextRef++;
-      if (!this.send({ ...payload, type, ref })) {
-        reject(new Error('not connected'));
-        return;
-      }
-      const timer = setTimeout(() => {
-        this.requests.delete(ref);
-        reject(new Error(`no reply to "${type}" within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.requests.set(ref, { resolve: resolve as (v: unknown) => void, reject, timer });
-    });
+    return this.requests.start<T>(type, payload, timeoutMs);
   }
 
   /** Sends a frame as is; false when not connected (nothing is queued). */
   send(frame: Record<string, unknown>): boolean {
-    const ws = this.ws;
-    if (!ws || ws.readyState !== OPEN || this.state !== 'connected') return false;
-    ws.send(JSON.stringify(frame));
-    return true;
-  }
-
-  // ── internals ─────────────────────────────────────────────────────────────────────────────────
-
-  private join(name: string): ChannelImpl {
-    let ch = this.channels.get(name);
-    if (ch) return ch;
-    ch = new ChannelImpl(name, this.host);
-    this.channels.set(name, ch);
-    if (this.state === 'connected') ch.subscribe();
-    return ch;
-  }
-
-  private leave(ch: ChannelImpl): void {
-    if (this.channels.get(ch.name) !== ch) return;
-    this.channels.delete(ch.name);
-    ch.close(false);
-    if (this.send({ type: 'unsubscribe', channel: ch.name })) {
-      this.leaving.set(ch.name, (this.leaving.get(ch.name) ?? 0) + 1);
-    }
-  }
-
-  private setState(state: ConnectionState): void {
-    const previous = this.state;
-    if (previous === state) return;
-    this.state = state;
-    this.listeners.state.emit(state, previous);
-  }
-
-  private open(): void {
-    const generation = ++this.generation;
-    this.setState('connecting');
-    let ws: WebSocketLike;
-    try {
-      ws = new this.WebSocketClass(this.url);
-    } catch (err) {
-      this.listeners.error.emit({ message: `cannot open ${this.url}: ${(err as Error)?.message ?? String(err)}` });
-      this.closed(1006, 'cannot open socket', 'backoff');
-      return;
-    }
-    this.ws = ws;
-    const mine = () => generation === this.generation && this.ws === ws;
-    ws.onmessage = ((ev: { data: unknown }) => {
-      if (mine()) this.onFrame(ev.data);
-    }) as never;
-    ws.onclose = ((ev: { code: number; reason: string }) => {
-      if (!mine()) return;
-      this.teardown();
-      this.closed(ev.code, String(ev.reason ?? ''), closeAction(ev.code));
-    }) as never;
-    // A close event always follows an error.
-    ws.onerror = noop as never;
-    this.connectTimer = setTimeout(
-      () => this.drop(`no "connected" frame within ${this.connectTimeout} ms`, 'backoff'),
-      this.connectTimeout,
-    );
-  }
-
-  /** Gives up on the current socket without waiting for its close handshake (half-open connections). */
-  private drop(reason: string, action: CloseAction): void {
-    const ws = this.ws;
-    this.teardown();
-    if (ws) {
-      detach(ws);
-      try {
-        ws.close(4000, reason.slice(0, 100));
-      } catch {
-        // already closed
-      }
-    }
-    this.closed(1006, reason, action);
-  }
-
-  /** Forgets the socket and everything tied to its socket id. */
-  private teardown(): void {
-    clearTimeout(this.connectTimer);
-    clearTimeout(this.livenessTimer);
-    this.ws = undefined;
-    this.socketId = undefined;
-    this.userId = undefined;
-    this.awaitingPong = false;
-    this.leaving.clear();
-    for (const ch of this.channels.values()) ch.reset();
-    for (const [ref, p] of this.requests) {
-      clearTimeout(p.timer);
-      p.reject(new Error('connection closed'));
-      this.requests.delete(ref);
-    }
-    this.rejectSignIn(new Error('connection closed'), false);
-  }
-
-  /** After a close: tell the app, then reconnect as the close code says. */
-  private closed(code: number, reason: string, action: CloseAction): void {
-    if (this.stopped) return;
-    if (this.connectedAt > 0 && Date.now() - this.connectedAt >= STABLE_AFTER_MS) this.attempts = 0;
-    this.connectedAt = 0;
-    const r = this.reconnectOptions;
-    if (action === 'stop' || r === false) {
-      this.stopped = true;
-      this.listeners.close.emit({ code, reason, willReconnect: false });
-      this.setState('disconnected');
-      return;
-    }
-    // "Reconnect now" is honoured unless the previous attempts failed: then it backs off too.
-    const delay = action === 'now' && this.attempts === 0 ? 0 : backoffDelay(this.attempts++, r);
-    this.listeners.close.emit({ code, reason, willReconnect: true, delay });
-    this.setState('reconnecting');
-    this.retryTimer = setTimeout(() => this.open(), delay);
-  }
-
-  private onFrame(data: unknown): void {
-    this.lastSeen = Date.now();
-    this.awaitingPong = false;
-    if (typeof data !== 'string') {
-      this.listeners.message.emit(data);
-      return;
-    }
-    let f: unknown;
-    try {
-      f = JSON.parse(data);
-    } catch {
-      this.listeners.message.emit(data);
-      return;
-    }
-    if (typeof f !== 'object' || f === null || Array.isArray(f)) {
-      this.listeners.message.emit(f);
-      return;
-    }
-    const m = f as Frame;
-    const ch = typeof m.channel === 'string' ? this.channels.get(m.channel) : undefined;
-    switch (m.type) {
-      case 'connected':
-        if (typeof m.socket_id === 'string') this.onConnected(m.socket_id);
-        return;
-      case 'event':
-        if (typeof m.event !== 'string') return;
-        if (m.channel === undefined) {
-          const meta: EventMeta = { event: m.event };
-          if (isPosition(m.position)) meta.position = m.position;
-          this.direct.emit(m.event, m.data, meta);
-        } else ch?.handleEvent(m.event, m.data, m.position);
-        return;
-      case 'subscribed':
-        ch?.handleSubscribed(m);
-        return;
-      case 'resubscribe':
-        ch?.resync();
-        return;
-      case 'subscription_error':
-        ch?.fail({ error: typeof m.error === 'string' ? m.error : 'subscription refused' });
-        return;
-      case 'unsubscribed':
-        if (typeof m.channel === 'string') this.onUnsubscribed(m.channel);
-        return;
-      case 'whisper':
-        if (typeof m.event === 'string') ch?.handleWhisper(m.event, m.data, m.user_id);
-        return;
-      case 'member_added':
-        if (typeof m.user_id === 'string') ch?.memberAdded(m.user_id, m.user_info);
-        return;
-      case 'member_removed':
-        if (typeof m.user_id === 'string') ch?.memberRemoved(m.user_id);
-        return;
-      case 'pong':
-        return;
-      case 'signed_in':
-        if (typeof m.user_id === 'string') {
-          this.userId = m.user_id;
-          for (const w of this.signInWaiters.splice(0)) w.resolve(m.user_id);
-          this.listeners.signedIn.emit(m.user_id);
-        }
-        return;
-      case 'signin_error':
-        this.rejectSignIn(new Error(typeof m.error === 'string' ? m.error : 'sign-in refused'), true);
-        return;
-      case 'reply': {
-        const p = typeof m.ref === 'number' ? this.requests.get(m.ref) : undefined;
-        if (!p) break;
-        clearTimeout(p.timer);
-        this.requests.delete(m.ref as number);
-        p.resolve(m.data);
-        return;
-      }
-      case 'error': {
-        const message = typeof m.message === 'string' ? m.message : 'error';
-        // An app handler's error answers the request it names by `ref`.
-        const p = typeof m.ref === 'number' ? this.requests.get(m.ref) : undefined;
-        if (p) {
-          clearTimeout(p.timer);
-          this.requests.delete(m.ref as number);
-          p.reject(new Error(message));
-          return;
-        }
-        this.listeners.error.emit({ message });
-        return;
-      }
-    }
-    this.listeners.message.emit(m);
-  }
-
-  private onConnected(socketId: string): void {
-    clearTimeout(this.connectTimer);
-    this.socketId = socketId;
-    this.connectedAt = Date.now();
-    this.setState('connected');
-    this.armLiveness(this.activityTimeout);
-    for (const ch of this.channels.values()) ch.subscribe();
-    if (this.wantSignIn) this.doSignIn();
-    this.listeners.connected.emit(socketId);
-  }
-
-  private onUnsubscribed(name: string): void {
-    const mine = this.leaving.get(name);
-    if (mine !== undefined) {
-      if (mine <= 1) this.leaving.delete(name);
-      else this.leaving.set(name, mine - 1);
-      return;
-    }
-    // Not asked for: the server revoked access. Do not come back to it on reconnect.
-    const ch = this.channels.get(name);
-    if (!ch) return;
-    this.channels.delete(name);
-    ch.close(true);
-  }
-
-  private armLiveness(after: number): void {
-    if (this.activityTimeout <= 0) return;
-    clearTimeout(this.livenessTimer);
-    this.livenessTimer = setTimeout(() => this.checkLiveness(), after);
-  }
-
-  private checkLiveness(): void {
-    if (this.state !== 'connected') return;
-    if (this.awaitingPong) {
-      this.drop(`no answer to ping within ${this.pongTimeout} ms`, 'now');
-      return;
-    }
-    const idle = Date.now() - this.lastSeen;
-    if (idle >= this.activityTimeout) {
-      this.awaitingPong = true;
-      this.send({ type: 'ping' });
-      this.armLiveness(this.pongTimeout);
-    } else {
-      this.armLiveness(this.activityTimeout - idle);
-    }
-  }
-
-  private async authorize(channel: string, socketId: string): Promise<ChannelAuthorization> {
-    if (this.options.authorizer) return this.options.authorizer(channel, socketId);
-    const body = await this.post(this.authUrl, { socket_id: socketId, channel_name: channel });
-    const a = body as Partial<ChannelAuthorization>;
-    if (typeof a.auth !== 'string' || (a.channel_data !== undefined && typeof a.channel_data !== 'string')) {
-      throw new AuthError('the auth endpoint answered without an "auth" string', 200);
-    }
-    return a.channel_data === undefined ? { auth: a.auth } : { auth: a.auth, channel_data: a.channel_data };
-  }
-
-  private doSignIn(): void {
-    const socketId = this.socketId;
-    const generation = this.generation;
-    if (socketId === undefined) return;
-    this.post(this.userAuthUrl, { socket_id: socketId }).then(
-      (body) => {
-        if (generation !== this.generation) return;
-        const b = body as { auth?: unknown; user_data?: unknown };
-        if (typeof b.auth !== 'string' || typeof b.user_data !== 'string') {
-          this.rejectSignIn(new AuthError('the user-auth endpoint answered without "auth" and "user_data"', 200), true);
-          return;
-        }
-        this.send({ type: 'signin', auth: b.auth, user_data: b.user_data });
-      },
-      (err: Error) => {
-        if (generation === this.generation) this.rejectSignIn(err, true);
-      },
-    );
-  }
-
-  /** `final`: the server or the endpoint refused, so it is not retried after reconnects. */
-  private rejectSignIn(err: Error, final: boolean): void {
-    if (final) this.wantSignIn = false;
-    for (const w of this.signInWaiters.splice(0)) w.reject(err);
-  }
-
-  private async post(url: string, body: Record<string, string>): Promise<unknown> {
-    if (!this.fetchFn) throw new AuthError('no fetch: pass the fetch option', 0);
-    const h = this.options.headers;
-    const headers = typeof h === 'function' ? await h() : (h ?? {});
-    let res: Awaited<ReturnType<FetchLike>>;
-    try {
-      res = await this.fetchFn(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
-        body: JSON.stringify(body),
-        credentials: this.options.credentials ?? 'same-origin',
-      });
-    } catch (err) {
-      throw new AuthError(`${url}: ${(err as Error)?.message ?? String(err)}`, 0);
-    }
-    if (!res.ok) throw new AuthError(`${url} answered HTTP ${res.status}`, res.status);
-    try {
-      return await res.json();
-    } catch {
-      throw new AuthError(`${url} answered something that is not JSON`, res.status);
-    }
+    return this.connection.write(frame);
   }
 }
 
@@ -556,52 +142,4 @@ export function createClient<E extends object = AnyEvents, W extends object = An
   options: ClientOptions = {},
 ): BroadcastingClient<E, W> {
   return new BroadcastingClient<E, W>(options);
-}
-
-function noop(): void {}
-
-/** Silences a socket we are done with (an error after close must not go unhandled in `ws`). */
-function detach(ws: WebSocketLike): void {
-  ws.onopen = null;
-  ws.onmessage = null;
-  ws.onclose = noop as never;
-  ws.onerror = noop as never;
-}
-
-function resolveUrl(url: string | undefined): string {
-  const loc = (globalThis as { location?: { protocol: string; host: string } }).location;
-  if (url === undefined) {
-    if (!loc) throw new Error('nestjs-broadcasting/client: the "url" option is required outside a browser');
-    return `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}/ws`;
-  }
-  const base = loc ? `${loc.protocol === 'https:' ? 'wss:' : 'ws:'}//${loc.host}/` : undefined;
-  const u = new URL(url, base);
-  if (u.protocol === 'http:') u.protocol = 'ws:';
-  else if (u.protocol === 'https:') u.protocol = 'wss:';
-  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') {
-    throw new Error(`nestjs-broadcasting/client: "url" must be a ws:// or wss:// URL, got ${url}`);
-  }
-  return u.href;
-}
-
-function httpOrigin(wsUrl: string): string {
-  const u = new URL(wsUrl);
-  return `${u.protocol === 'wss:' ? 'https:' : 'http:'}//${u.host}`;
-}
-
-function duration(name: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new Error(`nestjs-broadcasting/client: "${name}" must be a number of milliseconds >= 0`);
-  }
-  return value;
-}
-
-function checkReconnect(r: Required<ReconnectOptions>): Required<ReconnectOptions> {
-  duration('reconnect.initialDelay', r.initialDelay, 0);
-  duration('reconnect.maxDelay', r.maxDelay, 0);
-  if (typeof r.jitter !== 'number' || !(r.jitter >= 0 && r.jitter <= 1)) {
-    throw new Error('nestjs-broadcasting/client: "reconnect.jitter" must be between 0 and 1');
-  }
-  return r;
 }

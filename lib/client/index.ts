@@ -4,7 +4,9 @@
  */
 export { backoffDelay, type CloseAction, closeAction, DEFAULT_RECONNECT, type ReconnectOptions } from './backoff.js';
 export type { Channel, ChannelState, PresenceChannel, PrivateChannel, WhisperMeta } from './channel.js';
-export { AuthError, BroadcastingClient, type ChannelFor, type ClientEvents, createClient } from './client.js';
+export { BroadcastingClient, type ChannelFor, createClient } from './client.js';
+export { AuthError } from './endpoints.js';
+export type { ClientEvents } from './events.js';
 export type {
   AnyEvents,
   ChannelAuthorization,

@@ -1,0 +1,207 @@
+import { backoffDelay, type CloseAction, closeAction } from './backoff.js';
+import type { ClientListeners } from './events.js';
+import type { Settings } from './options.js';
+import type { ConnectionState, WebSocketLike } from './types.js';
+
+/** A connection was usable for this long: its close starts the back-off over. */
+const STABLE_AFTER_MS = 10_000;
+const OPEN = 1;
+
+/** What the connection needs from its client (the client itself: it writes the client's public fields). */
+export interface ConnectionHost {
+  state: ConnectionState;
+  socketId: string | undefined;
+  /** Bumped for every socket; callbacks of an older socket are ignored. */
+  generation: number;
+  send(frame: Record<string, unknown>): boolean;
+}
+
+/** What the connection tells its client, besides the `state`, `close` and `error` events. */
+export interface ConnectionHooks {
+  /** Every message of the current socket. */
+  message(data: unknown): void;
+  /** The socket is connected (after the `connected` frame): subscribe and sign in again. */
+  connected(socketId: string): void;
+  /** The socket is gone: forget everything tied to its socket id. */
+  dropped(): void;
+}
+
+/**
+ * The transport's state machine: opening a socket, the wait for the `connected` frame, liveness
+ * pings, close handling, and reconnecting with back-off (reset once a connection was stable).
+ */
+export class Connection {
+  private ws: WebSocketLike | undefined;
+  private attempts = 0;
+  private connectedAt = 0;
+  private lastSeen = 0;
+  private awaitingPong = false;
+  private stopped = true;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private connectTimer: ReturnType<typeof setTimeout> | undefined;
+  private livenessTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly settings: Settings,
+    private readonly host: ConnectionHost,
+    private readonly listeners: Pick<ClientListeners, 'state' | 'close' | 'error'>,
+    private readonly hooks: ConnectionHooks,
+  ) {}
+
+  connect(): void {
+    if (!this.stopped && this.host.state !== 'reconnecting') return;
+    this.stopped = false;
+    clearTimeout(this.retryTimer);
+    this.attempts = 0;
+    this.open();
+  }
+
+  disconnect(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    const ws = this.ws;
+    this.teardown();
+    if (ws) {
+      detach(ws);
+      ws.close(1000, 'client disconnect');
+    }
+    this.listeners.close.emit({ code: 1000, reason: 'client disconnect', willReconnect: false });
+    this.setState('disconnected');
+  }
+
+  /** Sends a frame as is; false when not connected (nothing is queued). */
+  write(frame: Record<string, unknown>): boolean {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== OPEN || this.host.state !== 'connected') return false;
+    ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  /** The server's `connected` frame. */
+  established(socketId: string): void {
+    clearTimeout(this.connectTimer);
+    this.host.socketId = socketId;
+    this.connectedAt = Date.now();
+    this.setState('connected');
+    this.armLiveness(this.settings.activityTimeout);
+    this.hooks.connected(socketId);
+  }
+
+  private setState(state: ConnectionState): void {
+    const previous = this.host.state;
+    if (previous === state) return;
+    this.host.state = state;
+    this.listeners.state.emit(state, previous);
+  }
+
+  private open(): void {
+    const generation = ++this.host.generation;
+    this.setState('connecting');
+    let ws: WebSocketLike;
+    try {
+      ws = new this.settings.WebSocket(this.settings.url);
+    } catch (err) {
+      this.listeners.error.emit({
+        message: `cannot open ${this.settings.url}: ${(err as Error)?.message ?? String(err)}`,
+      });
+      this.closed(1006, 'cannot open socket', 'backoff');
+      return;
+    }
+    this.ws = ws;
+    const mine = () => generation === this.host.generation && this.ws === ws;
+    ws.onmessage = ((ev: { data: unknown }) => {
+      if (!mine()) return;
+      this.lastSeen = Date.now();
+      this.awaitingPong = false;
+      this.hooks.message(ev.data);
+    }) as never;
+    ws.onclose = ((ev: { code: number; reason: string }) => {
+      if (!mine()) return;
+      this.teardown();
+      this.closed(ev.code, String(ev.reason ?? ''), closeAction(ev.code));
+    }) as never;
+    // A close event always follows an error.
+    ws.onerror = noop as never;
+    this.connectTimer = setTimeout(
+      () => this.drop(`no "connected" frame within ${this.settings.connectTimeout} ms`, 'backoff'),
+      this.settings.connectTimeout,
+    );
+  }
+
+  /** Gives up on the current socket without waiting for its close handshake (half-open connections). */
+  private drop(reason: string, action: CloseAction): void {
+    const ws = this.ws;
+    this.teardown();
+    if (ws) {
+      detach(ws);
+      try {
+        ws.close(4000, reason.slice(0, 100));
+      } catch {
+        // already closed
+      }
+    }
+    this.closed(1006, reason, action);
+  }
+
+  /** Forgets the socket and everything tied to its socket id. */
+  private teardown(): void {
+    clearTimeout(this.connectTimer);
+    clearTimeout(this.livenessTimer);
+    this.ws = undefined;
+    this.host.socketId = undefined;
+    this.awaitingPong = false;
+    this.hooks.dropped();
+  }
+
+  /** After a close: tell the app, then reconnect as the close code says. */
+  private closed(code: number, reason: string, action: CloseAction): void {
+    if (this.stopped) return;
+    if (this.connectedAt > 0 && Date.now() - this.connectedAt >= STABLE_AFTER_MS) this.attempts = 0;
+    this.connectedAt = 0;
+    const r = this.settings.reconnect;
+    if (action === 'stop' || r === false) {
+      this.stopped = true;
+      this.listeners.close.emit({ code, reason, willReconnect: false });
+      this.setState('disconnected');
+      return;
+    }
+    // "Reconnect now" is honoured unless the previous attempts failed: then it backs off too.
+    const delay = action === 'now' && this.attempts === 0 ? 0 : backoffDelay(this.attempts++, r);
+    this.listeners.close.emit({ code, reason, willReconnect: true, delay });
+    this.setState('reconnecting');
+    this.retryTimer = setTimeout(() => this.open(), delay);
+  }
+
+  private armLiveness(after: number): void {
+    if (this.settings.activityTimeout <= 0) return;
+    clearTimeout(this.livenessTimer);
+    this.livenessTimer = setTimeout(() => this.checkLiveness(), after);
+  }
+
+  private checkLiveness(): void {
+    if (this.host.state !== 'connected') return;
+    if (this.awaitingPong) {
+      this.drop(`no answer to ping within ${this.settings.pongTimeout} ms`, 'now');
+      return;
+    }
+    const idle = Date.now() - this.lastSeen;
+    if (idle >= this.settings.activityTimeout) {
+      this.awaitingPong = true;
+      this.host.send({ type: 'ping' });
+      this.armLiveness(this.settings.pongTimeout);
+    } else {
+      this.armLiveness(this.settings.activityTimeout - idle);
+    }
+  }
+}
+
+function noop(): void {}
+
+/** Silences a socket we are done with (an error after close must not go unhandled in `ws`). */
+function detach(ws: WebSocketLike): void {
+  ws.onopen = null;
+  ws.onmessage = null;
+  ws.onclose = noop as never;
+  ws.onerror = noop as never;
+}
