@@ -6,6 +6,16 @@ import { nativeClients, TestClient } from '../helpers/test-client.js';
 import { until } from '../helpers/until.js';
 
 const position = { epoch: expect.any(String), offset: expect.any(Number) };
+/** A native event frame; `extra` is `{ position }` on the channels the sample keeps history on. */
+const frame = (event: string, channel: string, data: unknown, extra: object = {}) => ({
+  type: 'event',
+  event,
+  channel,
+  data,
+  ...extra,
+});
+/** A member of `presence-chat.{room}` as the sample's guard and authorizer make it. */
+const member = (id: string) => ({ user_id: id, user_info: { name: `User ${id}` } });
 
 /**
  * A smoke test of the demo app itself (sample/, docs/sample.md): its page and each of its routes,
@@ -47,13 +57,7 @@ describe('the sample app, as docs/sample.md describes it', () => {
     }
     const res = await postJson(`${run.http}/announcements`, { message: 'hello' }, { 'X-Socket-ID': sender.socketId });
     expect(res.status).toBe(202);
-    expect(await reader.next()).toEqual({
-      type: 'event',
-      event: 'Announcement',
-      channel: 'announcements',
-      data: { message: 'hello' },
-      position,
-    });
+    expect(await reader.next()).toEqual(frame('Announcement', 'announcements', { message: 'hello' }, { position }));
     await sender.expectNothingPending();
     expect((await postJson(`${run.http}/announcements`, { message: '' })).status).toBe(400);
   });
@@ -68,9 +72,9 @@ describe('the sample app, as docs/sample.md describes it', () => {
     await expect(authorizeAndSubscribe(run, await connect(), 'private-orders.42', '1')).rejects.toThrow('HTTP 403');
     expect(await feed.subscribe('orders')).toMatchObject({ type: 'subscribed' });
     expect((await postJson(`${run.http}/orders/42/ship`, {})).status).toBe(202);
-    const shipped = { type: 'event', event: 'OrderShipped', data: { id: '42', shipped: true } };
-    expect(await owner.next()).toEqual({ ...shipped, channel: 'private-orders.42' });
-    expect(await feed.next()).toEqual({ ...shipped, channel: 'orders', position });
+    const shipped = { id: '42', shipped: true };
+    expect(await owner.next()).toEqual(frame('OrderShipped', 'private-orders.42', shipped));
+    expect(await feed.next()).toEqual(frame('OrderShipped', 'orders', shipped, { position }));
     expect((await postJson(`${run.http}/orders/999/ship`, {})).status).toBe(404);
   });
 
@@ -78,33 +82,20 @@ describe('the sample app, as docs/sample.md describes it', () => {
     const feed = await connect();
     await feed.subscribe('orders');
     expect((await postJson(`${run.http}/orders/3/deliver`, {})).status).toBe(202);
-    expect(await feed.next()).toEqual({
-      type: 'event',
-      event: 'OrderDelivered',
-      channel: 'orders',
-      data: { id: '3' },
-      position,
-    });
+    expect(await feed.next()).toEqual(frame('OrderDelivered', 'orders', { id: '3' }, { position }));
   });
 
   it('POST /users/:id/notify reaches private-user.{id}, which only that user may join', async () => {
     // docs/sample.md's curl: a form body, signed in as user 7.
-    const form = await postForm(
-      `${run.http}/broadcasting/auth`,
-      { socket_id: '123.456', channel_name: 'private-user.7' },
-      { authorization: 'Bearer 7' },
-    );
-    expect(await form.json()).toEqual({ auth: signChannel('app-key', 'app-secret', '123.456', 'private-user.7') });
+    const curl = { socket_id: '123.456', channel_name: 'private-user.7' };
+    const form = await postForm(`${run.http}/broadcasting/auth`, curl, { authorization: 'Bearer 7' });
+    const token = signChannel('app-key', 'app-secret', curl.socket_id, curl.channel_name);
+    expect(await form.json()).toEqual({ auth: token });
     const me = await connect();
     expect(await authorizeAndSubscribe(run, me, 'private-user.7', '7')).toMatchObject({ type: 'subscribed' });
     await expect(authorizeAndSubscribe(run, await connect(), 'private-user.7', '8')).rejects.toThrow('HTTP 403');
     expect((await postJson(`${run.http}/users/7/notify`, { title: 'Hi' })).status).toBe(202);
-    expect(await me.next()).toEqual({
-      type: 'event',
-      event: 'Notification',
-      channel: 'private-user.7',
-      data: { title: 'Hi' },
-    });
+    expect(await me.next()).toEqual(frame('Notification', 'private-user.7', { title: 'Hi' }));
   });
 
   it('presence-chat.{room} takes any signed-in user, by name, and nobody anonymous', async () => {
@@ -113,15 +104,10 @@ describe('the sample app, as docs/sample.md describes it', () => {
     expect(await authorizeAndSubscribe(run, a, room, '1')).toEqual({
       type: 'subscribed',
       channel: room,
-      members: [{ user_id: '1', user_info: { name: 'User 1' } }],
+      members: [member('1')],
     });
     await authorizeAndSubscribe(run, b, room, '2');
-    expect(await a.next()).toEqual({
-      type: 'member_added',
-      channel: room,
-      user_id: '2',
-      user_info: { name: 'User 2' },
-    });
+    expect(await a.next()).toEqual({ type: 'member_added', channel: room, ...member('2') });
     const anonymous = await postJson(`${run.http}/broadcasting/auth`, { socket_id: b.socketId, channel_name: room });
     expect(anonymous.status).toBe(401);
   });
