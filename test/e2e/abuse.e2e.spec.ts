@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { BroadcastService, ConnectionManager } from 'nestjs-broadcasting';
-import { type RunningApp, startSample } from '../helpers/sample-app.js';
+import { type RunningApp, startFixture } from '../helpers/app.js';
 import { TestClient } from '../helpers/test-client.js';
 import { until } from '../helpers/until.js';
 
 describe('slow consumers', () => {
   let run: RunningApp;
   beforeAll(async () => {
-    run = await startSample({ maxBufferedBytes: 256 * 1024 });
+    run = await startFixture({ maxBufferedBytes: 256 * 1024 });
   });
   afterAll(async () => {
     await run.close();
@@ -47,7 +47,7 @@ describe('slow consumers', () => {
 
 describe('floods and limits', () => {
   it('limits subscribe churn per connection after a full burst, never refusing an unsubscribe', async () => {
-    const run = await startSample({ maxSubscriptionsPerSecond: 5, maxChannelsPerConnection: 8 });
+    const run = await startFixture({ maxSubscriptionsPerSecond: 5, maxChannelsPerConnection: 8 });
     const manager = run.app.get(ConnectionManager);
     try {
       const c = await TestClient.native(run.ws);
@@ -90,9 +90,9 @@ describe('floods and limits', () => {
   });
 
   it('limits connections per address, reading X-Forwarded-For only with trustProxy', async () => {
-    const plain = await startSample({ maxConnectionsPerIp: 2 });
-    const proxied = await startSample({ maxConnectionsPerIp: 2, trustProxy: true });
-    const twoProxies = await startSample({ maxConnectionsPerIp: 1, trustProxy: 2 });
+    const plain = await startFixture({ maxConnectionsPerIp: 2 });
+    const proxied = await startFixture({ maxConnectionsPerIp: 2, trustProxy: true });
+    const twoProxies = await startFixture({ maxConnectionsPerIp: 1, trustProxy: 2 });
     const open: TestClient[] = [];
     try {
       for (let i = 0; i < 2; i++)

@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { signChannel } from 'nestjs-broadcasting';
-import { authorizeAndSubscribe, postForm, postJson, type RunningApp, startSample } from '../helpers/sample-app.js';
+import { authorizeAndSubscribe, postForm, postJson, type RunningApp, startFixture } from '../helpers/app.js';
 import { nativeClients, TestClient } from '../helpers/test-client.js';
 import { NoBotsGuard, startAuthFixture, TenantHeaderGuard } from './fixtures/auth-fixture.js';
 
 const KEY = 'app-key';
 const SECRET = 'app-secret';
 
-describe('channel authorization in the sample app', () => {
+describe('channel authorization in the fixture app', () => {
   let run: RunningApp;
   const { connect, closeAll } = nativeClients(() => run.ws);
   const auth = (body: Record<string, string>, user?: string, form = false) => {
@@ -18,7 +18,7 @@ describe('channel authorization in the sample app', () => {
   };
 
   beforeAll(async () => {
-    run = await startSample();
+    run = await startFixture();
   });
   afterAll(async () => {
     await closeAll();
@@ -186,7 +186,7 @@ describe('channel authorization in the sample app', () => {
 
 describe('client events disabled', () => {
   it('answers whispers with an error, natively and over Pusher', async () => {
-    const run = await startSample({ allowClientEvents: false });
+    const run = await startFixture({ allowClientEvents: false });
     try {
       const a = await TestClient.native(run.ws);
       await authorizeAndSubscribe(run, a, 'private-user.1', '1');

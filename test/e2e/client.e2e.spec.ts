@@ -9,22 +9,22 @@ import type {
   SubscriptionError,
 } from 'nestjs-broadcasting/client';
 import { WebSocketServer } from 'ws';
-import { createSampleApp } from '../../sample/bootstrap.js';
-import type { ChatMemberInfo, SampleEvents, SampleWhispers } from '../../sample/events.js';
+import type { ChatMember, FixtureEvents, FixtureWhispers } from '../fixture/events.js';
+import { createFixtureApp } from '../fixture/fixture.module.js';
+import { postJson, type RunningApp, startFixture } from '../helpers/app.js';
 import { connectedClient, nextEvent, nodeClient, recordingWebSocket } from '../helpers/native-client.js';
 import { Inbox } from '../helpers/pusher-clients.js';
-import { postJson, type RunningApp, startSample } from '../helpers/sample-app.js';
 import { until } from '../helpers/until.js';
 
-type Client = BroadcastingClient<SampleEvents, SampleWhispers>;
+type Client = BroadcastingClient<FixtureEvents, FixtureWhispers>;
 
-describe('nestjs-broadcasting/client against the sample app', () => {
+describe('nestjs-broadcasting/client against the fixture app', () => {
   let run: RunningApp;
   let manager: ConnectionManager;
   const clients: Array<BroadcastingClient<object, object>> = [];
   /** A typed client; fast reconnects (no jitter) so that tests can assert delays exactly. */
   const client = (options: Parameters<typeof nodeClient>[1] = {}): Client => {
-    const c = nodeClient<SampleEvents, SampleWhispers>(run, {
+    const c = nodeClient<FixtureEvents, FixtureWhispers>(run, {
       reconnect: { initialDelay: 40, maxDelay: 1000, jitter: 0 },
       ...options,
     });
@@ -38,7 +38,7 @@ describe('nestjs-broadcasting/client against the sample app', () => {
   };
 
   beforeAll(async () => {
-    run = await startSample();
+    run = await startFixture();
     manager = run.app.get(ConnectionManager);
   });
   afterEach(() => {
@@ -53,11 +53,11 @@ describe('nestjs-broadcasting/client against the sample app', () => {
     const socketId = await connectedClient(c);
     expect(socketId).toMatch(/^\d+\.\d+$/);
     expect(c.state).toBe('connected');
-    const shipped = new Inbox<{ data: SampleEvents['OrderShipped']; channel?: string }>();
+    const shipped = new Inbox<{ data: FixtureEvents['OrderShipped']; channel?: string }>();
     const orders = c
       .channel('orders')
       .listen('OrderShipped', (data, meta) => shipped.push({ data, channel: meta.channel }));
-    // `orders` keeps history in the sample: the client learns its position.
+    // `orders` keeps history in the fixture: the client learns its position.
     expect(await subscribed(orders).next()).toMatchObject({
       resubscribed: false,
       position: { offset: expect.any(Number) },
@@ -112,12 +112,12 @@ describe('nestjs-broadcasting/client against the sample app', () => {
     const a = client({ user: '1' });
     const b = client({ user: '2' });
     const room = 'presence-chat.client-test';
-    const aHere = new Inbox<Array<Member<ChatMemberInfo>>>();
-    const joined = new Inbox<Member<ChatMemberInfo>>();
-    const left = new Inbox<Member<ChatMemberInfo>>();
+    const aHere = new Inbox<Array<Member<ChatMember>>>();
+    const joined = new Inbox<Member<ChatMember>>();
+    const left = new Inbox<Member<ChatMember>>();
     const whispers = new Inbox<{ text: string; from?: string }>();
     const aRoom = a
-      .presence<ChatMemberInfo>(room)
+      .presence<ChatMember>(room)
       .here(aHere.push)
       .joining(joined.push)
       .leaving(left.push)
@@ -125,8 +125,8 @@ describe('nestjs-broadcasting/client against the sample app', () => {
     expect(await aHere.next()).toEqual([{ id: '1', info: { name: 'User 1' } }]);
     expect(aRoom.me).toEqual({ id: '1', info: { name: 'User 1' } });
 
-    const bHere = new Inbox<Array<Member<ChatMemberInfo>>>();
-    const bRoom = b.presence<ChatMemberInfo>(room).here(bHere.push);
+    const bHere = new Inbox<Array<Member<ChatMember>>>();
+    const bRoom = b.presence<ChatMember>(room).here(bHere.push);
     const members = await bHere.next();
     expect(members.map((m) => m.id).sort()).toEqual(['1', '2']);
     expect(await joined.next()).toEqual({ id: '2', info: { name: 'User 2' } });
@@ -187,7 +187,7 @@ describe('nestjs-broadcasting/client against the sample app', () => {
 
     const subscribes = sent.filter((f) => f.type === 'subscribe');
     expect(subscribes).toHaveLength(6);
-    // Only the resubscription of a channel with history carries `since` (the sample keeps it on orders).
+    // Only the resubscription of a channel with history carries `since` (the fixture keeps it on orders).
     const resumed = subscribes.filter((f) => 'since' in f);
     expect(resumed.map((f) => f.channel)).toEqual(['orders']);
     expect(resumed[0].since).toMatchObject({ epoch: expect.any(String), offset: expect.any(Number) });
@@ -304,9 +304,9 @@ describe('nestjs-broadcasting/client against the sample app', () => {
 
 describe('nestjs-broadcasting/client across a server restart', () => {
   it('gets 1001 on shutdown, retries with back-off while the port is closed, then resubscribes', async () => {
-    const first = await startSample();
+    const first = await startFixture();
     const port = Number(new URL(first.http).port);
-    const c = nodeClient<SampleEvents>(first, { reconnect: { initialDelay: 20, maxDelay: 200, jitter: 0 } });
+    const c = nodeClient<FixtureEvents>(first, { reconnect: { initialDelay: 20, maxDelay: 200, jitter: 0 } });
     try {
       await connectedClient(c);
       const got = new Inbox<string>();
@@ -327,7 +327,7 @@ describe('nestjs-broadcasting/client across a server restart', () => {
         { code: 1006, reason: '', willReconnect: true, delay: 40 },
       ]);
 
-      const app = await createSampleApp({}, false);
+      const app = await createFixtureApp();
       await app.listen(port, '127.0.0.1');
       try {
         expect(await subs.next()).toMatchObject({ resubscribed: true });

@@ -1,19 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { BroadcastService, ConnectionManager, signUser } from 'nestjs-broadcasting';
 import { WebSocket } from 'ws';
-import { ConnectionHooks } from '../../sample/connections/connection-hooks.js';
-import { authorizeAndSubscribe, postJson, type RunningApp, signIn, startSample } from '../helpers/sample-app.js';
+import { FixtureHooks } from '../fixture/hooks.js';
+import { authorizeAndSubscribe, postJson, type RunningApp, signIn, startFixture } from '../helpers/app.js';
 import { nativeClients, TestClient } from '../helpers/test-client.js';
 import { until } from '../helpers/until.js';
 
-describe('connection management in the sample app', () => {
+describe('connection management in the fixture app', () => {
   let run: RunningApp;
   let broadcast: BroadcastService;
   let manager: ConnectionManager;
   const { connect, closeAll } = nativeClients(() => run.ws);
 
   beforeAll(async () => {
-    run = await startSample();
+    run = await startFixture();
     broadcast = run.app.get(BroadcastService);
     manager = run.app.get(ConnectionManager);
   });
@@ -160,7 +160,7 @@ describe('connection management in the sample app', () => {
   });
 
   it('runs app hooks: connect, disconnect, message replies and errors', async () => {
-    const hooks = run.app.get(ConnectionHooks);
+    const hooks = run.app.get(FixtureHooks);
     const a = await connect();
     expect(hooks.log).toContain(`connect ${a.socketId}`);
     expect(await a.request({ type: 'echo', text: 'hi', ref: 'r1' })).toEqual({
@@ -196,7 +196,7 @@ describe('connection management in the sample app', () => {
 
 describe('heartbeat', () => {
   it('closes a client that stops answering pings with 4201 and keeps one that answers', async () => {
-    const run = await startSample({ heartbeatInterval: 0.05, clientTimeout: 0.3 });
+    const run = await startFixture({ heartbeatInterval: 0.05, clientTimeout: 0.3 });
     try {
       const alive = await TestClient.native(run.ws);
       // Never answers a ping, but talks: frames count as activity as much as pongs do.
@@ -223,7 +223,7 @@ describe('heartbeat', () => {
 
 describe('graceful shutdown', () => {
   it.each([1001, 1012] as const)('closes every client with %i and releases all state', async (code) => {
-    const run = await startSample({ shutdownCloseCode: code });
+    const run = await startFixture({ shutdownCloseCode: code });
     const a = await TestClient.native(run.ws);
     const b = await TestClient.native(run.ws);
     await authorizeAndSubscribe(run, a, 'presence-chat.bye', '1');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { BroadcastDriver, BroadcastEnvelope, EnvelopeSink } from 'nestjs-broadcasting';
-import { authorizeAndSubscribe, postJson, startSample } from '../helpers/sample-app.js';
+import { authorizeAndSubscribe, postJson, startFixture } from '../helpers/app.js';
 import { TestClient } from '../helpers/test-client.js';
 
 /** The example of docs/drivers.md: a serving driver that audits every envelope, then delivers it here. */
@@ -20,7 +20,7 @@ class AuditingDriver implements BroadcastDriver {
 describe('a custom driver given in the module options', () => {
   it('serves clients: broadcasts and whispers travel through it to the sockets', async () => {
     const driver = new AuditingDriver();
-    const run = await startSample({ driver });
+    const run = await startFixture({ driver });
     const a = await TestClient.native(run.ws);
     const b = await TestClient.native(run.ws);
     try {

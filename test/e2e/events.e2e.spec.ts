@@ -9,7 +9,7 @@ import {
   MemoryDriver,
   type ShouldBroadcast,
 } from 'nestjs-broadcasting';
-import { startSample } from '../helpers/sample-app.js';
+import { startFixture } from '../helpers/app.js';
 import { TestClient } from '../helpers/test-client.js';
 
 class OrderShipped implements ShouldBroadcast {
@@ -185,9 +185,9 @@ describe('event integration (@nestjs/event-emitter)', () => {
   });
 });
 
-describe('event integration in the sample', () => {
+describe('event integration in the fixture app', () => {
   it('broadcasts OrderDelivered, only ever emitted, to the real clients, leaving out X-Socket-ID', async () => {
-    const run = await startSample();
+    const run = await startFixture();
     const a = await TestClient.native(run.ws);
     const b = await TestClient.native(run.ws);
     try {

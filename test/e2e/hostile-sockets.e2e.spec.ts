@@ -12,8 +12,8 @@ import {
   setupBroadcasting,
 } from 'nestjs-broadcasting';
 import { BroadcastGateway } from '../../lib/gateway/broadcast.gateway.js';
+import { authorizeAndSubscribe, listenOnLoopback, type RunningApp, startFixture } from '../helpers/app.js';
 import { REDIS_URL, redisAvailable, testPrefix } from '../helpers/redis.js';
-import { authorizeAndSubscribe, listenOnLoopback, type RunningApp, startSample } from '../helpers/sample-app.js';
 import { TestClient } from '../helpers/test-client.js';
 import { until } from '../helpers/until.js';
 
@@ -221,7 +221,7 @@ describe('client events nested too deeply', () => {
   for (const driver of ['local', 'redis'] as const) {
     it(`are refused with an error frame, natively and over Pusher, and the others go on (${driver} driver)`, async () => {
       if (driver === 'redis' && !(await redisAvailable())) return;
-      const run = await startSample(
+      const run = await startFixture(
         driver === 'redis' ? { driver, redis: { url: REDIS_URL, prefix: testPrefix('deep') } } : {},
       );
       try {

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { BroadcastModule, BroadcastService, MemoryDriver, setupBroadcasting } from 'nestjs-broadcasting';
-import { listenOnLoopback } from '../helpers/sample-app.js';
+import { listenOnLoopback } from '../helpers/app.js';
 import { TestClient } from '../helpers/test-client.js';
 
 /** Options from another module's provider, as apps do with ConfigService. */

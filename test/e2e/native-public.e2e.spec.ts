@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { BroadcastService } from 'nestjs-broadcasting';
 import { WebSocket } from 'ws';
-import { postJson, type RunningApp, startSample } from '../helpers/sample-app.js';
+import { postJson, type RunningApp, startFixture } from '../helpers/app.js';
 import { nativeClients, TestClient } from '../helpers/test-client.js';
 
 class OrderShipped {
@@ -27,12 +27,12 @@ class Hidden {
   }
 }
 
-describe('native protocol on public channels (sample app)', () => {
+describe('native protocol on public channels (fixture app)', () => {
   let run: RunningApp;
   const { connect, closeAll } = nativeClients(() => run.ws);
 
   beforeAll(async () => {
-    run = await startSample({ maxChannelsPerConnection: 3, maxMessageSize: 1024 });
+    run = await startFixture({ maxChannelsPerConnection: 3, maxMessageSize: 1024 });
   });
   afterAll(async () => {
     await closeAll();
@@ -54,7 +54,7 @@ describe('native protocol on public channels (sample app)', () => {
 
   it('subscribes, receives announcements, answers ping, unsubscribes', async () => {
     const c = await connect();
-    // The sample keeps history on `announcements`: frames carry stream positions.
+    // The fixture keeps history on `announcements`: frames carry stream positions.
     const subscribed = await c.subscribe('announcements');
     expect(subscribed).toEqual({
       type: 'subscribed',
@@ -219,7 +219,7 @@ describe('native protocol on public channels (sample app)', () => {
 
 describe('server-wide limits and compression', () => {
   it('names maxChannels and maxSubscribersPerChannel when they are reached', async () => {
-    const run = await startSample({ maxChannels: 2, maxSubscribersPerChannel: 1 });
+    const run = await startFixture({ maxChannels: 2, maxSubscribersPerChannel: 1 });
     const { connect, closeAll } = nativeClients(() => run.ws);
     try {
       const a = await connect();
@@ -246,7 +246,7 @@ describe('server-wide limits and compression', () => {
   });
 
   it('with perMessageDeflate on, compressed clients still get every broadcast (not shared frames)', async () => {
-    const run = await startSample({ perMessageDeflate: true });
+    const run = await startFixture({ perMessageDeflate: true });
     try {
       const compressed = await TestClient.native(run.ws, '/ws', { perMessageDeflate: true });
       const plain = await TestClient.native(run.ws, '/ws', { perMessageDeflate: false });
@@ -268,7 +268,7 @@ describe('server-wide limits and compression', () => {
 describe('allowedOrigins', () => {
   it('refuses an upgrade from an origin not in the list with HTTP 403', async () => {
     // Written with a trailing slash and capitals: compared the way browsers send an Origin.
-    const run = await startSample({ allowedOrigins: ['https://Good.example/'] });
+    const run = await startFixture({ allowedOrigins: ['https://Good.example/'] });
     try {
       await expect(TestClient.connect(`${run.ws}/ws`, { origin: 'https://evil.example' })).rejects.toThrow('HTTP 403');
       const ok = await TestClient.native(run.ws, '/ws', { origin: 'https://good.example' });

@@ -10,8 +10,8 @@ import {
   ConnectionManager,
 } from 'nestjs-broadcasting';
 import { Counter, Registry } from 'prom-client';
+import { postJson, type RunningApp, startFixture } from '../helpers/app.js';
 import { pusherServer } from '../helpers/pusher-clients.js';
-import { postJson, type RunningApp, startSample } from '../helpers/sample-app.js';
 import { TestClient } from '../helpers/test-client.js';
 import { until } from '../helpers/until.js';
 import { startAuthFixture } from './fixtures/auth-fixture.js';
@@ -50,7 +50,7 @@ describe('Prometheus metrics', () => {
   };
 
   beforeAll(async () => {
-    run = await startSample({ metrics: { enabled: true } });
+    run = await startFixture({ metrics: { enabled: true } });
   });
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.close()));
@@ -174,7 +174,7 @@ describe('metrics options', () => {
   });
 
   it('are off unless enabled', async () => {
-    const run = await startSample({ metrics: false });
+    const run = await startFixture({ metrics: false });
     try {
       const res = await fetch(`${run.http}/metrics`);
       expect(res.status).toBe(404);
@@ -187,7 +187,7 @@ describe('metrics options', () => {
   it("join the app's own registry, with process metrics on request, and path: false serves nothing", async () => {
     const registry = new Registry();
     new Counter({ name: 'app_orders_total', help: 'orders', registers: [registry] }).inc(3);
-    const run = await startSample({ metrics: { registry, path: false, defaultMetrics: true } });
+    const run = await startFixture({ metrics: { registry, path: false, defaultMetrics: true } });
     try {
       expect((await fetch(`${run.http}/metrics`)).status).toBe(404);
       expect(run.app.get(BroadcastMetrics).registry).toBe(registry);
@@ -203,7 +203,7 @@ describe('metrics options', () => {
 
 describe('health (@nestjs/terminus)', () => {
   it('is up while the node accepts clients, and down once it shuts down', async () => {
-    const run = await startSample();
+    const run = await startFixture();
     const c = await TestClient.native(run.ws);
     const res = await fetch(`${run.http}/health`);
     expect(res.status).toBe(200);
@@ -222,7 +222,7 @@ describe('health (@nestjs/terminus)', () => {
   });
 
   it('is down while the node closes its clients gracefully, so that a load balancer stops sending new ones', async () => {
-    const run = await startSample();
+    const run = await startFixture();
     // A client that never answers the close handshake keeps the graceful close going.
     const port = Number(new URL(run.http).port);
     const raw = connect(port, '127.0.0.1');
@@ -273,10 +273,10 @@ describe('health (@nestjs/terminus)', () => {
   });
 
   it('pings the remote HTTP API with the pusher driver', async () => {
-    const remote = await startSample();
+    const remote = await startFixture();
     const port = Number(new URL(remote.http).port);
-    const good = await startSample({ driver: 'pusher', pusher: { host: '127.0.0.1', port, useTLS: false } });
-    const bad = await startSample({
+    const good = await startFixture({ driver: 'pusher', pusher: { host: '127.0.0.1', port, useTLS: false } });
+    const bad = await startFixture({
       driver: 'pusher',
       secret: 'wrong-secret',
       pusher: { host: '127.0.0.1', port, useTLS: false },

@@ -2,8 +2,8 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { BroadcastError, BroadcastService } from 'nestjs-broadcasting';
+import { authorizeAndSubscribe, postJson, type RunningApp, startFixture } from '../helpers/app.js';
 import { connected, once, pusherClient } from '../helpers/pusher-clients.js';
-import { authorizeAndSubscribe, postJson, type RunningApp, startSample } from '../helpers/sample-app.js';
 import { TestClient } from '../helpers/test-client.js';
 
 /** What the driver sent, request by request: `POST /events [channels…]` or `POST /batch_events ×n`. */
@@ -71,9 +71,9 @@ describe('the pusher driver: an app publishing to another instance of this libra
   };
 
   beforeAll(async () => {
-    remote = await startSample();
+    remote = await startFixture();
     proxy = await recordingProxy(new URL(remote.http));
-    sender = await startSample({ driver: 'pusher', pusher: pusherTo(proxy.port) });
+    sender = await startFixture({ driver: 'pusher', pusher: pusherTo(proxy.port) });
     broadcast = sender.app.get(BroadcastService);
   });
   beforeEach(() => {
@@ -211,8 +211,8 @@ describe('the pusher driver: an app publishing to another instance of this libra
   });
 
   it('reports a wrong secret (401) and an unreachable remote, without the signed URL', async () => {
-    const wrong = await startSample({ driver: 'pusher', secret: 'wrong-secret', pusher: pusherTo(proxy.port) });
-    const nowhere = await startSample({ driver: 'pusher', pusher: pusherTo(await closedPort()) });
+    const wrong = await startFixture({ driver: 'pusher', secret: 'wrong-secret', pusher: pusherTo(proxy.port) });
+    const nowhere = await startFixture({ driver: 'pusher', pusher: pusherTo(await closedPort()) });
     try {
       const refused = wrong.app.get(BroadcastService).broadcast('x', 'E', {});
       await expect(refused).rejects.toThrow(/^pusher driver: POST \/events answered 401: .*invalid signature/);
@@ -227,7 +227,7 @@ describe('the pusher driver: an app publishing to another instance of this libra
   it('still sends what is queued when the app shuts down', async () => {
     const c = await native();
     await c.subscribe('last-words');
-    const late = await startSample({ driver: 'pusher', pusher: pusherTo(proxy.port) });
+    const late = await startFixture({ driver: 'pusher', pusher: pusherTo(proxy.port) });
     const sent = late.app.get(BroadcastService).broadcast('last-words', 'Bye', {});
     await late.close();
     await sent;
@@ -243,7 +243,7 @@ describe('the pusher driver: an app publishing to another instance of this libra
       BROADCAST_PUSHER_PORT: port,
       BROADCAST_PUSHER_SCHEME: 'http',
     };
-    const app = await startSample(broadcastConfigFromEnv(env));
+    const app = await startFixture(broadcastConfigFromEnv(env));
     try {
       const c = await native();
       await c.subscribe('env-configured');
@@ -257,8 +257,8 @@ describe('the pusher driver: an app publishing to another instance of this libra
 
 describe('a pusher-js client sees the same events whichever app published them', () => {
   it('gets events from the remote itself and from the sender on one channel', async () => {
-    const remote = await startSample();
-    const sender = await startSample({ driver: 'pusher', pusher: pusherTo(Number(new URL(remote.http).port)) });
+    const remote = await startFixture();
+    const sender = await startFixture({ driver: 'pusher', pusher: pusherTo(Number(new URL(remote.http).port)) });
     const p = pusherClient(remote);
     try {
       await connected(p);

@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { BroadcastService, signChannel } from 'nestjs-broadcasting';
+import { authorizeAndSubscribe, postJson, type RunningApp, startFixture } from '../helpers/app.js';
 import { echoClient, Inbox, once, type Pusher, pusherClient, pusherServer } from '../helpers/pusher-clients.js';
 import { REDIS_URL, redisAvailable, testPrefix } from '../helpers/redis.js';
-import { authorizeAndSubscribe, postJson, type RunningApp, startSample } from '../helpers/sample-app.js';
 import { TestClient } from '../helpers/test-client.js';
 import { until } from '../helpers/until.js';
 import { webhookReceiver } from '../helpers/webhooks.js';
@@ -16,7 +16,7 @@ const describeRedis = available ? describe : describe.skip;
 describe('encrypted channels', () => {
   let run: RunningApp;
   beforeAll(async () => {
-    run = await startSample({ encryptionMasterKey: MASTER_KEY });
+    run = await startFixture({ encryptionMasterKey: MASTER_KEY });
   });
   afterAll(async () => {
     await run.close();
@@ -86,7 +86,7 @@ describe('encrypted channels', () => {
   });
 
   it('refuses to broadcast to an encrypted channel without a master key', async () => {
-    const plain = await startSample();
+    const plain = await startFixture();
     try {
       await expect(plain.app.get(BroadcastService).broadcast('private-encrypted-x', 'E', 1)).rejects.toThrow(
         /encryptionMasterKey/,
@@ -100,7 +100,7 @@ describe('encrypted channels', () => {
 describe('cache channels', () => {
   let run: RunningApp;
   beforeAll(async () => {
-    run = await startSample();
+    run = await startFixture();
   });
   afterAll(async () => {
     await run.close();
@@ -137,7 +137,7 @@ describe('cache channels', () => {
 
 describe('cache channels: what is kept, and for how long', () => {
   it('keeps server events only (never a client event) and forgets them after cacheTtl', async () => {
-    const run = await startSample({ cacheTtl: 0.4 });
+    const run = await startFixture({ cacheTtl: 0.4 });
     const channel = 'private-cache-quotes';
     const join = async () => {
       const c = await TestClient.native(run.ws);
@@ -173,7 +173,7 @@ describe('cache channels: what is kept, and for how long', () => {
 describe('user authentication', () => {
   let run: RunningApp;
   beforeAll(async () => {
-    run = await startSample();
+    run = await startFixture();
   });
   afterAll(async () => {
     await run.close();
@@ -229,7 +229,7 @@ describe('user authentication', () => {
 describe('webhooks', () => {
   it('sends signed, batched events that the pusher SDK validates; vacated and removed are delayed and dropped on a quick return', async () => {
     const hooks = await webhookReceiver();
-    const run = await startSample({ webhooks: { urls: [hooks.url], batchMs: 50, delayMs: 300 } });
+    const run = await startFixture({ webhooks: { urls: [hooks.url], batchMs: 50, delayMs: 300 } });
     const sdk = pusherServer(run);
     const events: Json[] = [];
     const take = async (n: number) => {
@@ -293,7 +293,7 @@ describe('webhooks', () => {
 
   it('sends only the configured events and retries a failed delivery', async () => {
     const hooks = await webhookReceiver([500]);
-    const run = await startSample({ webhooks: { urls: [hooks.url], events: ['channel_occupied'], batchMs: 10 } });
+    const run = await startFixture({ webhooks: { urls: [hooks.url], events: ['channel_occupied'], batchMs: 10 } });
     try {
       const a = await TestClient.native(run.ws);
       await authorizeAndSubscribe(run, a, 'presence-chat.filtered', '1');
@@ -311,7 +311,7 @@ describe('webhooks at shutdown', () => {
   it('sends the delayed leaves at once and waits for them to arrive before the app has closed', async () => {
     const hooks = await webhookReceiver();
     // A delay far longer than the test: only the shutdown can send these leaves.
-    const run = await startSample({ webhooks: { urls: [hooks.url], batchMs: 10, delayMs: 60_000 } });
+    const run = await startFixture({ webhooks: { urls: [hooks.url], batchMs: 10, delayMs: 60_000 } });
     const closed = { app: false };
     try {
       const a = await TestClient.native(run.ws);
@@ -346,8 +346,8 @@ describeRedis('cache channels and webhooks across a cluster', () => {
       redis: { url: REDIS_URL, prefix },
       webhooks: { urls: [hooks.url], batchMs: 50, delayMs: 200 },
     };
-    const a = await startSample(options);
-    const b = await startSample(options);
+    const a = await startFixture(options);
+    const b = await startFixture(options);
     try {
       await pusherServer(a).trigger('cache-cluster', 'Last', { v: 1 });
       const onB = await TestClient.native(b.ws);
@@ -381,8 +381,8 @@ describeRedis('cache channels and webhooks across a cluster', () => {
   it('sends a subscriber the cached event once, even when it is published while the cache is read', async () => {
     const prefix = testPrefix('cache-race');
     const options = { driver: 'redis' as const, redis: { url: REDIS_URL, prefix } };
-    const a = await startSample(options);
-    const b = await startSample(options);
+    const a = await startFixture(options);
+    const b = await startFixture(options);
     const clients: TestClient[] = [];
     try {
       const fromA = a.app.get(BroadcastService);

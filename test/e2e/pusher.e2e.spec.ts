@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { BroadcastService } from 'nestjs-broadcasting';
+import { authorizeAndSubscribe, postJson, type RunningApp, startFixture } from '../helpers/app.js';
 import { connected, echoClient, Inbox, once, pusherClient, pusherServer } from '../helpers/pusher-clients.js';
-import { authorizeAndSubscribe, postJson, type RunningApp, startSample } from '../helpers/sample-app.js';
 import { TestClient } from '../helpers/test-client.js';
 import { startAuthFixture } from './fixtures/auth-fixture.js';
 
@@ -17,7 +17,7 @@ describe('Pusher protocol with pusher-js, Laravel Echo and the pusher SDK', () =
   const echo = (userId?: string) => track(echoClient(run, userId));
 
   beforeAll(async () => {
-    run = await startSample();
+    run = await startFixture();
   });
   afterEach(async () => {
     for (const c of cleanups.splice(0)) await c();
@@ -69,7 +69,7 @@ describe('Pusher protocol with pusher-js, Laravel Echo and the pusher SDK', () =
   });
 
   describe('pusher-js', () => {
-    it('receives public and private events from the sample routes', async () => {
+    it('receives public and private events from the fixture routes', async () => {
       const p = track(pusherClient(run, '7'));
       const pub = p.subscribe('announcements');
       const priv = p.subscribe('private-user.7');
@@ -366,7 +366,7 @@ describe('Pusher HTTP API in an app with a global prefix, versioning, a global g
 
 describe('Pusher idle clients', () => {
   it('closes a client that answers no ping with 4201', async () => {
-    const run = await startSample({ heartbeatInterval: 0.05, clientTimeout: 0.3 });
+    const run = await startFixture({ heartbeatInterval: 0.05, clientTimeout: 0.3 });
     try {
       const c = await TestClient.connect(`${run.ws}/app/app-key?protocol=7`, { autoPong: false });
       expect((await c.next()).event).toBe('pusher:connection_established');

@@ -2,10 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { BroadcastService } from 'nestjs-broadcasting';
 import type { SubscribedInfo } from 'nestjs-broadcasting/client';
+import { postJson, type RunningApp, startFixture } from '../helpers/app.js';
 import { nodeClient } from '../helpers/native-client.js';
 import { Inbox } from '../helpers/pusher-clients.js';
 import { REDIS_URL, redisAvailable, TcpProxy, testPrefix } from '../helpers/redis.js';
-import { postJson, type RunningApp, startSample } from '../helpers/sample-app.js';
 import { type Frame, TestClient } from '../helpers/test-client.js';
 import { until } from '../helpers/until.js';
 
@@ -94,10 +94,10 @@ async function resume(node: RunningApp, channel: string, since: Position, count:
   return { c, sub, events };
 }
 
-describe('recovery with the local driver (the sample keeps history on announcements and orders)', () => {
+describe('recovery with the local driver (the fixture keeps history on announcements and orders)', () => {
   let run: RunningApp;
   beforeAll(async () => {
-    run = await startSample();
+    run = await startFixture();
   });
   afterAll(async () => {
     await run.close();
@@ -122,7 +122,7 @@ describe('recovery with the local driver (the sample keeps history on announceme
   });
 
   it('says recovered:false, and replays nothing, when the gap is no longer held or the epoch differs', async () => {
-    const small = await startSample({ recovery: { channels: ['orders'], size: 10, ttl: 300 } });
+    const small = await startFixture({ recovery: { channels: ['orders'], size: 10, ttl: 300 } });
     try {
       const since = await seeAndLeave(small, 'orders');
       const broadcast = small.app.get(BroadcastService);
@@ -157,7 +157,7 @@ describe('recovery with the local driver (the sample keeps history on announceme
   });
 
   it('a resume across an expired and restarted stream says recovered:false (never the later events only)', async () => {
-    const short = await startSample({ recovery: { channels: ['orders'], size: 100, ttl: 0.3 } });
+    const short = await startFixture({ recovery: { channels: ['orders'], size: 100, ttl: 0.3 } });
     try {
       await resumeAcrossAnExpiredStream(short, 'orders');
     } finally {
@@ -197,8 +197,8 @@ describeRedis('recovery across two nodes with Redis', () => {
   let b: RunningApp;
   beforeAll(async () => {
     const options = { driver: 'redis' as const, redis: { url: REDIS_URL, prefix } };
-    a = await startSample(options);
-    b = await startSample(options);
+    a = await startFixture(options);
+    b = await startFixture(options);
   });
   afterAll(async () => {
     await a.close();
@@ -266,7 +266,7 @@ describeRedis('recovery across two nodes with Redis', () => {
   });
 
   it('a resume across an expired and restarted stream says recovered:false (never the later events only)', async () => {
-    const short = await startSample({
+    const short = await startFixture({
       driver: 'redis',
       redis: { url: REDIS_URL, prefix: testPrefix('recovery-ttl') },
       recovery: { channels: ['orders'], size: 100, ttl: 0.3 },
@@ -303,8 +303,8 @@ describeRedis('recovery: a node whose Redis connection drops for a moment', () =
   async function twoNodes(name: string, recovery = { channels: ['orders'], size: 1000, ttl: 300 }) {
     const prefix = testPrefix(name);
     const proxy = await new TcpProxy().start();
-    const a = await startSample({ driver: 'redis', redis: { url: proxy.url, prefix }, recovery });
-    const b = await startSample({ driver: 'redis', redis: { url: REDIS_URL, prefix }, recovery });
+    const a = await startFixture({ driver: 'redis', redis: { url: proxy.url, prefix }, recovery });
+    const b = await startFixture({ driver: 'redis', redis: { url: REDIS_URL, prefix }, recovery });
     const fromB = b.app.get(BroadcastService);
     const subscribers = async () =>
       Number(((await redis.pubsub('NUMSUB', `${prefix}ch:orders`)) as [string, number])[1]);
@@ -459,7 +459,7 @@ describeRedis('recovery: a node whose Redis connection drops for a moment', () =
   it('numbers a publish once when ioredis sends it again after the connection dropped before the answer', async () => {
     const prefix = testPrefix('resend');
     const proxy = await new TcpProxy().start();
-    const a = await startSample({ driver: 'redis', redis: { url: proxy.url, prefix } });
+    const a = await startFixture({ driver: 'redis', redis: { url: proxy.url, prefix } });
     const offset = async () => Number(await redis.get(`${prefix}rec:{orders}:off`));
     try {
       const fromA = a.app.get(BroadcastService);

@@ -1,13 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
 import { BroadcastModule, type BroadcastModuleOptions, BroadcastService, ConnectionManager } from 'nestjs-broadcasting';
+import { authorizeAndSubscribe, postJson, type RunningApp, signIn, startFixture } from '../helpers/app.js';
 import { pusherServer } from '../helpers/pusher-clients.js';
 import { REDIS_URL, redisAvailable, TcpProxy, testPrefix } from '../helpers/redis.js';
-import { authorizeAndSubscribe, postJson, type RunningApp, signIn, startSample } from '../helpers/sample-app.js';
 import { TestClient } from '../helpers/test-client.js';
 import { until } from '../helpers/until.js';
 import { webhookReceiver } from '../helpers/webhooks.js';
@@ -29,7 +30,7 @@ describeRedis('redis driver: three nodes behave as one broadcaster', () => {
   beforeAll(async () => {
     nodes = [];
     for (let i = 0; i < 3; i++)
-      nodes.push(await startSample({ driver: 'redis', redis: { url: REDIS_URL, prefix, nodeTtl: 1500 } }));
+      nodes.push(await startFixture({ driver: 'redis', redis: { url: REDIS_URL, prefix, nodeTtl: 1500 } }));
     redis = new Redis(REDIS_URL);
     await until(async () => (await redis.scard(`${prefix}nodes`)) === 3, 10_000, 'every node to register');
   });
@@ -37,7 +38,7 @@ describeRedis('redis driver: three nodes behave as one broadcaster', () => {
     await Promise.all(clients.map((c) => c.close()));
     for (const n of nodes) await n.close();
     // Nodes that leave take everything with them except recovery history, which outlives them by
-    // design and expires on its own (the sample keeps 300 s of it).
+    // design and expires on its own (the fixture keeps 300 s of it).
     const left = await redis.keys(`${prefix}*`);
     const history = left.filter((k) => k.startsWith(`${prefix}rec:`));
     const ttls = await Promise.all(history.map((k) => redis.pttl(k)));
@@ -76,7 +77,7 @@ describeRedis('redis driver: three nodes behave as one broadcaster', () => {
       expect(await c.next()).toMatchObject({ event: 'Announcement', data: { message: 'hi' } });
     await postJson(`${nodes[2].http}/announcements`, { message: 'to all' });
     for (const c of subs) expect(await c.next()).toMatchObject({ event: 'Announcement', data: { message: 'to all' } });
-    // The receiving nodes measured the Redis hop (the sample has metrics on).
+    // The receiving nodes measured the Redis hop (the fixture has metrics on).
     const metrics = await (await fetch(`${nodes[1].http}/metrics`)).text();
     const lag = /broadcast_redis_lag_seconds_count\S* (\d+)/.exec(metrics);
     expect(Number(lag?.[1])).toBeGreaterThan(0);
@@ -199,8 +200,8 @@ describeRedis('redis driver: Redis outage', () => {
     const rejections: unknown[] = [];
     const onRejection = (r: unknown) => rejections.push(r);
     process.on('unhandledRejection', onRejection);
-    const a = await startSample({ driver: 'redis', redis: { url: proxy.url, prefix, nodeTtl: 1500 } });
-    const b = await startSample({ driver: 'redis', redis: { url: REDIS_URL, prefix, nodeTtl: 1500 } });
+    const a = await startFixture({ driver: 'redis', redis: { url: proxy.url, prefix, nodeTtl: 1500 } });
+    const b = await startFixture({ driver: 'redis', redis: { url: REDIS_URL, prefix, nodeTtl: 1500 } });
     const onA = await TestClient.native(a.ws);
     const onB = await TestClient.native(b.ws);
     try {
@@ -257,8 +258,8 @@ async function outagePair(
   const prefix = testPrefix(name);
   const proxy = await new TcpProxy().start();
   if (cutFirst) await proxy.cut();
-  const a = await startSample({ driver: 'redis', redis: { url: proxy.url, prefix, nodeTtl }, ...extra });
-  const b = await startSample({ driver: 'redis', redis: { url: REDIS_URL, prefix, nodeTtl }, ...extra });
+  const a = await startFixture({ driver: 'redis', redis: { url: proxy.url, prefix, nodeTtl }, ...extra });
+  const b = await startFixture({ driver: 'redis', redis: { url: REDIS_URL, prefix, nodeTtl }, ...extra });
   const redis = new Redis(REDIS_URL);
   const open: TestClient[] = [];
   return {
@@ -590,8 +591,8 @@ describeRedis('redis driver: options', () => {
 /** A node in another process and one here, on a fresh prefix, with a native client on the one here. */
 async function processAndNode(name: string) {
   const prefix = testPrefix(name);
-  const spawned = await spawnSample({ BROADCAST_DRIVER: 'redis', REDIS_URL, BROADCAST_REDIS_PREFIX: prefix });
-  const here = await startSample({ driver: 'redis', redis: { url: REDIS_URL, prefix } });
+  const spawned = await spawnFixture({ BROADCAST_DRIVER: 'redis', REDIS_URL, BROADCAST_REDIS_PREFIX: prefix });
+  const here = await startFixture({ driver: 'redis', redis: { url: REDIS_URL, prefix } });
   return { spawned, here, watcher: await TestClient.native(here.ws) };
 }
 
@@ -604,22 +605,23 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** The built sample in its own process. */
-async function spawnSample(env: Record<string, string>): Promise<{ child: ChildProcess; run: RunningApp }> {
+/** The fixture in its own process, run from source (test/fixture/main.ts). */
+async function spawnFixture(env: Record<string, string>): Promise<{ child: ChildProcess; run: RunningApp }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['dist/sample/main.js'], {
+  const fixture = (file: string) => fileURLToPath(new URL(`../fixture/${file}`, import.meta.url));
+  const child = spawn(process.execPath, ['--import', fixture('typescript.mjs'), fixture('main.ts')], {
     env: { ...process.env, ...env, PORT: String(port), NODE_OPTIONS: '' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the sample process did not start')), 15_000);
+    const timer = setTimeout(() => reject(new Error('the fixture process did not start')), 15_000);
     child.stdout?.on('data', (d: Buffer) => {
-      if (d.toString().includes('nestjs-broadcasting sample on')) {
+      if (d.toString().includes('fixture listening on')) {
         clearTimeout(timer);
         resolve();
       }
     });
-    child.once('exit', (code) => reject(new Error(`the sample process exited with ${code}`)));
+    child.once('exit', (code) => reject(new Error(`the fixture process exited with ${code}`)));
   });
   const http = `http://127.0.0.1:${port}`;
   return { child, run: { app: undefined as never, http, ws: `ws://127.0.0.1:${port}`, close: async () => {} } };

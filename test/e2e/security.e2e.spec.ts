@@ -4,8 +4,8 @@ import type { INestApplication, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { BroadcastConfigError, resolveBroadcastOptions, setupBroadcasting, signChannel } from 'nestjs-broadcasting';
 import PusherServer from 'pusher';
-import { AppModule } from '../../sample/app.module.js';
-import { postJson } from '../helpers/sample-app.js';
+import { FixtureModule } from '../fixture/fixture.module.js';
+import { postJson } from '../helpers/app.js';
 import { TestClient } from '../helpers/test-client.js';
 
 const KEY = 'sec-key';
@@ -53,7 +53,7 @@ describe('the secret and the tokens never reach a log or an answer', () => {
   };
 
   beforeAll(async () => {
-    app = await NestFactory.create(AppModule.register({ key: KEY, secret: SECRET }), { logger });
+    app = await NestFactory.create(FixtureModule.register({ key: KEY, secret: SECRET }), { logger });
     setupBroadcasting(app);
     await app.listen(0, '127.0.0.1');
     const { port } = app.getHttpServer().address() as AddressInfo;

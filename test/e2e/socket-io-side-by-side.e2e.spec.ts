@@ -3,11 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { Server } from 'socket.io';
 import { io as ioClient, type Socket } from 'socket.io-client';
-import { createSampleApp } from '../../sample/bootstrap.js';
-import type { SampleEvents } from '../../sample/events.js';
+import type { FixtureEvents } from '../fixture/events.js';
+import { createFixtureApp } from '../fixture/fixture.module.js';
+import { postJson } from '../helpers/app.js';
 import { connectedClient, nodeClient } from '../helpers/native-client.js';
 import { Inbox } from '../helpers/pusher-clients.js';
-import { postJson } from '../helpers/sample-app.js';
 
 /**
  * docs/migrating-from-socket-io.md, step 2: during a migration, a Socket.IO server made on the app's
@@ -20,7 +20,7 @@ describe('a Socket.IO server next to nestjs-broadcasting on one HTTP server', ()
   const sockets: Socket[] = [];
 
   beforeAll(async () => {
-    app = await createSampleApp({}, false); // setupBroadcasting(app) is done
+    app = await createFixtureApp(); // setupBroadcasting(app) is done
     io = new Server(app.getHttpServer());
     io.on('connection', (socket) => {
       socket.on('hello', (name: string, ack: (reply: string) => void) => ack(`hi ${name}`));
@@ -48,7 +48,7 @@ describe('a Socket.IO server next to nestjs-broadcasting on one HTTP server', ()
   });
 
   it('the native endpoint, the auth endpoint and the HTTP routes still work on the same port', async () => {
-    const c = nodeClient<SampleEvents>({ ws: http.replace('http', 'ws') }, { user: '7' });
+    const c = nodeClient<FixtureEvents>({ ws: http.replace('http', 'ws') }, { user: '7' });
     try {
       await connectedClient(c);
       const got = new Inbox<string>();

@@ -3,7 +3,7 @@ import { runInNewContext } from 'node:vm';
 import { expect, it } from '@jest/globals';
 import { ConnectionManager } from 'nestjs-broadcasting';
 import { WebSocket } from 'ws';
-import { startSample } from '../helpers/sample-app.js';
+import { startFixture } from '../helpers/app.js';
 import { until } from '../helpers/until.js';
 
 setFlagsFromString('--expose-gc');
@@ -50,7 +50,7 @@ function heapAfterGc(): number {
 }
 
 it(`survives a reconnect storm of ${N} clients, native and Pusher: all resubscribe, the registry holds exactly the live ones, no heap growth`, async () => {
-  const run = await startSample({ maxConnectionsPerIp: 0 });
+  const run = await startFixture({ maxConnectionsPerIp: 0 });
   try {
     const manager = run.app.get(ConnectionManager);
     const first = await connectAll(run.ws);

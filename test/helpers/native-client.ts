@@ -6,7 +6,7 @@ import {
   createClient,
 } from 'nestjs-broadcasting/client';
 import { WebSocket } from 'ws';
-import type { RunningApp } from './sample-app.js';
+import type { RunningApp } from './app.js';
 
 /** `ws`'s WebSocket, recording every frame the client sends (the test reads them; nothing is changed). */
 export function recordingWebSocket(sent: Array<Record<string, unknown>>): typeof WebSocket {
@@ -18,7 +18,7 @@ export function recordingWebSocket(sent: Array<Record<string, unknown>>): typeof
   };
 }
 
-/** The typed client in Node 20, pointed at a running sample, with `ws` as its WebSocket. */
+/** The typed client in Node 20, pointed at a running app, with `ws` as its WebSocket. */
 export function nodeClient<E extends object = AnyEvents, W extends object = AnyEvents>(
   run: Pick<RunningApp, 'ws'>,
   options: ClientOptions & { user?: string } = {},

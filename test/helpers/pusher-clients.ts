@@ -19,7 +19,7 @@ export interface Pusher {
 }
 export const Pusher = PusherJs as unknown as new (key: string, options: Record<string, unknown>) => Pusher;
 
-import type { RunningApp } from './sample-app.js';
+import type { RunningApp } from './app.js';
 
 const port = (run: RunningApp) => Number(new URL(run.http).port);
 

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
 import type { BroadcastModuleOptions } from 'nestjs-broadcasting';
-import { createSampleApp } from '../../sample/bootstrap.js';
+import { createFixtureApp } from '../fixture/fixture.module.js';
 
 export interface RunningApp {
   app: INestApplication;
@@ -10,9 +10,9 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
-/** Boots the sample's module on a random port. */
-export async function startSample(overrides: BroadcastModuleOptions = {}): Promise<RunningApp> {
-  return listenOnLoopback(await createSampleApp(overrides, false));
+/** Boots the test fixture (test/fixture/) with these module options on a random loopback port. */
+export async function startFixture(overrides: BroadcastModuleOptions = {}): Promise<RunningApp> {
+  return listenOnLoopback(await createFixtureApp(overrides));
 }
 
 /** Starts an app on a random loopback port; returns its HTTP and WebSocket base URLs. */
