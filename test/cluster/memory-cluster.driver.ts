@@ -15,6 +15,10 @@
  * mailbox and arrives on a later event-loop turn, in the order it was sent, as messages from a real
  * backend would: nothing is delivered on the publishing node "at once", so every node, the publisher
  * included, sees every channel in the bus's order.
+ *
+ * Not needed here: `node.lost` (the bus loses nothing), `presenceTold` (calls fail only once the node
+ * has left), sweeping nodes that vanished without `close()` (an app of this process that is not closed
+ * is still there). A networked driver needs all three (docs/drivers.md).
  */
 import type {
   BroadcastDriver,
@@ -37,6 +41,8 @@ interface Stream {
   /** When it was created or last published to (it is forgotten `recovery.ttl` seconds later). */
   touched: number;
 }
+
+type Limits = DriverNode['policy']['recovery'];
 
 /** A presence user: the info of its first socket, and its sockets anywhere (socket id → node id). */
 interface Member {
@@ -82,11 +88,6 @@ export class MemoryCluster {
     return new MemoryClusterDriver(this);
   }
 
-  /** Ids of the nodes in the cluster now. */
-  nodes(): string[] {
-    return [...this.mailboxes.keys()];
-  }
-
   join(node: DriverNode): void {
     if (this.mailboxes.has(node.id)) throw new Error(`memory cluster: node id ${node.id} is taken`);
     this.mailboxes.set(node.id, { node, queue: [], scheduled: false });
@@ -102,13 +103,10 @@ export class MemoryCluster {
     if (!box) return;
     this.mailboxes.delete(nodeId); // it gets nothing more, its own member_removed included…
     this.drain(box); // …but what was sent to it arrives (the answers to its calls)
-    for (const [channel, users] of [...this.presence]) {
-      for (const [userId, member] of [...users]) {
-        for (const [socketId, holder] of [...member.sockets]) {
+    for (const [channel, users] of [...this.presence])
+      for (const [userId, { sockets }] of [...users])
+        for (const [socketId, holder] of [...sockets])
           if (holder === nodeId) this.presenceLeave(box.node, channel, socketId, userId);
-        }
-      }
-    }
     for (const [channel, counts] of [...this.watchers]) {
       if (counts.delete(nodeId) && counts.size === 0) {
         this.watchers.delete(channel);
@@ -127,6 +125,10 @@ export class MemoryCluster {
     if (box.scheduled) return;
     box.scheduled = true;
     setImmediate(() => this.drain(box));
+  }
+
+  private toAll(run: (node: DriverNode) => void): void {
+    for (const nodeId of this.mailboxes.keys()) this.post(nodeId, run);
   }
 
   private drain(box: Mailbox): void {
@@ -165,6 +167,8 @@ export class MemoryCluster {
     const cached = envelope.channels.filter((c) => kind === 'event' && policy.isCached(c));
     const cacheId = cached.length ? `${from.id}:${++this.cacheIds}` : undefined;
     const base: BroadcastEnvelope = cacheId ? { ...envelope, cacheId } : envelope;
+    const { event, raw } = envelope;
+    const stored = { event, json: payloadJson(envelope), ...(raw !== undefined && { raw }) };
 
     // Everything but the recovery channels travels as one envelope: to the nodes watching one of its
     // channels, and to the direct targets' nodes.
@@ -177,51 +181,36 @@ export class MemoryCluster {
     // A recovery channel's event gets its own envelope: the position is the channel's.
     const { socketIds: _s, userIds: _u, all: _a, ...channelOnly } = base;
     for (const channel of numbered) {
-      const position = this.append(channel, envelope, policy.recovery);
+      const position = this.append(channel, stored, policy.recovery);
       send({ ...channelOnly, channels: [channel], position }, this.watchers.get(channel)?.keys() ?? []);
     }
 
     // The cache is written after the publish; the live copies carry the same id.
-    for (const channel of cached) {
-      const { event, raw } = envelope;
-      const expires = Date.now() + policy.cacheTtl * 1000;
-      this.cache.set(channel, {
-        event,
-        json: payloadJson(envelope),
-        ...(raw !== undefined && { raw }),
-        id: cacheId,
-        expires,
-      });
-    }
+    const expires = Date.now() + policy.cacheTtl * 1000;
+    for (const channel of cached) this.cache.set(channel, { ...stored, id: cacheId, expires });
   }
 
   // --- recovery streams --------------------------------------------------------------------------
 
   /** The channel's stream, created (new epoch, offset 0) when it has none or it was forgotten. */
-  private stream(channel: string, { size, ttl }: { size: number; ttl: number }): Stream {
+  private stream(channel: string, { ttl }: Limits): Stream {
     const now = Date.now();
     let stream = this.streams.get(channel);
     if (!stream || now - stream.touched > ttl * 1000) {
       stream = { epoch: `${channel}@${++this.epochs}`, offset: 0, entries: [], touched: now };
       this.streams.set(channel, stream);
     }
-    stream.entries = stream.entries.filter((e) => now - e.at <= ttl * 1000).slice(-size);
+    stream.entries = stream.entries.filter((e) => now - e.at <= ttl * 1000);
     return stream;
   }
 
-  private append(channel: string, envelope: BroadcastEnvelope, limits: { size: number; ttl: number }): StreamPosition {
+  /** Numbers an event and keeps it (the last `size` of them). */
+  private append(channel: string, stored: Omit<HistoryEntry, 'offset' | 'at'>, limits: Limits): StreamPosition {
     const stream = this.stream(channel, limits);
-    const { event, raw } = envelope;
     stream.touched = Date.now();
     stream.offset += 1;
-    stream.entries.push({
-      offset: stream.offset,
-      at: stream.touched,
-      event,
-      json: payloadJson(envelope),
-      ...(raw !== undefined && { raw }),
-    });
-    if (stream.entries.length > limits.size) stream.entries.shift();
+    stream.entries.push({ ...stored, offset: stream.offset, at: stream.touched });
+    stream.entries = stream.entries.slice(-limits.size);
     return { epoch: stream.epoch, offset: stream.offset };
   }
 
@@ -278,10 +267,7 @@ export class MemoryCluster {
     users.set(userId, member);
     member.sockets.set(socketId, from.id);
     if (first) {
-      for (const nodeId of this.mailboxes.keys())
-        this.post(nodeId, (node) =>
-          node.presence({ kind: 'member_added', channel, userId, infoJson, except: socketId }),
-        );
+      this.toAll((node) => node.presence({ kind: 'member_added', channel, userId, infoJson, except: socketId }));
       from.report.memberAdded(channel, userId);
     }
     return this.members(channel);
@@ -293,8 +279,7 @@ export class MemoryCluster {
     if (!users || !member?.sockets.delete(socketId) || member.sockets.size > 0) return;
     users.delete(userId);
     if (users.size === 0) this.presence.delete(channel);
-    for (const nodeId of this.mailboxes.keys())
-      this.post(nodeId, (node) => node.presence({ kind: 'member_removed', channel, userId, infoJson: 'null' }));
+    this.toAll((node) => node.presence({ kind: 'member_removed', channel, userId, infoJson: 'null' }));
     from.report.memberRemoved(channel, userId);
   }
 
@@ -312,11 +297,8 @@ export class MemoryCluster {
   }
 
   members(channel: string): MemberInfo[] {
-    return [...(this.presence.get(channel) ?? [])].map(([userId, { infoJson }]) => ({
-      userId,
-      info: JSON.parse(infoJson),
-      infoJson,
-    }));
+    const users = [...(this.presence.get(channel) ?? [])];
+    return users.map(([userId, { infoJson }]) => ({ userId, info: JSON.parse(infoJson), infoJson }));
   }
 
   userCount(channel: string): number {
@@ -369,48 +351,37 @@ export class MemoryClusterDriver implements BroadcastDriver, ClusterLink {
   watch(channel: string): Promise<void> {
     return this.bus.reply(this.node.id, () => this.bus.watch(this.node, channel));
   }
-
   unwatch(channel: string): void {
     if (this.bus.has(this.node.id)) this.bus.unwatch(this.node, channel);
   }
-
   presenceJoin(channel: string, socketId: string, userId: string, infoJson: string): Promise<MemberInfo[]> {
     return this.bus.reply(this.node.id, () => this.bus.presenceJoin(this.node, channel, socketId, userId, infoJson));
   }
-
   presenceLeave(channel: string, socketId: string, userId: string): Promise<void> {
     return this.bus.reply(this.node.id, () => this.bus.presenceLeave(this.node, channel, socketId, userId));
   }
-
   control(message: ControlMessage): void {
     if (this.bus.has(this.node.id)) this.bus.control(this.node, message);
   }
-
   recover(channel: string, since?: StreamPosition, limit?: number): Promise<Recovery> {
     return this.bus.reply(this.node.id, () => this.bus.recover(this.node, channel, since, limit));
   }
-
   cached(channel: string): Promise<CachedEvent | null> {
     return this.bus.reply(this.node.id, () => this.bus.cached(channel));
   }
-
   /** The answer is queued behind everything the bus sent this node before: when it arrives, they have. */
   barrier(): Promise<void> {
     return this.bus.reply(this.node.id, () => undefined);
   }
-
   subscriptionCount(channel: string): Promise<number> {
     return this.bus.reply(this.node.id, () => this.bus.subscriptionCount(channel));
   }
-
   userCount(channel: string): Promise<number> {
     return this.bus.reply(this.node.id, () => this.bus.userCount(channel));
   }
-
   members(channel: string): Promise<MemberInfo[]> {
     return this.bus.reply(this.node.id, () => this.bus.members(channel));
   }
-
   channels(prefix: string): Promise<Map<string, number>> {
     return this.bus.reply(this.node.id, () => this.bus.channels(prefix));
   }
