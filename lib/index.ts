@@ -62,6 +62,6 @@ export type {
   LocalMember,
   PresenceChange,
 } from './port/driver.interface.js';
-export type { BroadcastEnvelope, ControlMessage, MemberInfo } from './port/envelope.js';
+export { type BroadcastEnvelope, type ControlMessage, type MemberInfo, payloadJson } from './port/envelope.js';
 export type { CachedEvent, HistoryEntry, Recovery, StreamPosition } from './port/stream.js';
 export { setupBroadcasting } from './setup.js';

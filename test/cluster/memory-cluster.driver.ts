@@ -20,17 +20,18 @@
  * has left), sweeping nodes that vanished without `close()` (an app of this process that is not closed
  * is still there). A networked driver needs all three (docs/drivers.md).
  */
-import type {
-  BroadcastDriver,
-  BroadcastEnvelope,
-  CachedEvent,
-  ClusterLink,
-  ControlMessage,
-  DriverNode,
-  HistoryEntry,
-  MemberInfo,
-  Recovery,
-  StreamPosition,
+import {
+  type BroadcastDriver,
+  type BroadcastEnvelope,
+  type CachedEvent,
+  type ClusterLink,
+  type ControlMessage,
+  type DriverNode,
+  type HistoryEntry,
+  type MemberInfo,
+  payloadJson,
+  type Recovery,
+  type StreamPosition,
 } from 'nestjs-broadcasting';
 
 /** A recovery channel's stream: its identity, its last offset, the events still held. */
@@ -59,17 +60,6 @@ interface Mailbox {
 
 /** The node id of a socket id (`<node>.<n>`). */
 const nodeOf = (socketId: string) => socketId.slice(0, socketId.lastIndexOf('.'));
-
-/** The payload as JSON text: HTTP API `raw` as is when it is JSON (else as a JSON string), else `data`. */
-function payloadJson({ raw, data }: BroadcastEnvelope): string {
-  if (raw === undefined) return JSON.stringify(data) ?? 'null';
-  try {
-    JSON.parse(raw);
-    return raw;
-  } catch {
-    return JSON.stringify(raw);
-  }
-}
 
 /** The shared backend. One per cluster; every node's driver is given the same one. */
 export class MemoryCluster {
