@@ -1,15 +1,15 @@
 import { Logger } from '@nestjs/common';
 import type { Redis, RedisOptions } from 'ioredis';
-import { BroadcastConfigError, KEY_PREFIX_REFUSED } from '../config/config-error.js';
-import type { RedisDriverOptions } from '../config/options.interface.js';
-import { nodeOfSocket } from '../names/socket-id.js';
-import type { BroadcastDriver, ClusterLink, DriverNode } from '../port/driver.interface.js';
-import { type BroadcastEnvelope, type ControlMessage, type MemberInfo, payloadJson } from '../port/envelope.js';
-import type { CachedEvent, HistoryEntry, Recovery, StreamPosition } from '../port/stream.js';
-import { newEpoch, resume } from '../recovery/recovery.js';
-import { LiveSequencer, type NumberedEnvelope, type StreamRead } from '../recovery/sequencer.js';
-import { Throttled } from '../util/throttled.js';
-import * as lua from './redis.scripts.js';
+import { BroadcastConfigError, KEY_PREFIX_REFUSED } from '../../config/config-error.js';
+import type { RedisDriverOptions } from '../../config/options.interface.js';
+import { nodeOfSocket } from '../../names/socket-id.js';
+import type { BroadcastDriver, ClusterLink, DriverNode } from '../../port/driver.interface.js';
+import { type BroadcastEnvelope, type ControlMessage, type MemberInfo, payloadJson } from '../../port/envelope.js';
+import type { CachedEvent, HistoryEntry, Recovery, StreamPosition } from '../../port/stream.js';
+import { newEpoch, resume } from '../../recovery/recovery.js';
+import { LiveSequencer, type NumberedEnvelope, type StreamRead } from '../../recovery/sequencer.js';
+import { Throttled } from '../../util/throttled.js';
+import * as lua from './scripts.js';
 
 type Scripted = Redis & {
   bcJoin(
