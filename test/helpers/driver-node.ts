@@ -15,21 +15,27 @@ import { until } from './until.js';
 /** Items recorded in order, and a way to await one that has come or is still to come. */
 export class Recording<T> {
   readonly items: T[] = [];
-  private readonly waiters = new Set<{ match: (item: T) => boolean; found: (item: T) => void }>();
+  private readonly waiters = new Set<{ match: (item: T) => boolean; n: number; found: (item: T) => void }>();
 
   push(item: T): void {
     this.items.push(item);
     for (const w of this.waiters) {
-      if (w.match(item)) {
+      const nth = this.matching(w.match)[w.n - 1];
+      if (nth !== undefined) {
         this.waiters.delete(w);
-        w.found(item);
+        w.found(nth);
       }
     }
   }
 
   /** The first item matching (already recorded or the next to come); rejects after `timeoutMs`. */
   waitFor(match: (item: T) => boolean = () => true, what = 'a recorded item', timeoutMs = 5000): Promise<T> {
-    const seen = this.items.find(match);
+    return this.nth(1, match, what, timeoutMs);
+  }
+
+  /** The `n`th item matching (already recorded or to come); rejects after `timeoutMs`. */
+  nth(n: number, match: (item: T) => boolean, what = `recorded item #${n}`, timeoutMs = 5000): Promise<T> {
+    const seen = this.matching(match)[n - 1];
     if (seen !== undefined) return Promise.resolve(seen);
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -38,6 +44,7 @@ export class Recording<T> {
       }, timeoutMs);
       const w = {
         match,
+        n,
         found: (item: T) => {
           clearTimeout(timer);
           resolve(item);
@@ -48,7 +55,11 @@ export class Recording<T> {
   }
 
   count(match: (item: T) => boolean): number {
-    return this.items.filter(match).length;
+    return this.matching(match).length;
+  }
+
+  private matching(match: (item: T) => boolean): T[] {
+    return this.items.filter(match);
   }
 }
 
