@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import type { BroadcastEnvelope } from 'nestjs-broadcasting';
 import { numsub, startNode, type TestNode } from '../../helpers/driver-node.js';
-import { REDIS_URL, redisAvailable, testPrefix } from '../../helpers/redis.js';
+import { REDIS_URL, redisAvailable, TcpProxy, testPrefix } from '../../helpers/redis.js';
 import { until } from '../../helpers/until.js';
 
 const available = await redisAvailable();
@@ -167,6 +167,55 @@ describeRedis('redis driver: publish on one node, receive on another', () => {
       ]);
     } finally {
       warn.mockRestore();
+    }
+  });
+});
+
+describeRedis('redis driver: numbering once', () => {
+  it('numbers a recovery event once when ioredis sends the script call again after a lost answer', async () => {
+    const prefix = testPrefix('unit-once');
+    const redis = new Redis(REDIS_URL);
+    const proxy = await new TcpProxy().start();
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
+    const n = await startNode(redis, prefix, '111', { url: proxy.url });
+    const offset = async () => Number(await redis.get(`${prefix}rec:{orders.once}:off`));
+    try {
+      await n.driver.publish({ channels: ['orders.once'], event: 'E', data: 0 });
+      proxy.mute();
+      const sent = n.driver.publish({ channels: ['orders.once'], event: 'E', data: 1 });
+      await until(async () => (await offset()) === 2, 2000, 'Redis to run the publish');
+      // The answer is lost: the call fails here (the event goes to this node's subscribers), and
+      // ioredis sends it again on the new connection.
+      proxy.drop();
+      await sent;
+      const local = n.node.delivered.items.filter((e) => e.channels.length > 0);
+      expect(local).toEqual([{ channels: ['orders.once'], event: 'E', data: 1 }]);
+      await until(
+        () =>
+          n.driver.ping().then(
+            () => true,
+            () => false,
+          ),
+        5000,
+        'the connection to come back',
+      );
+      // After the repeated call on the same connection: numbered next, no duplicate in between.
+      await n.driver.publish({ channels: ['orders.once'], event: 'E', data: 2 });
+      const stream = await redis.xrange(`${prefix}rec:{orders.once}:s`, '-', '+');
+      expect(stream.map(([id, fields]) => [id, JSON.parse(fields[1]).data])).toEqual([
+        ['0-1', 0],
+        ['0-2', 1],
+        ['0-3', 2],
+      ]);
+      // What the check keeps is as small as the publishes in flight.
+      expect(await redis.zrange(`${prefix}rec:{orders.once}:sent:111`, '0', '-1')).toEqual(['3']);
+    } finally {
+      await n.driver.close();
+      await proxy.close();
+      warn.mockRestore();
+      const history = await redis.keys(`${prefix}rec:*`);
+      if (history.length > 0) await redis.del(...history);
+      redis.disconnect();
     }
   });
 });
