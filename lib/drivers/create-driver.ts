@@ -5,7 +5,7 @@ import { LocalDriver } from './local.driver.js';
 import { LogDriver, NullDriver } from './log.driver.js';
 import { MemoryDriver } from './memory.driver.js';
 import { createPusherDriver } from './pusher.driver.js';
-import { RedisDriver } from './redis.driver.js';
+import { RedisDriver } from './redis/redis.driver.js';
 
 /** ioredis is an optional peer dependency: loaded only for the redis driver. */
 async function loadRedis(): Promise<typeof import('ioredis').Redis> {

@@ -1,3 +1,5 @@
+import type { Redis } from 'ioredis';
+
 /**
  * The Lua scripts of the redis driver. Each is one atomic step in Redis, so two nodes never both
  * decide a user is new (or gone): join/leave answer "first/last socket in the cluster" in the same
@@ -289,3 +291,67 @@ local since = tonumber(ARGV[2])
 if ARGV[1] ~= epoch or since >= off or off - since > tonumber(ARGV[5]) then return {epoch, off, {}} end
 return {epoch, off, redis.call('XRANGE', KEYS[3], '0-' .. (since + 1), '+')}
 `;
+
+/** The command connection with the scripts defined on it (see {@link SCRIPTS}). */
+export type Scripted = Redis & {
+  bcJoin(
+    pu: string,
+    pc: string,
+    pm: string,
+    ch: string,
+    user: string,
+    info: string,
+    field: string,
+    sid: string,
+  ): Promise<[number, string[]]>;
+  bcLeave(pu: string, pc: string, pm: string, ch: string, user: string, field: string): Promise<number>;
+  bcHeartbeat(nodes: string, alive: string, node: string, ttl: number): Promise<number>;
+  bcCount(subs: string, tot: string, channel: string): Promise<number>;
+  bcUncount(subs: string, tot: string, channel: string): Promise<number>;
+  bcSweep(prefix: string, self: string): Promise<string[]>;
+  bcDeregister(prefix: string, self: string): Promise<string[]>;
+  bcReconcile(prefix: string, self: string, subs: string, members: string, told: string): Promise<[string[], string[]]>;
+  bcSubscriptionCount(prefix: string, channel: string): Promise<number>;
+  bcChannels(prefix: string, filter: string): Promise<Array<string | number>>;
+  bcPublishRecoverable(
+    off: string,
+    epoch: string,
+    stream: string,
+    ch: string,
+    sent: string,
+    body: string,
+    size: number,
+    ttlMs: number,
+    candidate: string,
+    channelJson: string,
+    now: number,
+    seq: number,
+    oldestUnanswered: number,
+  ): Promise<[string, number]>;
+  bcRecover(
+    off: string,
+    epoch: string,
+    stream: string,
+    sinceEpoch: string,
+    sinceOffset: number,
+    candidate: string,
+    ttlMs: number,
+    limit: number,
+  ): Promise<[string, number, Array<[string, string[]]>]>;
+};
+
+/** Command name → [number of KEYS, Lua], defined on the command connection (`defineCommand`). */
+export const SCRIPTS: Record<string, [number, string]> = {
+  bcJoin: [4, JOIN],
+  bcLeave: [4, LEAVE],
+  bcHeartbeat: [2, HEARTBEAT],
+  bcCount: [2, COUNT],
+  bcUncount: [2, UNCOUNT],
+  bcSweep: [0, SWEEP],
+  bcDeregister: [0, DEREGISTER],
+  bcReconcile: [0, RECONCILE],
+  bcSubscriptionCount: [0, SUBSCRIPTION_COUNT],
+  bcChannels: [0, CHANNELS],
+  bcPublishRecoverable: [5, PUBLISH_RECOVERABLE],
+  bcRecover: [3, RECOVER],
+};

@@ -1,0 +1,142 @@
+import type { Redis, RedisOptions } from 'ioredis';
+import { BroadcastConfigError, KEY_PREFIX_REFUSED } from '../../config/config-error.js';
+import type { RedisDriverOptions } from '../../config/options.interface.js';
+import type { ClusterReport } from '../../port/driver.interface.js';
+import type { Throttled } from '../../util/throttled.js';
+import { SCRIPTS, type Scripted } from './scripts.js';
+
+/**
+ * The node's two Redis connections, whatever the number of channels: commands (with the scripts
+ * defined on it) and a subscriber. Calls fail fast while the command connection is down.
+ */
+export class Connections {
+  /** Use {@link redis} for a caller's call (fails fast); this one where the driver checks the state itself. */
+  cmd!: Scripted;
+  sub!: Redis;
+  private ownsClient = false;
+  /** False from the moment the command connection drops until it is ready again (see {@link redis}). */
+  private isReachable = false;
+  /** Calls waiting on the command connection: failed at once when it drops (see {@link guarded}). */
+  private readonly waiting = new Set<(err: Error) => void>();
+  /** Set by the driver's close(): no heartbeat, no waiting for the connection any more. */
+  closed = false;
+
+  constructor(
+    private readonly RedisClass: typeof Redis,
+    private readonly options: RedisDriverOptions,
+    private readonly prefix: string,
+  ) {
+    if (options.client?.options.keyPrefix) throw new BroadcastConfigError('redis.client', KEY_PREFIX_REFUSED);
+  }
+
+  get reachable(): boolean {
+    return this.isReachable;
+  }
+
+  /** Whether {@link open} created the connections. */
+  get opened(): boolean {
+    return this.cmd !== undefined;
+  }
+
+  /** Connects for node `id`; connection errors are counted (`report.error`) and logged (throttled). */
+  open(id: string, report: Pick<ClusterReport, 'error'>, trouble: Throttled): void {
+    const options = this.options;
+    // Named connections (CLIENT LIST): the prefix and node id, without what Redis refuses in a name.
+    const name = `${this.prefix}${id}`.replace(/[^!-~]/g, '_');
+    const base: RedisOptions = { maxRetriesPerRequest: 2, connectionName: name, ...options.options };
+    this.ownsClient = !options.client;
+    const cmd = options.client ?? new this.RedisClass(options.url ?? 'redis://127.0.0.1:6379', base);
+    if (cmd.options.keyPrefix) {
+      cmd.disconnect();
+      const from = options.options?.keyPrefix ? 'redis.options.keyPrefix' : 'redis.url';
+      throw new BroadcastConfigError(from, KEY_PREFIX_REFUSED);
+    }
+    this.sub = cmd.duplicate({
+      connectionName: `${cmd.options.connectionName ?? name}:sub`,
+      // What this connection listens to is the driver's decision alone (resubscribe() at every
+      // ready): no (UN)SUBSCRIBE is dropped while Redis is away, and nothing left meanwhile comes back.
+      maxRetriesPerRequest: null,
+      enableOfflineQueue: true,
+      autoResubscribe: false,
+      lazyConnect: false,
+    });
+    for (const [name, [numberOfKeys, script]] of Object.entries(SCRIPTS)) {
+      cmd.defineCommand(name, { numberOfKeys, lua: script });
+    }
+    this.cmd = cmd as Scripted;
+    this.isReachable = cmd.status !== 'reconnecting' && cmd.status !== 'close' && cmd.status !== 'end';
+    // A lazy connection would wait for a first command that, failing fast, never comes.
+    if (cmd.status === 'wait') cmd.connect().catch(() => {});
+    for (const [what, conn] of [
+      ['commands', cmd],
+      ['subscriber', this.sub],
+    ] as const) {
+      conn.on('error', (err: Error) => {
+        report.error();
+        trouble.warn(`Redis ${what} connection: ${err.message}`);
+      });
+    }
+    this.cmd.on('close', () => {
+      this.isReachable = false;
+      if (this.waiting.size === 0) return;
+      const err = new Error('Redis connection lost');
+      for (const fail of this.waiting) fail(err);
+      this.waiting.clear();
+    });
+    this.cmd.on('ready', () => {
+      this.isReachable = true;
+    });
+  }
+
+  /**
+   * The command connection for a call; throws while Redis is unreachable, so that callers take
+   * their failure path at once instead of waiting seconds in ioredis' offline queue (at start,
+   * calls wait for the first connection).
+   */
+  get redis(): Scripted {
+    if (!this.isReachable) throw new Error('Redis is unreachable');
+    return this.cmd;
+  }
+
+  /**
+   * A call's reply, or a rejection as soon as the connection drops: ioredis keeps a command that
+   * was on the wire at the drop until Redis is back, however long that takes.
+   */
+  guarded<T>(reply: Promise<T>): Promise<T> {
+    let fail!: (err: Error) => void;
+    const out = new Promise<T>((resolve, reject) => {
+      fail = reject;
+      reply.then(resolve, reject);
+    });
+    this.waiting.add(fail);
+    const done = () => this.waiting.delete(fail);
+    out.then(done, done);
+    return out;
+  }
+
+  /** Resolves when the command connection is ready again, or after `ms`. */
+  untilReachable(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.cmd.off('ready', done);
+        resolve();
+      };
+      if (this.closed) return resolve();
+      const timer = setTimeout(done, ms);
+      timer.unref();
+      this.cmd.once('ready', done);
+    });
+  }
+
+  /** Health check: resolves when Redis answers PING, throws when it does not. */
+  async ping(): Promise<void> {
+    await this.guarded(this.redis.ping());
+  }
+
+  /** Closes the subscriber, and the command connection unless the app passed it (`redis.client`). */
+  disconnect(): void {
+    this.sub.disconnect();
+    if (this.ownsClient) this.cmd.disconnect();
+  }
+}

@@ -1,0 +1,151 @@
+import { nodeOfSocket } from '../../names/socket-id.js';
+import type { BroadcastEnvelope, ControlMessage } from '../../port/envelope.js';
+import { newEpoch } from '../../recovery/recovery.js';
+import type { RedisContext } from './context.js';
+import { WATCH_TIMEOUT, withTimeout } from './helpers.js';
+import { barrierWire, broadcastWire, controlWire, envelopeWire } from './wire.js';
+
+/**
+ * Everything this node sends: broadcasts (local first, then one PUBLISH per channel on
+ * `P ch:<channel>`), direct sends to the owning node's `P node:<id>`, user/all sends and control
+ * messages to `P all`, and barriers.
+ */
+export class Publisher {
+  /** Recoverable publishes: the last sequence number, and those sent but not answered (ascending). */
+  private publishSeq = 0;
+  private readonly unanswered = new Set<number>();
+  /** Ids of this node's cache-channel events (see BroadcastEnvelope.cacheId). */
+  private cacheSeq = 0;
+  /** Barriers under way, by token (see {@link barrier}). */
+  private readonly barriers = new Map<string, () => void>();
+  private barrierSeq = 0;
+
+  constructor(private readonly ctx: RedisContext) {}
+
+  async publish(envelope: BroadcastEnvelope): Promise<void> {
+    const { node, keys, conn } = this.ctx;
+    // Cache channels: the cached copy and the live one share an id (see BroadcastEnvelope.cacheId).
+    const e =
+      (envelope.kind ?? 'event') === 'event' && envelope.channels.some(node.policy.isCached)
+        ? { ...envelope, cacheId: `${node.id}:${++this.cacheSeq}` }
+        : envelope;
+    const { channels, socketIds, userIds, all, ...rest } = e;
+    const { isRecoverable, isCached, cacheTtl } = node.policy;
+    const numbered = (e.kind ?? 'event') === 'event' ? channels.filter(isRecoverable) : [];
+    // Local first, except recovery channels: Redis numbers those, and every node delivers them from Redis.
+    node.deliver(numbered.length === 0 ? e : { ...e, channels: channels.filter((c) => !numbered.includes(c)) });
+    const n = JSON.stringify(node.id);
+    const pending: Promise<unknown>[] = [];
+    if (channels.length > 0) {
+      const body = JSON.stringify(rest);
+      for (const c of channels) {
+        pending.push(
+          numbered.includes(c)
+            ? this.publishNumbered(c, body, { ...e, channels: [c] })
+            : this.send(keys.channel(c), broadcastWire(n, c, body, Date.now())),
+        );
+      }
+      // The cache after the publish (one connection: Redis runs them in this order). A subscriber whose
+      // cache read sees this event was subscribed before it was published, so its live copy is on the
+      // way, held with the subscriber, and dropped by cacheId; one that reads the older value gets
+      // this event live. Never lost, never twice.
+      if (e.cacheId !== undefined) {
+        const ttl = Math.round(cacheTtl * 1000);
+        for (const c of channels) {
+          if (!isCached(c)) continue;
+          if (conn.reachable) pending.push(conn.cmd.set(keys.cache(c), body, 'PX', ttl).catch(() => this.ctx.lost()));
+          else this.ctx.lost();
+        }
+      }
+    }
+    if (socketIds?.length) {
+      const byNode = new Map<string, string[]>();
+      for (const id of socketIds) {
+        const owner = nodeOfSocket(id);
+        if (owner === node.id) continue;
+        byNode.set(owner, [...(byNode.get(owner) ?? []), id]);
+      }
+      for (const [owner, ids] of byNode) {
+        pending.push(this.send(keys.node(owner), envelopeWire(node.id, { ...rest, channels: [], socketIds: ids })));
+      }
+    }
+    if (userIds?.length || all) {
+      const direct = { ...rest, channels: [], ...(userIds && { userIds }), ...(all && { all }) };
+      pending.push(this.send(keys.all(), envelopeWire(node.id, direct)));
+    }
+    if (pending.length > 0) await Promise.all(pending);
+  }
+
+  /** One event on a recovery channel through the numbering script; while Redis fails, a local epoch. */
+  private async publishNumbered(channel: string, body: string, local: BroadcastEnvelope): Promise<void> {
+    const { node, keys, conn } = this.ctx;
+    const { size, ttl } = node.policy.recovery;
+    // Numbered once even if ioredis sends the call again after a reconnect (see PUBLISH_RECOVERABLE).
+    const seq = ++this.publishSeq;
+    const oldest = this.unanswered.values().next().value ?? seq;
+    this.unanswered.add(seq);
+    try {
+      await conn.guarded(
+        conn.redis.bcPublishRecoverable(
+          ...keys.recovery(channel),
+          keys.channel(channel),
+          keys.sent(channel, node.id),
+          body,
+          size,
+          Math.round(ttl * 1000),
+          newEpoch(),
+          JSON.stringify(channel),
+          Date.now(),
+          seq,
+          oldest,
+        ),
+      );
+    } catch (err) {
+      this.ctx.trouble.warn(
+        `Redis did not number an event of ${channel} (${(err as Error).message}); delivered locally`,
+      );
+      node.deliver(local);
+    } finally {
+      this.unanswered.delete(seq);
+    }
+  }
+
+  /** Carries a control message to the node that holds its socket, or to every node. */
+  control(message: ControlMessage): void {
+    const { keys } = this.ctx;
+    const target = message.op === 'disconnect' ? keys.node(nodeOfSocket(message.socketId)) : keys.all();
+    void this.send(target, controlWire(this.ctx.id, message));
+  }
+
+  /**
+   * Resolves once every message the cluster sent this node before the call has been received: a
+   * token published to this node's own channel comes back after them (see {@link passed}).
+   */
+  async barrier(): Promise<void> {
+    const { keys, conn } = this.ctx;
+    const token = String(++this.barrierSeq);
+    const passed = new Promise<void>((resolve) => this.barriers.set(token, resolve));
+    try {
+      await conn.guarded(conn.redis.publish(keys.node(this.ctx.id), barrierWire(this.ctx.id, token)));
+      await withTimeout(passed, WATCH_TIMEOUT, 'Redis did not return the barrier in time');
+    } finally {
+      this.barriers.delete(token);
+    }
+  }
+
+  /** A barrier's token came back to this node. */
+  passed(token: string): void {
+    this.barriers.get(token)?.();
+  }
+
+  /** PUBLISH; a failure is logged (throttled), never thrown: local delivery already happened. */
+  private async send(channel: string, message: string): Promise<void> {
+    const { conn } = this.ctx;
+    try {
+      await conn.guarded(conn.redis.publish(channel, message));
+    } catch (err) {
+      this.ctx.node.report.error();
+      this.ctx.trouble.warn(`Redis publish failed, other nodes miss events: ${(err as Error).message}`);
+    }
+  }
+}

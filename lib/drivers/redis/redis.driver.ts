@@ -1,0 +1,160 @@
+import type { Redis } from 'ioredis';
+import type { RedisDriverOptions } from '../../config/options.interface.js';
+import type { BroadcastDriver, ClusterLink, DriverNode } from '../../port/driver.interface.js';
+import type { BroadcastEnvelope, ControlMessage, MemberInfo } from '../../port/envelope.js';
+import type { CachedEvent, Recovery, StreamPosition } from '../../port/stream.js';
+import { Connections } from './connections.js';
+import { RedisContext } from './context.js';
+import { Directory } from './directory.js';
+import { History } from './history.js';
+import { Keys } from './keys.js';
+import { Liveness } from './liveness.js';
+import { Presence } from './presence.js';
+import { Publisher } from './publisher.js';
+import { Receiver } from './receiver.js';
+import { Subscriptions } from './subscriptions.js';
+
+/**
+ * N nodes as one broadcaster over Redis pub/sub.
+ *
+ * - Delivery: local first (this node's subscribers get every event even while Redis is down), then
+ *   one PUBLISH per channel on `P ch:<channel>`; a node SUBSCRIBEs only to channels it has
+ *   subscribers on (reference-counted), and skips its own copies. Direct sends go to the owning
+ *   node's channel `P node:<id>` (socket ids start with the node id), user/all sends and control
+ *   messages to `P all`. Two Redis connections per node, whatever the number of channels.
+ * - Presence: Lua scripts make join/leave atomic and publish member events once per user.
+ * - Liveness: a heartbeat key per node (TTL `nodeTtl`), refreshed every third of it; every node
+ *   sweeps dead ones atomically; a node that finds itself unregistered (swept after a stall,
+ *   Redis restarted) or that lost writes re-registers its local state.
+ *
+ * This class wires the parts (one concern each, sharing a {@link RedisContext}) and answers for them.
+ */
+export class RedisDriver implements BroadcastDriver, ClusterLink {
+  readonly servesConnections = true;
+  readonly cluster: ClusterLink = this;
+  private readonly conn: Connections;
+  private readonly ctx: RedisContext;
+  private readonly publisher: Publisher;
+  private readonly subscriptions: Subscriptions;
+  private readonly presence: Presence;
+  private readonly receiver: Receiver;
+  private readonly history: History;
+  private readonly directory: Directory;
+  private readonly liveness: Liveness;
+
+  constructor(RedisClass: typeof Redis, appId: string, options: RedisDriverOptions = {}) {
+    const keys = new Keys(options.prefix ?? `nestjs-broadcasting:${appId}:`);
+    const ttl = options.nodeTtl ?? 3000;
+    this.conn = new Connections(RedisClass, options, keys.prefix);
+    const ctx = new RedisContext(this.conn, keys, (channel, after) => this.history.readStream(channel, after));
+    this.ctx = ctx;
+    this.publisher = new Publisher(ctx);
+    this.subscriptions = new Subscriptions(ctx);
+    this.presence = new Presence(ctx);
+    this.receiver = new Receiver(ctx, {
+      heard: (added, channel, userId) => this.presence.heard(added, channel, userId),
+      passed: (token) => this.publisher.passed(token),
+    });
+    this.history = new History(ctx);
+    this.directory = new Directory(ctx);
+    this.liveness = new Liveness(ctx, ttl, () => this.presence.reconcile());
+  }
+
+  /** Connects to Redis for this node and starts its heartbeat. */
+  attach(node: DriverNode): void {
+    const { ctx, conn } = this;
+    ctx.node = node;
+    conn.open(node.id, node.report, ctx.trouble);
+    conn.cmd.on('ready', () => {
+      ctx.dirty = true;
+      void this.liveness.tick();
+    });
+    conn.sub.on('ready', () => this.subscriptions.resubscribe());
+    conn.sub.on('message', (channel: string, message: string) => this.receiver.receive(channel, message));
+    // Recovery: what arrives after the subscriber connection closed may follow a gap.
+    for (const change of ['close', 'ready']) conn.sub.on(change, () => ctx.live.generation++);
+    this.liveness.start();
+  }
+
+  // ---- delivery ---------------------------------------------------------------------------------
+
+  publish(envelope: BroadcastEnvelope): Promise<void> {
+    return this.publisher.publish(envelope);
+  }
+
+  control(message: ControlMessage): void {
+    this.publisher.control(message);
+  }
+
+  barrier(): Promise<void> {
+    return this.publisher.barrier();
+  }
+
+  // ---- subscriptions ----------------------------------------------------------------------------
+
+  watch(channel: string): Promise<void> {
+    return this.subscriptions.watch(channel);
+  }
+
+  unwatch(channel: string): void {
+    this.subscriptions.unwatch(channel);
+  }
+
+  // ---- presence ---------------------------------------------------------------------------------
+
+  presenceJoin(channel: string, socketId: string, userId: string, infoJson: string): Promise<MemberInfo[]> {
+    return this.presence.join(channel, socketId, userId, infoJson);
+  }
+
+  presenceLeave(channel: string, _socketId: string, userId: string): Promise<void> {
+    return this.presence.leave(channel, userId);
+  }
+
+  presenceTold(channel: string, userId: string, member: boolean): void {
+    this.presence.told(channel, userId, member);
+  }
+
+  // ---- history and cache ------------------------------------------------------------------------
+
+  recover(channel: string, since?: StreamPosition, limit?: number): Promise<Recovery> {
+    return this.history.recover(channel, since, limit);
+  }
+
+  cached(channel: string): Promise<CachedEvent | null> {
+    return this.history.cached(channel);
+  }
+
+  // ---- cluster figures --------------------------------------------------------------------------
+
+  subscriptionCount(channel: string): Promise<number> {
+    return this.directory.subscriptionCount(channel);
+  }
+
+  userCount(channel: string): Promise<number> {
+    return this.directory.userCount(channel);
+  }
+
+  members(channel: string): Promise<MemberInfo[]> {
+    return this.directory.members(channel);
+  }
+
+  channels(prefix: string): Promise<Map<string, number>> {
+    return this.directory.channels(prefix);
+  }
+
+  /** Health check: resolves when Redis answers PING, throws when it does not. */
+  ping(): Promise<void> {
+    return this.conn.ping();
+  }
+
+  /** Leaves the cluster cleanly (remaining members removed everywhere) and closes the connections. */
+  async close(): Promise<void> {
+    const { conn } = this;
+    if (conn.closed) return;
+    conn.closed = true;
+    this.liveness.stop();
+    if (!conn.opened) return;
+    if (conn.cmd.status === 'ready') await this.liveness.deregister();
+    conn.disconnect();
+  }
+}

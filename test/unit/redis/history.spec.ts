@@ -1,0 +1,147 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Redis } from 'ioredis';
+import type { BroadcastEnvelope, HistoryEntry } from 'nestjs-broadcasting';
+import { Keys } from '../../../lib/drivers/redis/keys.js';
+import { PUBLISH_RECOVERABLE } from '../../../lib/drivers/redis/scripts.js';
+import { startNode, type TestNode } from '../../helpers/driver-node.js';
+import { REDIS_URL, redisAvailable, testPrefix } from '../../helpers/redis.js';
+
+const available = await redisAvailable();
+const describeRedis = available ? describe : describe.skip;
+
+const withoutTime = ({ at: _, ...entry }: HistoryEntry) => entry;
+
+describeRedis('redis driver: history of recovery channels', () => {
+  const prefix = testPrefix('unit-history');
+  const keys = new Keys(prefix);
+  let redis: Redis;
+  let a: TestNode;
+  let b: TestNode;
+
+  beforeAll(async () => {
+    redis = new Redis(REDIS_URL);
+    a = await startNode(redis, prefix, '501');
+    b = await startNode(redis, prefix, '502');
+  });
+  afterAll(async () => {
+    await a?.driver.close();
+    await b?.driver.close();
+    const left = await redis.keys(`${prefix}*`);
+    const history = left.filter((k) => k.startsWith(`${prefix}rec:`));
+    if (history.length > 0) await redis.del(...history);
+    redis.disconnect();
+    expect(left.filter((k) => !history.includes(k))).toEqual([]);
+  });
+
+  /**
+   * Numbers and stores an event through the script, announced on a pub/sub channel nobody listens
+   * to: for the nodes, an event whose live copy was lost.
+   */
+  let seq = 0;
+  async function numberedUnheard(channel: string, e: Omit<BroadcastEnvelope, 'channels'>): Promise<void> {
+    seq++;
+    await redis.eval(
+      PUBLISH_RECOVERABLE,
+      5,
+      ...keys.recovery(channel),
+      keys.channel('nobody-listens'),
+      keys.sent(channel, 'test'),
+      JSON.stringify(e),
+      100,
+      60_000,
+      'unused',
+      JSON.stringify(channel),
+      Date.now(),
+      seq,
+      seq,
+    );
+  }
+
+  it('gives a channel without history a position of its own, at offset 0, that expires like a stream', async () => {
+    const first = await a.driver.recover('orders.empty');
+    expect(first).toEqual({
+      position: { epoch: expect.stringMatching(/^[0-9a-f]{12}$/), offset: 0 },
+      recovered: true,
+      entries: [],
+    });
+    // Every node reads the same stream.
+    expect((await b.driver.recover('orders.empty')).position).toEqual(first.position);
+    expect(await redis.pttl(keys.recovery('orders.empty')[1])).toBeGreaterThan(0);
+    // A resume from another stream (one that expired, say) is refused.
+    expect(await a.driver.recover('orders.empty', { epoch: 'gone', offset: 0 })).toEqual({
+      position: first.position,
+      recovered: false,
+      entries: [],
+    });
+  });
+
+  it('recovers the events after a position, and none when more were missed than the limit', async () => {
+    const start = (await a.driver.recover('orders.h')).position;
+    for (let i = 1; i <= 3; i++) await a.driver.publish({ channels: ['orders.h'], event: 'Paid', data: { i } });
+    await a.driver.publish({ channels: ['orders.h'], event: 'FromApi', raw: '{"i": 4}' });
+    const all = await b.driver.recover('orders.h', start);
+    expect(all.position).toEqual({ epoch: start.epoch, offset: 4 });
+    expect(all.recovered).toBe(true);
+    expect(all.entries.map(withoutTime)).toEqual([
+      { offset: 1, event: 'Paid', json: '{"i":1}' },
+      { offset: 2, event: 'Paid', json: '{"i":2}' },
+      { offset: 3, event: 'Paid', json: '{"i":3}' },
+      { offset: 4, event: 'FromApi', json: '{"i": 4}', raw: '{"i": 4}' },
+    ]);
+    for (const e of all.entries) expect(Math.abs(Date.now() - e.at)).toBeLessThan(60_000);
+
+    // Exactly `limit` missed: recovered. One more than `limit`: refused, and nothing is read.
+    expect((await b.driver.recover('orders.h', start, 4)).entries).toHaveLength(4);
+    expect(await b.driver.recover('orders.h', start, 3)).toEqual({
+      position: all.position,
+      recovered: false,
+      entries: [],
+    });
+    const since2 = await b.driver.recover('orders.h', { epoch: start.epoch, offset: 2 }, 2);
+    expect(since2.entries.map((e) => e.offset)).toEqual([3, 4]);
+    expect(since2.recovered).toBe(true);
+    // Up to date: nothing missed whatever the limit; ahead of the stream: refused.
+    expect(await b.driver.recover('orders.h', all.position, 0)).toEqual({
+      position: all.position,
+      recovered: true,
+      entries: [],
+    });
+    expect((await b.driver.recover('orders.h', { epoch: start.epoch, offset: 9 })).recovered).toBe(false);
+  });
+
+  it('fills a gap in the live events of a watched channel from the stream, in order, once', async () => {
+    await b.driver.watch('orders.gap');
+    await b.driver.recover('orders.gap'); // this node's subscriber starts at offset 0
+    await numberedUnheard('orders.gap', { event: 'First', data: 1 });
+    await a.driver.publish({ channels: ['orders.gap'], event: 'Second', data: 2 });
+    await b.node.delivered.waitFor((e) => e.event === 'Second');
+    await b.driver.barrier();
+    const got = b.node.delivered.items.filter((e) => e.channels[0] === 'orders.gap');
+    expect(got.map((e) => [e.event, e.data, e.position?.offset])).toEqual([
+      ['First', 1, 1],
+      ['Second', 2, 2],
+    ]);
+    expect(b.node.lostChannels.items).toEqual([]);
+  });
+
+  it('reports a gap the stream no longer holds (its start or any event in it) as lost, and goes on live', async () => {
+    for (const [channel, dropped] of [
+      ['orders.lost-first', 1],
+      ['orders.lost-middle', 2],
+    ] as const) {
+      await b.driver.watch(channel);
+      await b.driver.recover(channel);
+      await numberedUnheard(channel, { event: 'Missed', data: 1 });
+      await numberedUnheard(channel, { event: 'Missed', data: 2 });
+      await redis.xdel(keys.recovery(channel)[2], `0-${dropped}`);
+      await a.driver.publish({ channels: [channel], event: 'Next' });
+      await b.node.lostChannels.waitFor((c) => c === channel);
+      await b.node.delivered.waitFor((e) => e.channels[0] === channel && e.event === 'Next');
+      await b.driver.barrier();
+      // An incomplete read delivers none of it: the live events go on from the first one held.
+      const got = b.node.delivered.items.filter((e) => e.channels[0] === channel);
+      expect(got.map((e) => [e.event, e.position?.offset])).toEqual([['Next', 3]]);
+    }
+    expect(b.node.lostChannels.items).toEqual(['orders.lost-first', 'orders.lost-middle']);
+  });
+});

@@ -1,0 +1,131 @@
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { type Fact, startNode, type TestNode } from '../../helpers/driver-node.js';
+import { REDIS_URL, redisAvailable, TcpProxy, testPrefix } from '../../helpers/redis.js';
+
+const available = await redisAvailable();
+const describeRedis = available ? describe : describe.skip;
+
+/** Heartbeat every 200 ms: a node whose heartbeat stopped is swept within about a second. */
+const NODE_TTL = 600;
+
+const facts = (list: readonly Fact[], channel: string) => list.filter((f) => 'channel' in f && f.channel === channel);
+
+describeRedis('redis driver: liveness', () => {
+  let prefix: string;
+  let redis: Redis;
+  const opened: TestNode[] = [];
+  const start = async (id: string, url?: string) => {
+    const n = await startNode(redis, prefix, id, { nodeTtl: NODE_TTL, url });
+    opened.push(n);
+    return n;
+  };
+
+  beforeEach(() => {
+    prefix = testPrefix('unit-liveness');
+    redis = new Redis(REDIS_URL);
+  });
+  afterEach(async () => {
+    for (const n of opened.splice(0)) await n.driver.close();
+    const left = await redis.keys(`${prefix}*`);
+    redis.disconnect();
+    expect(left).toEqual([]);
+  });
+
+  it('sweeps a node whose heartbeat stopped: its members and subscriptions go everywhere, reported once', async () => {
+    const proxy = await new TcpProxy().start();
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
+    try {
+      const a = await start('301');
+      const dead = await start('302', proxy.url);
+      await a.driver.watch('presence-lobby');
+      await dead.driver.watch('presence-lobby');
+      await dead.driver.watch('solo');
+      await dead.driver.presenceJoin('presence-lobby', '302.1', 'u9', '{"n":9}');
+      await a.node.presences.waitFor((p) => p.kind === 'member_added' && p.userId === 'u9');
+      expect(await dead.driver.subscriptionCount('solo')).toBe(1); // its counts are in
+
+      await proxy.cut();
+      const removed = await a.node.presences.waitFor((p) => p.kind === 'member_removed', 'the sweep', 5000);
+      expect(removed).toEqual({
+        kind: 'member_removed',
+        channel: 'presence-lobby',
+        userId: 'u9',
+        infoJson: 'null',
+        except: undefined,
+      });
+      // The sweeping node reports what the dead one left: its last member, the channel only it had.
+      await a.node.facts.waitFor((f) => f.fact === 'vacated' && f.channel === 'solo');
+      expect(facts(a.node.facts.items, 'solo')).toEqual([{ fact: 'vacated', channel: 'solo' }]);
+      expect(facts(a.node.facts.items, 'presence-lobby')).toEqual([
+        { fact: 'occupied', channel: 'presence-lobby' },
+        { fact: 'memberRemoved', channel: 'presence-lobby', userId: 'u9' },
+      ]);
+      expect(await redis.sismember(`${prefix}nodes`, '302')).toBe(0);
+      expect(await redis.exists(`${prefix}subs:302`, `${prefix}pm:302`, `${prefix}alive:302`)).toBe(0);
+      expect(await a.driver.subscriptionCount('presence-lobby')).toBe(1);
+      expect(await a.driver.userCount('presence-lobby')).toBe(0);
+      expect(await a.driver.channels('')).toEqual(new Map([['presence-lobby', 1]]));
+      // The cut-off node counted its failures, and logged them (throttled, see the connections spec).
+      expect(dead.node.facts.count((f) => f.fact === 'error')).toBeGreaterThan(0);
+      expect(a.node.facts.count((f) => f.fact === 'error')).toBe(0);
+    } finally {
+      await proxy.close();
+      warn.mockRestore();
+    }
+  });
+
+  it('a node that finds itself unregistered writes its subscriptions and members again', async () => {
+    const a = await start('311');
+    const b = await start('312');
+    await b.driver.watch('presence-desk');
+    await a.driver.watch('presence-desk');
+    a.node.members = [{ channel: 'presence-desk', userId: 'u3', sockets: 2, infoJson: '{"n":3}' }];
+    expect(await b.driver.subscriptionCount('presence-desk')).toBe(2);
+    // Redis lost node A's subscription and its registration (a failover, or a sweep after a stall).
+    await redis.hdel(`${prefix}subs:311`, 'presence-desk');
+    await redis.decr(`${prefix}tot:{presence-desk}`);
+    await redis.srem(`${prefix}nodes`, '311');
+    expect(await b.node.presences.waitFor((p) => p.userId === 'u3', 'u3 on node B')).toEqual({
+      kind: 'member_added',
+      channel: 'presence-desk',
+      userId: 'u3',
+      infoJson: '{"n":3}',
+      except: undefined,
+    });
+    await a.node.facts.waitFor((f) => f.fact === 'memberAdded');
+    expect(await redis.sismember(`${prefix}nodes`, '311')).toBe(1);
+    expect(await redis.hgetall(`${prefix}subs:311`)).toEqual({ 'presence-desk': '1' });
+    expect(await redis.get(`${prefix}tot:{presence-desk}`)).toBe('2');
+    expect(await redis.hget(`${prefix}pc:{presence-desk}`, 'u3')).toBe('2');
+    // Its own subscribers knew u3 (this node holds it): nothing to tell them.
+    await a.driver.barrier();
+    expect(a.node.presences.items).toEqual([]);
+  });
+
+  it('a node that closes leaves cleanly: its members are removed everywhere, its keys go with it', async () => {
+    const a = await start('321');
+    const b = await start('322');
+    await b.driver.watch('presence-exit');
+    await a.driver.watch('presence-exit');
+    await a.driver.watch('only-a');
+    await a.driver.presenceJoin('presence-exit', '321.1', 'u4', '{}');
+    await b.node.presences.waitFor((p) => p.kind === 'member_added' && p.userId === 'u4');
+    expect(await a.driver.subscriptionCount('only-a')).toBe(1);
+
+    await a.driver.close();
+    await b.node.presences.waitFor((p) => p.kind === 'member_removed' && p.userId === 'u4', 'the removal on close');
+    // The leaving node reports what its exit changed.
+    expect(facts(a.node.facts.items, 'only-a')).toEqual([
+      { fact: 'occupied', channel: 'only-a' },
+      { fact: 'vacated', channel: 'only-a' },
+    ]);
+    expect(a.node.facts.count((f) => f.fact === 'memberRemoved')).toBe(1);
+    expect(await redis.sismember(`${prefix}nodes`, '321')).toBe(0);
+    expect(await redis.exists(`${prefix}subs:321`, `${prefix}pm:321`, `${prefix}alive:321`)).toBe(0);
+    expect(await b.driver.subscriptionCount('presence-exit')).toBe(1);
+    // Closing again does nothing.
+    await a.driver.close();
+  });
+});

@@ -1,0 +1,221 @@
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import type { BroadcastEnvelope } from 'nestjs-broadcasting';
+import { numsub, startNode, type TestNode } from '../../helpers/driver-node.js';
+import { REDIS_URL, redisAvailable, TcpProxy, testPrefix } from '../../helpers/redis.js';
+import { until } from '../../helpers/until.js';
+
+const available = await redisAvailable();
+const describeRedis = available ? describe : describe.skip;
+
+const of = (event: string) => (e: BroadcastEnvelope) => e.event === event;
+
+describeRedis('redis driver: publish on one node, receive on another', () => {
+  const prefix = testPrefix('unit-publish');
+  let redis: Redis;
+  let a: TestNode;
+  let b: TestNode;
+
+  beforeAll(async () => {
+    redis = new Redis(REDIS_URL);
+    a = await startNode(redis, prefix, '101');
+    b = await startNode(redis, prefix, '102');
+  });
+  afterAll(async () => {
+    await a?.driver.close();
+    await b?.driver.close();
+    // Nodes take their state with them; history and cached events expire on their own.
+    const left = await redis.keys(`${prefix}*`);
+    const kept = left.filter((k) => k.startsWith(`${prefix}rec:`) || k.startsWith(`${prefix}cache:`));
+    if (kept.length > 0) await redis.del(...kept);
+    redis.disconnect();
+    expect(left.filter((k) => !kept.includes(k))).toEqual([]);
+  });
+
+  it('delivers locally in the call, then once on every other node watching; its own copy comes back and is skipped', async () => {
+    await a.driver.watch('news');
+    await b.driver.watch('news');
+    const e = { channels: ['news'], event: 'Tick', data: { i: 1 } };
+    const sent = a.driver.publish(e);
+    // This node's subscribers do not wait for Redis.
+    expect(a.node.delivered.items.filter(of('Tick'))).toEqual([e]);
+    await sent;
+    expect(await b.node.delivered.waitFor(of('Tick'), 'Tick on node B')).toEqual(e);
+    // Every message sent to a node before its barrier has arrived when the barrier resolves.
+    await Promise.all([a.driver.barrier(), b.driver.barrier()]);
+    expect(a.node.delivered.count(of('Tick'))).toBe(1);
+    expect(b.node.delivered.count(of('Tick'))).toBe(1);
+    expect(b.node.lags.length).toBeGreaterThan(0);
+    for (const lag of b.node.lags) expect(lag).toBeGreaterThanOrEqual(0);
+  });
+
+  it('keeps a channel subscribed until its last unwatch', async () => {
+    await b.driver.watch('counted');
+    await b.driver.watch('counted');
+    b.driver.unwatch('counted');
+    await a.driver.publish({ channels: ['counted'], event: 'StillHeard' });
+    await b.node.delivered.waitFor(of('StillHeard'), 'an event after one of two unwatches');
+    b.driver.unwatch('counted');
+    await until(async () => (await numsub(redis, `${prefix}ch:counted`)) === 0, 2000, 'the UNSUBSCRIBE');
+    await a.driver.publish({ channels: ['counted'], event: 'NotHeard' });
+    await a.driver.publish({ channels: ['news'], event: 'After' });
+    await b.node.delivered.waitFor(of('After'), 'the event after it');
+    expect(b.node.delivered.count(of('NotHeard'))).toBe(0);
+    // Unwatching a channel not watched changes nothing (no count goes below zero, nothing vacated twice).
+    b.driver.unwatch('counted');
+    expect(await b.driver.subscriptionCount('counted')).toBe(0);
+    const facts = b.node.facts.items.filter((f) => 'channel' in f && f.channel === 'counted');
+    expect(facts).toEqual([
+      { fact: 'occupied', channel: 'counted' },
+      { fact: 'vacated', channel: 'counted' },
+    ]);
+  });
+
+  it('sends to sockets through the node that owns them, to users and everyone through every node', async () => {
+    const direct = { channels: [], socketIds: ['101.1', '102.7', '102.8'], event: 'Direct', data: 1 };
+    await a.driver.publish(direct);
+    // Locally the whole envelope (the node picks its own sockets); node B gets only its own.
+    expect(a.node.delivered.items.filter(of('Direct'))).toEqual([direct]);
+    expect(await b.node.delivered.waitFor(of('Direct'))).toEqual({ ...direct, socketIds: ['102.7', '102.8'] });
+    // Sockets of this node only: nothing goes to Redis.
+    await a.driver.publish({ channels: [], socketIds: ['101.2'], event: 'Mine' });
+    await a.driver.publish({ channels: [], userIds: ['u1'], event: 'ToUser', data: 2 });
+    await a.driver.publish({ channels: [], all: true, event: 'Everyone' });
+    expect(await b.node.delivered.waitFor(of('ToUser'))).toEqual({
+      channels: [],
+      userIds: ['u1'],
+      event: 'ToUser',
+      data: 2,
+    });
+    expect(await b.node.delivered.waitFor(of('Everyone'))).toEqual({ channels: [], all: true, event: 'Everyone' });
+    await a.driver.barrier();
+    expect(b.node.delivered.count(of('Mine'))).toBe(0);
+    for (const event of ['ToUser', 'Everyone']) expect(a.node.delivered.count(of(event))).toBe(1);
+  });
+
+  it('carries control messages to the node holding the socket, or to every other node', async () => {
+    a.driver.control({ op: 'disconnect', socketId: '103.1', code: 4009, reason: 'elsewhere' });
+    a.driver.control({ op: 'disconnect', socketId: '102.3', code: 4009, reason: 'bye' });
+    a.driver.control({ op: 'unsubscribe', userId: 'u1', channel: 'news' });
+    await b.node.controls.waitFor((k) => k.op === 'unsubscribe');
+    expect(b.node.controls.items).toEqual([
+      { op: 'disconnect', socketId: '102.3', code: 4009, reason: 'bye' },
+      { op: 'unsubscribe', userId: 'u1', channel: 'news' },
+    ]);
+    await a.driver.barrier();
+    expect(a.node.controls.items).toEqual([]);
+  });
+
+  it('numbers recovery channels in Redis once per event; every node, the publisher too, delivers them from Redis', async () => {
+    await a.driver.watch('orders.1');
+    await b.driver.watch('orders.1');
+    const first = a.driver.publish({ channels: ['orders.1', 'news'], event: 'Paid', data: { n: 1 } });
+    // Local first for the other channels only.
+    expect(a.node.delivered.items.filter(of('Paid'))).toEqual([{ channels: ['news'], event: 'Paid', data: { n: 1 } }]);
+    await first;
+    await a.driver.publish({ channels: ['orders.1'], event: 'Paid', data: { n: 2 } });
+    const numbered = (e: BroadcastEnvelope) => e.channels[0] === 'orders.1';
+    for (const { node } of [a, b]) {
+      await node.delivered.waitFor(
+        (e) => numbered(e) && (e.data as { n: number }).n === 2,
+        `the 2nd event on ${node.id}`,
+      );
+      const got = node.delivered.items.filter(numbered);
+      expect(got.map((e) => [e.data, e.position?.offset])).toEqual([
+        [{ n: 1 }, 1],
+        [{ n: 2 }, 2],
+      ]);
+      expect(got[0]).toEqual({ channels: ['orders.1'], event: 'Paid', data: { n: 1 }, position: got[0].position });
+      expect(got[1].position?.epoch).toBe(got[0].position?.epoch);
+    }
+    expect(a.node.delivered.items.at(-1)?.position?.epoch).toBe(b.node.delivered.items.at(-1)?.position?.epoch);
+    // One entry per event in the stream.
+    expect(await redis.xlen(`${prefix}rec:{orders.1}:s`)).toBe(2);
+  });
+
+  it('keeps the last event of a cache channel in Redis, with the id its live copy carries', async () => {
+    await b.driver.watch('cache-prices');
+    await a.driver.publish({ channels: ['cache-prices'], event: 'Price', data: 5 });
+    const local = a.node.delivered.items.filter(of('Price'))[0];
+    expect(local.cacheId).toMatch(/^101:\d+$/);
+    expect((await b.node.delivered.waitFor(of('Price'))).cacheId).toBe(local.cacheId);
+    const cached = await b.driver.cached('cache-prices');
+    expect(cached).toEqual({ event: 'Price', json: '5', id: local.cacheId, ttl: 30 });
+    // Whispers are not cached and carry no id; an HTTP API payload is kept as received.
+    await a.driver.publish({ channels: ['cache-prices'], event: 'typing', kind: 'whisper', data: {} });
+    expect(a.node.delivered.items.filter(of('typing'))[0].cacheId).toBeUndefined();
+    await a.driver.publish({ channels: ['cache-prices'], event: 'Raw', raw: '{"a": 1}' });
+    expect(await a.driver.cached('cache-prices')).toMatchObject({ event: 'Raw', json: '{"a": 1}', raw: '{"a": 1}' });
+    expect(await a.driver.cached('cache-nothing')).toBeNull();
+  });
+
+  it('ignores messages it cannot read, logs that once per interval, and goes on with the next ones', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
+    try {
+      for (const junk of ['{oops', '"text"', '{"n":"999"}', '{"pos":{"epoch":1},"c":"news","e":{"event":"X"}}']) {
+        await redis.publish(`${prefix}ch:news`, junk);
+      }
+      await a.driver.publish({ channels: ['news'], event: 'Fine' });
+      await b.node.delivered.waitFor(of('Fine'));
+      await a.driver.barrier(); // node A has read them too
+      expect(b.node.delivered.count((e) => e.event === 'X')).toBe(0);
+      // Both nodes watch the channel: one line each, for three unreadable messages.
+      expect(warn.mock.calls.map(([m]) => String(m))).toEqual([
+        `ignored a malformed message on ${prefix}ch:news`,
+        `ignored a malformed message on ${prefix}ch:news`,
+      ]);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+});
+
+describeRedis('redis driver: numbering once', () => {
+  it('numbers a recovery event once when ioredis sends the script call again after a lost answer', async () => {
+    const prefix = testPrefix('unit-once');
+    const redis = new Redis(REDIS_URL);
+    const proxy = await new TcpProxy().start();
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
+    const n = await startNode(redis, prefix, '111', { url: proxy.url });
+    const offset = async () => Number(await redis.get(`${prefix}rec:{orders.once}:off`));
+    try {
+      await n.driver.publish({ channels: ['orders.once'], event: 'E', data: 0 });
+      proxy.mute();
+      const sent = n.driver.publish({ channels: ['orders.once'], event: 'E', data: 1 });
+      await until(async () => (await offset()) === 2, 2000, 'Redis to run the publish');
+      // The answer is lost: the call fails here (the event goes to this node's subscribers), and
+      // ioredis sends it again on the new connection.
+      proxy.drop();
+      await sent;
+      const local = n.node.delivered.items.filter((e) => e.channels.length > 0);
+      expect(local).toEqual([{ channels: ['orders.once'], event: 'E', data: 1 }]);
+      await until(
+        () =>
+          n.driver.ping().then(
+            () => true,
+            () => false,
+          ),
+        5000,
+        'the connection to come back',
+      );
+      // After the repeated call on the same connection: numbered next, no duplicate in between.
+      await n.driver.publish({ channels: ['orders.once'], event: 'E', data: 2 });
+      const stream = await redis.xrange(`${prefix}rec:{orders.once}:s`, '-', '+');
+      expect(stream.map(([id, fields]) => [id, JSON.parse(fields[1]).data])).toEqual([
+        ['0-1', 0],
+        ['0-2', 1],
+        ['0-3', 2],
+      ]);
+      // What the check keeps is as small as the publishes in flight.
+      expect(await redis.zrange(`${prefix}rec:{orders.once}:sent:111`, '0', '-1')).toEqual(['3']);
+    } finally {
+      await n.driver.close();
+      await proxy.close();
+      warn.mockRestore();
+      const history = await redis.keys(`${prefix}rec:*`);
+      if (history.length > 0) await redis.del(...history);
+      redis.disconnect();
+    }
+  });
+});
