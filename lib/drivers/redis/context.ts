@@ -14,8 +14,14 @@ export interface Watch {
 /** What the parts of the redis driver share: the node, the connections, and the state they all touch. */
 export class RedisContext {
   readonly logger = new Logger('RedisDriver');
-  /** Redis failures, one log line per interval (see Throttled). */
-  readonly trouble = new Throttled(this.logger);
+  /** Redis failures, one log line per kind and interval (see Throttled): an outage shows every kind. */
+  readonly trouble = {
+    connection: new Throttled(this.logger),
+    write: new Throttled(this.logger),
+    publish: new Throttled(this.logger),
+    numbering: new Throttled(this.logger),
+    heartbeat: new Throttled(this.logger),
+  };
   /** Messages this node cannot read, likewise. */
   readonly badData = new Throttled(this.logger);
   /** Given by the driver's attach(). */
@@ -56,6 +62,6 @@ export class RedisContext {
   lost(): void {
     this.node.report.error();
     this.dirty = true;
-    this.trouble.warn('Redis write failed; this node re-registers its state once Redis answers');
+    this.trouble.write.warn('Redis write failed; this node re-registers its state once Redis answers');
   }
 }

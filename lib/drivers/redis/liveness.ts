@@ -36,14 +36,17 @@ export class Liveness {
     this.ticking = true;
     try {
       const registered = await conn.guarded(conn.cmd.bcHeartbeat(keys.nodes(), keys.alive(ctx.id), ctx.id, this.ttl));
+      // A node closing meanwhile has deregistered: registering its state again would undo that.
+      if (conn.closed) return;
       if (!registered || ctx.dirty) {
         ctx.dirty = false;
         await this.reconcile();
       }
+      if (conn.closed) return;
       reportChanges(ctx.node.report, await conn.guarded(conn.cmd.bcSweep(keys.prefix, ctx.id)));
     } catch (err) {
       ctx.dirty = true;
-      ctx.trouble.warn(`Redis heartbeat failed: ${(err as Error).message}`);
+      ctx.trouble.heartbeat.warn(`Redis heartbeat failed: ${(err as Error).message}`);
     } finally {
       this.ticking = false;
     }

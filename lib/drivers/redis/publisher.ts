@@ -33,7 +33,10 @@ export class Publisher {
     const { isRecoverable, isCached, cacheTtl } = node.policy;
     const numbered = (e.kind ?? 'event') === 'event' ? channels.filter(isRecoverable) : [];
     // Local first, except recovery channels: Redis numbers those, and every node delivers them from Redis.
-    node.deliver(numbered.length === 0 ? e : { ...e, channels: channels.filter((c) => !numbered.includes(c)) });
+    if (numbered.length === 0) node.deliver(e);
+    else if (numbered.length < channels.length || socketIds?.length || userIds?.length || all) {
+      node.deliver({ ...e, channels: channels.filter((c) => !numbered.includes(c)) });
+    }
     const n = JSON.stringify(node.id);
     const pending: Promise<unknown>[] = [];
     if (channels.length > 0) {
@@ -101,7 +104,7 @@ export class Publisher {
         ),
       );
     } catch (err) {
-      this.ctx.trouble.warn(
+      this.ctx.trouble.numbering.warn(
         `Redis did not number an event of ${channel} (${(err as Error).message}); delivered locally`,
       );
       node.deliver(local);
@@ -113,7 +116,10 @@ export class Publisher {
   /** Carries a control message to the node that holds its socket, or to every node. */
   control(message: ControlMessage): void {
     const { keys } = this.ctx;
-    const target = message.op === 'disconnect' ? keys.node(nodeOfSocket(message.socketId)) : keys.all();
+    // A socket lives on the node its id names; a user's sockets may be anywhere.
+    const socketId =
+      message.op === 'terminate' || (message.op === 'unsubscribe' && message.userId) ? undefined : message.socketId;
+    const target = socketId === undefined ? keys.all() : keys.node(nodeOfSocket(socketId));
     void this.send(target, controlWire(this.ctx.id, message));
   }
 
@@ -145,7 +151,7 @@ export class Publisher {
       await conn.guarded(conn.redis.publish(channel, message));
     } catch (err) {
       this.ctx.node.report.error();
-      this.ctx.trouble.warn(`Redis publish failed, other nodes miss events: ${(err as Error).message}`);
+      this.ctx.trouble.publish.warn(`Redis publish failed, other nodes miss events: ${(err as Error).message}`);
     }
   }
 }

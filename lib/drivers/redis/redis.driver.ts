@@ -64,7 +64,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
   attach(node: DriverNode): void {
     const { ctx, conn } = this;
     ctx.node = node;
-    conn.open(node.id, node.report, ctx.trouble);
+    conn.open(node.id, node.report, ctx.trouble.connection);
     conn.cmd.on('ready', () => {
       ctx.dirty = true;
       void this.liveness.tick();
