@@ -48,21 +48,25 @@ const lastSubscribed = (c: FakeClient) =>
     .filter((f) => f.type === 'subscribed')
     .at(-1);
 
+/** Subscribes a first client to `channel` and returns the stream's epoch from its reply. */
+function epochOf(hub: BroadcastHub, first: FakeClient, channel = 'rec'): string {
+  handleNativeFrame(hub, first, JSON.stringify({ type: 'subscribe', channel }));
+  return (frames(first).at(-1) as { position: { epoch: string } }).position.epoch;
+}
+
+/** A resume of `channel` from `offset`, through the native protocol; its replay's promise, if any. */
+const resume = (hub: BroadcastHub, c: FakeClient, epoch: string, offset = 0, channel = 'rec') =>
+  handleNativeFrame(hub, c, JSON.stringify({ type: 'subscribe', channel, since: { epoch, offset } }));
+
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('replay: exactly once, in chunks, on a budget', () => {
   it('writes a long replay in chunks, letting other work in between, with live events after it', async () => {
     const { hub, publish, connect } = setup();
-    const first = connect('1.1');
-    handleNativeFrame(hub, first, '{"type":"subscribe","channel":"rec"}');
-    const { epoch } = (frames(first)[0] as { position: { epoch: string } }).position;
+    const epoch = epochOf(hub, connect('1.1'));
     publish(1000);
     const c = connect('1.2');
-    const done = handleNativeFrame(
-      hub,
-      c,
-      JSON.stringify({ type: 'subscribe', channel: 'rec', since: { epoch, offset: 0 } }),
-    );
+    const done = resume(hub, c, epoch);
     expect(done).toBeInstanceOf(Promise);
     expect(frames(c)[0]).toMatchObject({ type: 'subscribed', recovered: true, position: { offset: 1000 } });
     // Only the first chunk went out in this turn; the rest follows turn by turn.
@@ -84,13 +88,11 @@ describe('replay: exactly once, in chunks, on a budget', () => {
 
   it('stops a replay at the chunk where the client is over its backlog', async () => {
     const { hub, publish, connect } = setup();
-    const first = connect('1.1');
-    handleNativeFrame(hub, first, '{"type":"subscribe","channel":"rec"}');
-    const { epoch } = (frames(first)[0] as { position: { epoch: string } }).position;
+    const epoch = epochOf(hub, connect('1.1'));
     publish(1000);
     const c = connect('1.2');
     c.overBacklog = () => c.sent.length > 100;
-    await handleNativeFrame(hub, c, JSON.stringify({ type: 'subscribe', channel: 'rec', since: { epoch, offset: 0 } }));
+    await resume(hub, c, epoch);
     const got = events(c).length;
     expect(got).toBeGreaterThan(100);
     expect(got).toBeLessThan(300);
@@ -103,44 +105,31 @@ describe('replay: exactly once, in chunks, on a budget', () => {
       recovery: { channels: ['rec', 'rec2'], size: 5000, maxReplayEvents: 150 },
     });
     const first = connect('1.1');
-    handleNativeFrame(hub, first, '{"type":"subscribe","channel":"rec"}');
-    handleNativeFrame(hub, first, '{"type":"subscribe","channel":"rec2"}');
-    const [{ epoch }, { epoch: epoch2 }] = frames(first).map((f) => (f as { position: { epoch: string } }).position);
+    const [epoch, epoch2] = [epochOf(hub, first), epochOf(hub, first, 'rec2')];
     publish(100);
     publish(100, 'rec2');
     const c = connect('1.2');
-    await handleNativeFrame(hub, c, JSON.stringify({ type: 'subscribe', channel: 'rec', since: { epoch, offset: 0 } }));
+    await resume(hub, c, epoch);
     expect(frames(c)[0]).toMatchObject({ type: 'subscribed', recovered: true });
     expect(events(c)).toHaveLength(100);
     // 100 of 150 spent: another 100 does not fit, 50 does.
-    await handleNativeFrame(
-      hub,
-      c,
-      JSON.stringify({ type: 'subscribe', channel: 'rec2', since: { epoch: epoch2, offset: 0 } }),
-    );
+    await resume(hub, c, epoch2, 0, 'rec2');
     expect(lastSubscribed(c)).toMatchObject({ channel: 'rec2', recovered: false });
     expect(events(c)).toHaveLength(100);
     handleNativeFrame(hub, c, '{"type":"unsubscribe","channel":"rec2"}');
-    await handleNativeFrame(
-      hub,
-      c,
-      JSON.stringify({ type: 'subscribe', channel: 'rec2', since: { epoch: epoch2, offset: 50 } }),
-    );
+    await resume(hub, c, epoch2, 50, 'rec2');
     expect(lastSubscribed(c)).toMatchObject({ channel: 'rec2', recovered: true });
     expect(events(c)).toHaveLength(150);
   });
 
   it('does not replay a channel again to a subscribed client asking with since, until the server asks it to', async () => {
     const { hub, publish, connect, node } = setup();
-    const first = connect('1.1');
-    handleNativeFrame(hub, first, '{"type":"subscribe","channel":"rec"}');
-    const { epoch } = (frames(first)[0] as { position: { epoch: string } }).position;
+    const epoch = epochOf(hub, connect('1.1'));
     publish(100);
     const c = connect('1.2');
-    const resume = JSON.stringify({ type: 'subscribe', channel: 'rec', since: { epoch, offset: 0 } });
-    await handleNativeFrame(hub, c, resume);
+    await resume(hub, c, epoch);
     expect(events(c)).toHaveLength(100);
-    for (let i = 0; i < 5; i++) await handleNativeFrame(hub, c, resume);
+    for (let i = 0; i < 5; i++) await resume(hub, c, epoch);
     expect(
       frames(c)
         .filter((f) => f.type === 'subscribed')
@@ -150,36 +139,22 @@ describe('replay: exactly once, in chunks, on a budget', () => {
     );
     expect(events(c)).toHaveLength(100);
     // A since at the current position replays nothing and is still recovered.
-    await handleNativeFrame(
-      hub,
-      c,
-      JSON.stringify({ type: 'subscribe', channel: 'rec', since: { epoch, offset: 100 } }),
-    );
+    await resume(hub, c, epoch, 100);
     expect(lastSubscribed(c)).toMatchObject({ recovered: true });
     // The server lost live events and asks its subscribers to resubscribe: this one may be replayed again.
     node().lost('rec');
     expect(frames(c).at(-1)).toEqual({ type: 'resubscribe', channel: 'rec' });
-    await handleNativeFrame(
-      hub,
-      c,
-      JSON.stringify({ type: 'subscribe', channel: 'rec', since: { epoch, offset: 90 } }),
-    );
+    await resume(hub, c, epoch, 90);
     expect(lastSubscribed(c)).toMatchObject({ recovered: true });
     expect(events(c)).toHaveLength(110);
   });
 
   it('cuts off a client whose held live events pass maxBufferedBytes while it is replayed', async () => {
     const { hub, publish, connect } = setup({ maxBufferedBytes: 16 * 1024 });
-    const first = connect('1.1');
-    handleNativeFrame(hub, first, '{"type":"subscribe","channel":"rec"}');
-    const { epoch } = (frames(first)[0] as { position: { epoch: string } }).position;
+    const epoch = epochOf(hub, connect('1.1'));
     publish(1000);
     const c = connect('1.2');
-    const done = handleNativeFrame(
-      hub,
-      c,
-      JSON.stringify({ type: 'subscribe', channel: 'rec', since: { epoch, offset: 0 } }),
-    );
+    const done = resume(hub, c, epoch);
     publish(40); // ~40 KB held behind the replay
     await done;
     expect(c.ended).toEqual({ code: 4100, reason: 'too slow' });
