@@ -101,9 +101,21 @@ export async function drained(hub: BroadcastHub, c: Client): Promise<void> {
 }
 
 /**
- * The real Webhooks, posting to a real HTTP receiver on loopback. `received()` sends what is batched
- * or delayed (Webhooks.close), waits for it to arrive, closes the receiver, and returns every event
- * received — so a test asserts exactly what was sent, without waiting for a timer.
+ * The real Webhooks, recording each event it is asked to emit (Webhooks itself merges a repeated
+ * delayed vacated/removed, so what arrives cannot tell whether the core reported a fact twice).
+ */
+export class RecordingWebhooks extends Webhooks {
+  readonly emitted: WebhookEvent[] = [];
+  override emit(event: WebhookEvent): void {
+    this.emitted.push(event);
+    super.emit(event);
+  }
+}
+
+/**
+ * The real Webhooks (recording), posting to a real HTTP receiver on loopback. `received()` sends what
+ * is batched or delayed (Webhooks.close), waits for it to arrive, closes the receiver, and returns
+ * every event received — so a test asserts exactly what was sent, without waiting for a timer.
  */
 export async function webhooksToReceiver(options: BroadcastModuleOptions = {}) {
   const receiver = await webhookReceiver();
@@ -111,7 +123,7 @@ export async function webhooksToReceiver(options: BroadcastModuleOptions = {}) {
     { ...options, webhooks: { ...options.webhooks, urls: [receiver.url] } },
     { nodeEnv: 'test' },
   );
-  const webhooks = new Webhooks(resolved);
+  const webhooks = new RecordingWebhooks(resolved);
   const received = async (): Promise<WebhookEvent[]> => {
     await webhooks.close();
     await receiver.close();
