@@ -80,19 +80,19 @@ export class HeldCluster implements ClusterLink {
     this.controls.push(message);
   }
 
-  async recover(): Promise<Recovery> {
+  async recover(_channel: string): Promise<Recovery> {
     return { position: { epoch: 'e', offset: 0 }, recovered: true, entries: [] };
   }
 
-  async cached(): Promise<CachedEvent | null> {
+  async cached(_channel: string): Promise<CachedEvent | null> {
     return null;
   }
 
-  async subscriptionCount(): Promise<number> {
+  async subscriptionCount(_channel: string): Promise<number> {
     return 0;
   }
 
-  async userCount(): Promise<number> {
+  async userCount(_channel: string): Promise<number> {
     return 0;
   }
 
@@ -100,7 +100,7 @@ export class HeldCluster implements ClusterLink {
     return [...(this.byChannel.get(channel)?.values() ?? [])];
   }
 
-  async channels(): Promise<Map<string, number>> {
+  async channels(_prefix: string): Promise<Map<string, number>> {
     return new Map();
   }
 }
