@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Logger } from '@nestjs/common';
 import type { BroadcastModuleOptions } from '../../lib/config/options.interface.js';
 import { resolveBroadcastOptions } from '../../lib/config/resolve-options.js';
@@ -11,7 +13,6 @@ import { handleNativeFrame } from '../../lib/protocols/native.handler.js';
 import { handlePusherFrame } from '../../lib/protocols/pusher.handler.js';
 import { Webhooks } from '../../lib/webhooks/webhooks.js';
 import { FakeClient } from './fake-client.js';
-import { webhookReceiver } from './webhooks.js';
 
 /** The development credentials resolveBroadcastOptions falls back to (tokens are signed with them). */
 export const KEY = 'app-key';
@@ -118,7 +119,7 @@ export class RecordingWebhooks extends Webhooks {
  * every event received — so a test asserts exactly what was sent, without waiting for a timer.
  */
 export async function webhooksToReceiver(options: BroadcastModuleOptions = {}) {
-  const receiver = await webhookReceiver();
+  const receiver = await bodyReceiver();
   const resolved = resolveBroadcastOptions(
     { ...options, webhooks: { ...options.webhooks, urls: [receiver.url] } },
     { nodeEnv: 'test' },
@@ -127,14 +128,31 @@ export async function webhooksToReceiver(options: BroadcastModuleOptions = {}) {
   const received = async (): Promise<WebhookEvent[]> => {
     await webhooks.close();
     await receiver.close();
-    const events: WebhookEvent[] = [];
-    while (receiver.bodies.pending > 0) {
-      const { rawBody } = await receiver.bodies.next();
-      events.push(...(JSON.parse(rawBody) as { events: WebhookEvent[] }).events);
-    }
-    return events;
+    return receiver.bodies.flatMap(({ rawBody }) => (JSON.parse(rawBody) as { events: WebhookEvent[] }).events);
   };
   return { webhooks, received, receiver, options: resolved };
+}
+
+/**
+ * A webhook receiver on loopback that records every body (with its headers) and answers 200 — like
+ * test/helpers/webhooks.ts, without the Pusher client libraries that helper's Inbox comes with.
+ */
+async function bodyReceiver() {
+  const bodies: Array<{ headers: http.IncomingHttpHeaders; rawBody: string }> = [];
+  const server = http.createServer((req, res) => {
+    let rawBody = '';
+    req.on('data', (chunk) => {
+      rawBody += chunk;
+    });
+    req.on('end', () => {
+      bodies.push({ headers: req.headers, rawBody });
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`;
+  const close = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  return { url, bodies, close };
 }
 
 /**

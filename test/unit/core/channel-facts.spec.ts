@@ -49,9 +49,9 @@ describe('channel facts → webhooks', () => {
   it('signs each body with X-Pusher-Key and the HMAC of the raw body', async () => {
     const hooks = await webhooksToReceiver();
     new ChannelFacts(hooks.webhooks, NO_METRICS).occupied('orders');
-    await hooks.webhooks.close();
-    const { headers, rawBody } = await hooks.receiver.bodies.next();
-    await hooks.receiver.close();
+    await hooks.received();
+    expect(hooks.receiver.bodies).toHaveLength(1);
+    const [{ headers, rawBody }] = hooks.receiver.bodies;
     expect(headers['x-pusher-key']).toBe(KEY);
     expect(headers['x-pusher-signature']).toBe(hmacHex(SECRET, rawBody));
     expect(JSON.parse(rawBody)).toEqual({

@@ -208,6 +208,7 @@ describe('lifecycle: close and ended', () => {
     native(c, { type: 'subscribe', channel: 'orders' });
     native(c, { type: 'subscribe', channel: 'presence-room', ...presenceAuth(c.id, 'presence-room', 'u1') });
     hold(c, 'orders', 0);
+    hold(c, 'trades', 0); // a gate of a channel it is not (yet) on
     expect(hub.users.get('u1')?.has(c)).toBe(true);
     await hub.ended(c);
     expect(hub.registry.size).toBe(0);
