@@ -1,4 +1,4 @@
-import type { WebhookEvent } from '../config/webhook-events.js';
+import type { WebhookEvent, WebhookEventName } from '../config/webhook-events.js';
 import type { BroadcastMetrics } from '../metrics/broadcast-metrics.js';
 import type { ClusterReport } from '../port/driver.interface.js';
 import type { Webhooks } from '../webhooks/webhooks.js';
@@ -14,9 +14,9 @@ export class ChannelFacts implements ClusterReport {
     private readonly metrics: BroadcastMetrics,
   ) {}
 
-  /** Whether client events are sent as webhooks (lets the caller skip building them). */
-  get wantsClientEvents(): boolean {
-    return this.webhooks.active;
+  /** Whether a webhook event is sent at all (lets the caller skip building it). */
+  wants(name: WebhookEventName): boolean {
+    return this.webhooks.wants(name);
   }
 
   occupied(channel: string): void {

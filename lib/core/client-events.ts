@@ -18,7 +18,7 @@ export const RATE_LIMITED = 'client event rate limit reached';
 const MAX_WHISPER_DEPTH = 64;
 
 /** The longest whisper name: Pusher counts `client-` in its 200 characters. */
-const MAX_WHISPER_NAME = MAX_EVENT_NAME_LENGTH;
+const MAX_WHISPER_NAME = MAX_EVENT_NAME_LENGTH - 'client-'.length;
 
 /** Whether a parsed JSON value nests arrays/objects deeper than `max` (it never walks further down). */
 function nestedDeeperThan(value: unknown, max: number): boolean {
@@ -68,7 +68,7 @@ export class ClientEvents {
       this.logger.warn(`${channel}: a client event was not relayed (${(err as Error).message})`);
       return 'the client event could not be relayed';
     }
-    if (this.facts.wantsClientEvents) {
+    if (this.facts.wants('client_event')) {
       const text = typeof data === 'string' ? data : (JSON.stringify(data) ?? 'null');
       this.facts.clientEvent(channel, `client-${event}`, text, client.id, userId);
     }

@@ -53,13 +53,15 @@ export class Control {
     });
   }
 
-  /** Revokes on every node; returns how many sockets of this node were subscribed. */
+  /**
+   * Revokes on every node; returns how many sockets of this node were subscribed. A socket whose
+   * subscribe is still under way is revoked too, once that subscribe is done.
+   */
   revokeEverywhere(target: { socketId?: string; userId?: string }, channel: string): number {
     const here = this.index.targets(target.socketId, target.userId);
     let removed = 0;
     for (const c of here) {
-      if (!c.channels.has(channel)) continue;
-      removed++;
+      if (c.channels.has(channel)) removed++;
       this.revoke(c, channel);
     }
     if (this.cluster && (target.userId !== undefined || here.length === 0)) {

@@ -8,7 +8,7 @@ type Task = () => void | Promise<void>;
 /**
  * Every connection's state and its operation queue, in one place (see ConnectionState).
  *
- * - A connection's operations (its frames, the connect-hook gate, its release) run one at a time, in
+ * - A connection's operations (its frames, its release) run one at a time, in
  *   arrival order. With the local driver nothing is ever pending and they run synchronously.
  * - From the moment the server decides to close a connection ({@link close}), or the transport
  *   reports it gone ({@link ended}), no further frame of it is applied: frames that arrive later
@@ -17,6 +17,8 @@ type Task = () => void | Promise<void>;
  *   with the rest — exactly once.
  */
 export class Lifecycle {
+  /** Gated connections: what opens the gate their frames wait behind (admitted or closed). */
+  private readonly gates = new WeakMap<Client, () => void>();
   private readonly logger = new Logger('BroadcastHub');
   private readonly onError = (err: unknown) =>
     this.logger.error(`connection operation failed: ${(err as Error)?.message ?? String(err)}`);
@@ -28,9 +30,13 @@ export class Lifecycle {
     private readonly releaseChannels: (client: Client) => void | Promise<void>,
   ) {}
 
-  /** A new connection: `gated` until {@link admit} when the app has connect hooks, else `open`. */
+  /**
+   * A new connection: `open`, or `gated` until {@link admit} (the app's connect hooks are running):
+   * its frames wait behind the gate, and run once it is admitted — or are dropped when it is closed.
+   */
   connect(client: Client, gated: boolean): void {
     client.state = gated ? 'gated' : 'open';
+    if (gated) this.settle(client, new Promise<void>((open) => this.gates.set(client, open)));
     this.index.add(client);
     this.metrics.connectionOpened(client.codec.name);
   }
@@ -38,6 +44,14 @@ export class Lifecycle {
   /** The connect hooks accepted it: its waiting frames run. */
   admit(client: Client): void {
     if (client.state === 'gated') client.state = 'open';
+    this.openGate(client);
+  }
+
+  private openGate(client: Client): void {
+    const open = this.gates.get(client);
+    if (open === undefined) return;
+    this.gates.delete(client);
+    open();
   }
 
   /** One frame of the client: run after its earlier operations, and only while it is open. */
@@ -53,6 +67,7 @@ export class Lifecycle {
     client.state = 'closing';
     client.end(code, reason);
     this.enqueue(client, () => this.release(client));
+    this.openGate(client);
     return true;
   }
 
@@ -61,6 +76,7 @@ export class Lifecycle {
     if (this.closable(client)) {
       client.state = 'closing';
       this.enqueue(client, () => this.release(client));
+      this.openGate(client);
     }
     return this.idle(client);
   }

@@ -163,8 +163,8 @@ export class BroadcastGateway
   }
 
   /**
-   * The connect hooks are a gate: frames the client sends meanwhile wait in its queue, and are
-   * dropped when a hook refuses.
+   * The connect hooks are a gate (the connection is `gated`): frames the client sends meanwhile wait,
+   * and are dropped when a hook refuses.
    */
   private gate(conn: Connection, req: IncomingMessage): void {
     // A hook that never settles must not hold the connection's queue (and so its release) forever.
@@ -173,22 +173,20 @@ export class BroadcastGateway
       timer = setTimeout(() => reject(new Error('connect hooks timed out')), this.options.clientTimeout * 1000);
       timer.unref();
     });
-    this.hub.enqueue(conn, () =>
-      Promise.race([this.hooks.connected(conn, req), timeout]).then(
-        () => {
-          clearTimeout(timer);
-          this.hub.admit(conn);
-        },
-        (err: unknown) => {
-          clearTimeout(timer);
-          const reason = String((err as Error)?.message ?? 'refused').slice(0, 120);
-          if (conn.codec.name === 'pusher') {
-            // 4009: pusher-js does not retry a connection refused with a 40xx code.
-            conn.send(pusher.error(PusherCode.Unauthorized, reason));
-            this.hub.close(conn, PusherCode.Unauthorized, reason);
-          } else this.hub.close(conn, CloseCode.Policy, reason);
-        },
-      ),
+    Promise.race([this.hooks.connected(conn, req), timeout]).then(
+      () => {
+        clearTimeout(timer);
+        this.hub.admit(conn);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        const reason = String((err as Error)?.message ?? 'refused').slice(0, 120);
+        if (conn.codec.name === 'pusher') {
+          // 4009: pusher-js does not retry a connection refused with a 40xx code.
+          conn.send(pusher.error(PusherCode.Unauthorized, reason));
+          this.hub.close(conn, PusherCode.Unauthorized, reason);
+        } else this.hub.close(conn, CloseCode.Policy, reason);
+      },
     );
   }
 

@@ -53,9 +53,9 @@ export class Webhooks {
     this.targets = (w?.urls ?? []).map((url) => ({ url, host: safeHost(url), active: 0, retrying: 0, queue: [] }));
   }
 
-  /** Whether anything is sent at all (lets callers skip building events). */
-  get active(): boolean {
-    return this.enabled.size > 0;
+  /** Whether events of this name are sent. */
+  wants(name: WebhookEventName): boolean {
+    return this.enabled.has(name);
   }
 
   emit(event: WebhookEvent): void {

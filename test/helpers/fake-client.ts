@@ -1,4 +1,4 @@
-import type { Client, Codec, SharedFrame } from '../../lib/core/client.js';
+import type { ChannelGate, Client, Codec, ConnectionState, SharedFrame } from '../../lib/core/client.js';
 import { nativeCodec } from '../../lib/protocols/native.codec.js';
 
 /** A Client without a socket: records what the hub and the protocol handlers send it. */
@@ -7,8 +7,16 @@ export class FakeClient implements Client {
   userId: string | undefined;
   readonly eventRate = { start: 0, count: 0 };
   readonly subscribeTokens = { tokens: 0, at: 0 };
+  /** Set by the hub (the Client interface's own fields, declared here so tests can read them). */
+  state?: ConnectionState;
+  queue?: Promise<void>;
+  gates?: Map<string, ChannelGate>;
   readonly written: SharedFrame[] = [];
   readonly sent: string[] = [];
+  /** Binary frames (native `sendRaw` with bytes). */
+  readonly binary: Buffer[] = [];
+  /** Every close the server asked for, in order (the hub must ask once). */
+  readonly ends: Array<{ code: number; reason: string }> = [];
   constructor(
     readonly id: string,
     readonly codec: Codec = nativeCodec,
@@ -19,11 +27,15 @@ export class FakeClient implements Client {
   write(frame: SharedFrame) {
     this.written.push(frame);
   }
+  sendBinary(data: Buffer) {
+    this.binary.push(data);
+  }
   /** Whether the transport is over its backlog (a test sets it to act as a slow reader). */
   overBacklog?: () => boolean;
   /** The close the server decided, if any. */
   ended?: { code: number; reason: string };
   end(code: number, reason: string) {
     this.ended = { code, reason };
+    this.ends.push({ code, reason });
   }
 }
