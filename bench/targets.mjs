@@ -92,6 +92,19 @@ export const SERVERS = [
     presence: nativePresence,
   },
   {
+    // Opt-in, with BENCH_BASELINE=<another checkout, built>: the same server from that checkout (its
+    // own dist/ and node_modules), side by side with this one in one run — a before/after.
+    name: 'library-baseline',
+    label: 'nestjs-broadcasting as built in $BENCH_BASELINE, native protocol',
+    script: process.env.BENCH_BASELINE
+      ? `${process.env.BENCH_BASELINE}/bench/servers/library.mjs`
+      : 'servers/library.mjs',
+    optIn: true,
+    client: native,
+    publish: pusherApi,
+    presence: nativePresence,
+  },
+  {
     // Opt-in (--servers=library,library-redis): two nodes linked by Redis in one process; clients on
     // node B, publishes on node A, so every delivery crosses the Redis hop. Needs Redis on REDIS_URL.
     name: 'library-redis',
