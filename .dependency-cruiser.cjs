@@ -4,11 +4,11 @@
 const LAYERS = [
   ['contracts', ['^lib/(port|names|crypto|util|interfaces)/', '^lib/constants[.]ts$']],
   ['config', ['^lib/config/']],
-  ['mechanisms', ['^lib/(recovery|webhooks|decorators|discovery)/', '^lib/metrics/broadcast-metrics[.]ts$']],
+  ['mechanisms', ['^lib/(recovery|webhooks|decorators|discovery|metrics)/']],
   ['drivers', ['^lib/drivers/']],
   ['core', ['^lib/core/']],
   ['services', ['^lib/(protocols|hooks)/', '^lib/(broadcast[.]service|connection-manager)[.]ts$']],
-  ['edges', ['^lib/(gateway|http|auth|health|events)/', '^lib/metrics/(prometheus-metrics|metrics-exporter)[.]ts$']],
+  ['edges', ['^lib/(gateway|http|auth|health|events)/']],
   ['module', ['^lib/(broadcast[.]module|broadcast[.]module-definition|setup|index)[.]ts$']],
 ];
 

@@ -23,9 +23,9 @@ import { BroadcastGateway } from './gateway/broadcast.gateway.js';
 import { IpLimit } from './gateway/client-ip.js';
 import { BroadcastHealthIndicator } from './health/broadcast-health.indicator.js';
 import { ClientHooks } from './hooks/client-hooks.js';
+import { MetricsExporter } from './http/metrics-exporter.js';
 import { PusherHttpApi } from './http/pusher-http-api.js';
 import { BroadcastMetrics, NO_METRICS } from './metrics/broadcast-metrics.js';
-import { MetricsExporter } from './metrics/metrics-exporter.js';
 import { createPrometheusMetrics } from './metrics/prometheus-metrics.js';
 import { Webhooks } from './webhooks/webhooks.js';
 

@@ -4,7 +4,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { BroadcastOptions, MetricsRegistry } from '../config/options.interface.js';
 import { BROADCAST_OPTIONS } from '../constants.js';
 import { BroadcastHub } from '../core/broadcast-hub.js';
-import { BroadcastMetrics } from './broadcast-metrics.js';
+import { BroadcastMetrics } from '../metrics/broadcast-metrics.js';
 
 type Listener = (req: IncomingMessage, res: ServerResponse) => void;
 
