@@ -42,8 +42,8 @@ export class BroadcastHub implements OnApplicationShutdown {
   private readonly delivery: Delivery;
   private readonly cache: CacheStore;
   private readonly replay: Replay;
-  private readonly local?: LocalSubscriptions;
-  private readonly clustered?: ClusterSubscriptions;
+  /** Subscriptions: synchronous with the local driver, through the cluster with a cluster driver. */
+  private readonly subscriptions: LocalSubscriptions | ClusterSubscriptions;
   private readonly clientEvents: ClientEvents;
   readonly control: Control;
   /** Channel figures: cluster-wide with a cluster driver, else this node's. */
@@ -80,8 +80,8 @@ export class BroadcastHub implements OnApplicationShutdown {
     this.replay = new Replay(budget, recoverable, this.history, max, (c) => this.tooSlow(c), trouble());
     if (cluster) {
       const t = { cache: trouble(), remote: trouble(), join: trouble(), leave: trouble(), members: trouble() };
-      this.clustered = new ClusterSubscriptions(cluster, this.registry, this.delivery, facts, this.replay, t, max);
-    } else this.local = new LocalSubscriptions(this.registry, this.delivery, facts, this.cache, this.replay);
+      this.subscriptions = new ClusterSubscriptions(cluster, this.registry, this.delivery, facts, this.replay, t, max);
+    } else this.subscriptions = new LocalSubscriptions(this.registry, this.delivery, facts, this.cache, this.replay);
     this.control = new Control(this.index, this.lifecycle, (c, name) => this.unsubscribe(c, name), cluster);
     this.clientEvents = new ClientEvents(options, this.registry, this.index, driver, facts);
     this.directory = cluster ?? new LocalDirectory(this.registry);
@@ -198,28 +198,19 @@ export class BroadcastHub implements OnApplicationShutdown {
     if ('ok' in checked) return checked;
     const { name, member } = checked;
     const req = this.replay.request(client, name, since);
-    if (client.channels.has(name)) {
-      if (req && (req.since || req.invalid)) {
-        return this.clustered
-          ? this.clustered.resume(client, name, !!member, req)
-          : this.localPart.resume(client, name, !!member, req);
-      }
-      if (!member) return { ok: true, channel: name };
-      if (!this.clustered) return { ok: true, channel: name, members: this.registry.members(name) };
-      return this.clustered.members(name).then((members) => ({ ok: true as const, channel: name, members }));
-    }
-    return this.clustered
-      ? this.clustered.subscribe(client, name, member, req)
-      : this.localPart.subscribe(client, name, member, req);
+    const subs = this.subscriptions;
+    if (!client.channels.has(name)) return subs.subscribe(client, name, member, req);
+    if (req && (req.since || req.invalid)) return subs.resume(client, name, !!member, req);
+    if (!member) return { ok: true, channel: name };
+    const members = subs.members(name);
+    return members instanceof Promise
+      ? members.then((m) => ({ ok: true as const, channel: name, members: m }))
+      : { ok: true, channel: name, members };
   }
 
   /** Removes a client from a channel; false when it was not subscribed. */
   unsubscribe(client: Client, name: string): boolean | Promise<boolean> {
-    return this.clustered ? this.clustered.unsubscribe(client, name) : this.localPart.unsubscribe(client, name);
-  }
-
-  private get localPart(): LocalSubscriptions {
-    return this.local as LocalSubscriptions;
+    return this.subscriptions.unsubscribe(client, name);
   }
 
   /** A client event. Returns an error message, or undefined when it was sent. */

@@ -5,7 +5,7 @@ import type { ChannelGate, Client, Outbound } from './client.js';
 export const RESUBSCRIBE: Outbound = { kind: 'event', event: '', json: '' };
 
 /**
- * Holds a channel's live events for a client until {@link release}: while its subscribe waits on
+ * Holds a channel's live events for a client until {@link pass}: while its subscribe waits on
  * the cluster, and while a replay is written. At most `maxHeld` bytes (0: no limit).
  */
 export function hold(client: Client, channel: string, maxHeld: number): ChannelGate {

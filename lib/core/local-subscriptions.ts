@@ -1,4 +1,5 @@
 import { isCacheChannel } from '../names/channel-name.js';
+import type { MemberInfo } from '../port/envelope.js';
 import type { CacheStore } from './cache-store.js';
 import type { ChannelFacts } from './channel-facts.js';
 import type { ChannelRegistry } from './channel-registry.js';
@@ -38,6 +39,11 @@ export class LocalSubscriptions {
     }
     if (req) this.replay.attach(result, client, this.replay.readLocal(client, name, req, false), req);
     return result;
+  }
+
+  /** A presence channel's members, for a client subscribing again without `since`. */
+  members(name: string): MemberInfo[] {
+    return this.registry.members(name);
   }
 
   /** A subscribed client asking again with `since`: answered like a resume, without leaving the channel. */
