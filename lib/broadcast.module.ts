@@ -21,6 +21,7 @@ import { createDriver } from './drivers/create-driver.js';
 import { EventBroadcaster } from './events/event-broadcaster.js';
 import { BroadcastGateway } from './gateway/broadcast.gateway.js';
 import { IpLimit } from './gateway/client-ip.js';
+import { SetupCheck } from './gateway/setup-check.js';
 import { BroadcastHealthIndicator } from './health/broadcast-health.indicator.js';
 import { ClientHooks } from './hooks/client-hooks.js';
 import { MetricsExporter } from './http/metrics-exporter.js';
@@ -61,6 +62,7 @@ const providers: Provider[] = [
   EventBroadcaster,
   MetricsExporter,
   BroadcastHealthIndicator,
+  SetupCheck,
 ];
 
 /**
