@@ -11,7 +11,7 @@ import {
   OPTIONS_TYPE,
 } from './broadcast.module-definition.js';
 import { BroadcastService } from './broadcast.service.js';
-import type { BroadcastModuleOptions, BroadcastOptions } from './config/options.interface.js';
+import type { BroadcastModuleOptions, BroadcastOptions, BroadcastOptionsFactory } from './config/options.interface.js';
 import { resolveBroadcastOptions } from './config/resolve-options.js';
 import { driverServesConnections } from './config/serves-connections.js';
 import { ConnectionManager } from './connection-manager.js';
@@ -66,12 +66,13 @@ const providers: Provider[] = [
 ];
 
 /**
- * Real-time broadcasting: `BroadcastModule.forRoot(options)` or `forRootAsync({ useFactory })`,
- * with `isGlobal: true` to make BroadcastService injectable everywhere.
+ * Real-time broadcasting: `BroadcastModule.forRoot(options)` or `forRootAsync({ useFactory })`
+ * (or `useClass` / `useExisting` with a {@link BroadcastOptionsFactory}), with `isGlobal: true` to
+ * make BroadcastService injectable everywhere.
  *
  * With a driver that serves WebSocket clients (`local`, `redis`) the module also declares the
  * gateway; call `setupBroadcasting(app)` before `app.listen()`. `forRootAsync` cannot know the
- * driver in advance and always declares it.
+ * driver in advance: it declares the gateway unless given `serveConnections: false`.
  * @publicApi
  */
 @Module({
@@ -95,6 +96,11 @@ export class BroadcastModule extends ConfigurableModuleClass {
     return withGateway(definition, driverServesConnections(options.driver));
   }
 
+  /**
+   * Options from a factory (`useFactory` + `inject`) or a class (`useClass` / `useExisting`, a
+   * {@link BroadcastOptionsFactory}). Declares the gateway, so the app needs
+   * `setupBroadcasting(app)`, unless `serveConnections: false` says its driver serves nothing.
+   */
   static forRootAsync(options: typeof ASYNC_OPTIONS_TYPE): DynamicModule {
     return withGateway(super.forRootAsync(options), options.serveConnections ?? true);
   }
