@@ -21,6 +21,7 @@ import { createDriver } from './drivers/create-driver.js';
 import { EventBroadcaster } from './events/event-broadcaster.js';
 import { BroadcastGateway } from './gateway/broadcast.gateway.js';
 import { IpLimit } from './gateway/client-ip.js';
+import { Endpoints } from './gateway/endpoints.js';
 import { SetupCheck } from './gateway/setup-check.js';
 import { BroadcastHealthIndicator } from './health/broadcast-health.indicator.js';
 import { ClientHooks } from './hooks/client-hooks.js';
@@ -63,6 +64,7 @@ const providers: Provider[] = [
   MetricsExporter,
   BroadcastHealthIndicator,
   SetupCheck,
+  Endpoints,
 ];
 
 /**
