@@ -8,6 +8,8 @@ export const {
   ASYNC_OPTIONS_TYPE,
 } = new ConfigurableModuleBuilder<BroadcastModuleOptions>({ moduleName: 'Broadcast' })
   .setClassMethodName('forRoot')
+  // useClass / useExisting call create(): BroadcastOptionsFactory (Nest's default name, kept).
+  .setFactoryMethodName('create')
   .setExtras(
     {
       isGlobal: false,

@@ -11,7 +11,7 @@ import {
   OPTIONS_TYPE,
 } from './broadcast.module-definition.js';
 import { BroadcastService } from './broadcast.service.js';
-import type { BroadcastModuleOptions, BroadcastOptions } from './config/options.interface.js';
+import type { BroadcastModuleOptions, BroadcastOptions, BroadcastOptionsFactory } from './config/options.interface.js';
 import { resolveBroadcastOptions } from './config/resolve-options.js';
 import { driverServesConnections } from './config/serves-connections.js';
 import { ConnectionManager } from './connection-manager.js';
@@ -21,6 +21,8 @@ import { createDriver } from './drivers/create-driver.js';
 import { EventBroadcaster } from './events/event-broadcaster.js';
 import { BroadcastGateway } from './gateway/broadcast.gateway.js';
 import { IpLimit } from './gateway/client-ip.js';
+import { Endpoints } from './gateway/endpoints.js';
+import { SetupCheck } from './gateway/setup-check.js';
 import { BroadcastHealthIndicator } from './health/broadcast-health.indicator.js';
 import { ClientHooks } from './hooks/client-hooks.js';
 import { MetricsExporter } from './http/metrics-exporter.js';
@@ -61,15 +63,18 @@ const providers: Provider[] = [
   EventBroadcaster,
   MetricsExporter,
   BroadcastHealthIndicator,
+  SetupCheck,
+  Endpoints,
 ];
 
 /**
- * Real-time broadcasting: `BroadcastModule.forRoot(options)` or `forRootAsync({ useFactory })`,
- * with `isGlobal: true` to make BroadcastService injectable everywhere.
+ * Real-time broadcasting: `BroadcastModule.forRoot(options)` or `forRootAsync({ useFactory })`
+ * (or `useClass` / `useExisting` with a {@link BroadcastOptionsFactory}), with `isGlobal: true` to
+ * make BroadcastService injectable everywhere.
  *
  * With a driver that serves WebSocket clients (`local`, `redis`) the module also declares the
  * gateway; call `setupBroadcasting(app)` before `app.listen()`. `forRootAsync` cannot know the
- * driver in advance and always declares it.
+ * driver in advance: it declares the gateway unless given `serveConnections: false`.
  * @publicApi
  */
 @Module({
@@ -93,6 +98,11 @@ export class BroadcastModule extends ConfigurableModuleClass {
     return withGateway(definition, driverServesConnections(options.driver));
   }
 
+  /**
+   * Options from a factory (`useFactory` + `inject`) or a class (`useClass` / `useExisting`, a
+   * {@link BroadcastOptionsFactory}). Declares the gateway, so the app needs
+   * `setupBroadcasting(app)`, unless `serveConnections: false` says its driver serves nothing.
+   */
   static forRootAsync(options: typeof ASYNC_OPTIONS_TYPE): DynamicModule {
     return withGateway(super.forRootAsync(options), options.serveConnections ?? true);
   }

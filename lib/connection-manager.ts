@@ -2,10 +2,38 @@ import { Injectable } from '@nestjs/common';
 import { CloseCode } from './constants.js';
 import { BroadcastHub } from './core/broadcast-hub.js';
 
-/** A presence member as reported by the ConnectionManager. @publicApi */
+/**
+ * A presence member as reported by the ConnectionManager: `{ id, info }`, the shape the browser
+ * client gives members in. JSON shows `id` and `info` only.
+ * @publicApi
+ */
 export interface PresenceMember {
-  user_id: string;
-  user_info: unknown;
+  /** The member's user id. */
+  id: string;
+  /** The member's info (what the authorizer returned, or `auth.presenceUser(user)`). */
+  info: unknown;
+  /** @deprecated Use `id`; `user_id` is removed in the next release. */
+  readonly user_id: string;
+  /** @deprecated Use `info`; `user_info` is removed in the next release. */
+  readonly user_info: unknown;
+}
+
+/** `{ id, info }`, with the old names as getters on the prototype: readable, but not in JSON. */
+class Member implements PresenceMember {
+  constructor(
+    public id: string,
+    public info: unknown,
+  ) {}
+
+  /** @deprecated Use `id`. */
+  get user_id(): string {
+    return this.id;
+  }
+
+  /** @deprecated Use `info`. */
+  get user_info(): unknown {
+    return this.info;
+  }
 }
 
 /**
@@ -44,9 +72,10 @@ export class ConnectionManager {
     return ch ? [...ch.subscribers].map((c) => c.id) : [];
   }
 
+  /** Presence members of a channel on this node, `{ id, info }` each. */
   localMembers(channel: string): PresenceMember[] {
     const ch = this.hub.registry.get(channel);
-    return ch?.members ? [...ch.members.values()].map((m) => ({ user_id: m.userId, user_info: m.info })) : [];
+    return ch?.members ? [...ch.members.values()].map((m) => new Member(m.userId, m.info)) : [];
   }
 
   /** Sockets of a signed-in user on this node. */
@@ -83,10 +112,10 @@ export class ConnectionManager {
     return this.hub.directory.subscriptionCount(channel);
   }
 
-  /** Presence members of a channel on every node (this node's with the local driver). */
+  /** Presence members of a channel on every node (this node's with the local driver), `{ id, info }` each. */
   async clusterMembers(channel: string): Promise<PresenceMember[]> {
     const members = await this.hub.directory.members(channel);
-    return members.map((m) => ({ user_id: m.userId, user_info: m.info }));
+    return members.map((m) => new Member(m.userId, m.info));
   }
 
   /** Occupied channels on every node, with their subscriber counts. */

@@ -10,6 +10,7 @@ export type {
   BroadcastMetricsOptions,
   BroadcastModuleOptions,
   BroadcastOptions,
+  BroadcastOptionsFactory,
   BroadcastPusherOptions,
   MetricsRegistry,
   RecoveryOptions,

@@ -4,17 +4,24 @@ import { driverServesConnections } from './config/serves-connections.js';
 import { BROADCAST_OPTIONS } from './constants.js';
 import { BroadcastWsAdapter } from './gateway/broadcast-ws.adapter.js';
 import { IpLimit } from './gateway/client-ip.js';
+import { SetupCheck } from './gateway/setup-check.js';
+import { setupTooLate } from './gateway/setup-errors.js';
 import { mountPusherHttpApi, PusherHttpApi } from './http/pusher-http-api.js';
 
 /**
- * Everything the app needs before `listen()`, in one call after `NestFactory.create`:
+ * Everything the app needs before `listen()`, in one call right after `NestFactory.create` (or
+ * `moduleRef.createNestApplication()` in a test), before `app.listen()` / `app.init()`:
  * - installs {@link BroadcastWsAdapter} (it serves the app's other WsAdapter gateways too);
  * - when this process serves clients and `httpApi` is on, serves Pusher's HTTP API at
  *   `/apps/{appId}/…` ahead of the app's router (no body parser or `rawBody` setting needed: it
  *   reads the raw body itself to check the signature).
+ *
+ * Throws a `BroadcastConfigError` when the app is initialized already. An app that serves
+ * connections and never calls it fails at `init()` / `listen()` with an error that says so.
  * @publicApi
  */
 export function setupBroadcasting<T extends INestApplication>(app: T): T {
+  if (app.get(SetupCheck, { strict: false }).initialized) throw setupTooLate();
   const options = app.get<BroadcastOptions>(BROADCAST_OPTIONS, { strict: false });
   app.useWebSocketAdapter(new BroadcastWsAdapter(app, options, app.get(IpLimit, { strict: false })));
   if (options.httpApi && driverServesConnections(options.driver)) {

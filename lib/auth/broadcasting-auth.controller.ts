@@ -4,12 +4,15 @@ import { BroadcastMetrics } from '../metrics/broadcast-metrics.js';
 import { BroadcastAuthGuard } from './broadcast-auth.guard.js';
 import { ChannelAuthService } from './channel-auth.service.js';
 
+/** The controller's routes: `POST /broadcasting/auth` and `POST /broadcasting/user-auth`. */
+export const AUTH_ROUTES = { controller: 'broadcasting', channel: 'auth', user: 'user-auth' } as const;
+
 /**
  * `POST /broadcasting/auth` (Laravel Echo's default), under the app's global prefix if it has one,
  * version-neutral. Answers with the exact JSON pusher-js expects: it writes the response itself,
  * so response-wrapping interceptors do not change it.
  */
-@Controller({ path: 'broadcasting', version: VERSION_NEUTRAL })
+@Controller({ path: AUTH_ROUTES.controller, version: VERSION_NEUTRAL })
 @UseGuards(BroadcastAuthGuard)
 export class BroadcastingAuthController {
   constructor(
@@ -18,7 +21,7 @@ export class BroadcastingAuthController {
     private readonly metrics: BroadcastMetrics,
   ) {}
 
-  @Post('auth')
+  @Post(AUTH_ROUTES.channel)
   @HttpCode(200)
   async authorize(@Req() req: unknown, @Res() res: unknown, @Body() body: unknown): Promise<void> {
     const { status, body: answer } = await this.auth.authorizeChannel(req, body);
@@ -27,7 +30,7 @@ export class BroadcastingAuthController {
   }
 
   /** `POST /broadcasting/user-auth`: user sign-in for `{"type":"signin"}` and `pusher:signin`. */
-  @Post('user-auth')
+  @Post(AUTH_ROUTES.user)
   @HttpCode(200)
   async authenticateUser(@Req() req: unknown, @Res() res: unknown, @Body() body: unknown): Promise<void> {
     const { status, body: answer } = await this.auth.authenticateUser(req, body);

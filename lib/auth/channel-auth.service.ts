@@ -6,6 +6,7 @@ import { signChannel, signUser } from '../crypto/signature.js';
 import { channelNameError, channelType, isEncrypted } from '../names/channel-name.js';
 import { MAX_USER_ID_LENGTH, MAX_USER_INFO_BYTES } from '../names/pusher-limits.js';
 import { SOCKET_ID } from '../names/socket-id.js';
+import { SeenOnce } from '../util/seen-once.js';
 import { ChannelAuthExplorer } from './channel-auth.explorer.js';
 
 /** What the auth endpoint answers. */
@@ -38,6 +39,8 @@ export function defaultUserId(user: unknown): unknown {
 @Injectable()
 export class ChannelAuthService {
   private readonly logger = new Logger('ChannelAuth');
+  /** Channels refused for want of a pattern that were logged already (bounded: names come from clients). */
+  private readonly unmatched = new SeenOnce(1000);
 
   constructor(
     @Inject(BROADCAST_OPTIONS) private readonly options: BroadcastOptions,
@@ -81,7 +84,10 @@ export class ChannelAuthService {
     if (user === undefined || user === null || user === false) return deny(401, 'unauthenticated');
 
     const match = this.explorer.match(channel, request);
-    if (!match) return deny(403, 'forbidden');
+    if (!match) {
+      this.logNoPattern(channel);
+      return deny(403, 'forbidden');
+    }
     let result: unknown;
     try {
       result = await match.call(user, { channel, socketId, request });
@@ -127,6 +133,16 @@ export class ChannelAuthService {
       status: 200,
       body: { auth: signChannel(key, secret, socketId, channel, channelData), channel_data: channelData },
     };
+  }
+
+  /** Debug hint for a 403 no authorizer could decide, once per channel name. */
+  private logNoPattern(channel: string): void {
+    if (!this.unmatched.first(channel)) return;
+    const patterns = this.explorer.patterns;
+    const shown = patterns.slice(0, 20).join(', ') + (patterns.length > 20 ? `, … (${patterns.length - 20} more)` : '');
+    this.logger.debug(
+      `no @ChannelAuth pattern matches ${channel} (answered 403); registered: ${patterns.length > 0 ? shown : 'none'}`,
+    );
   }
 
   /**

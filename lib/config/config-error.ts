@@ -1,10 +1,21 @@
-/** A configuration value that cannot be used; the message names the option. @publicApi */
+/**
+ * A configuration that cannot work, found at start-up: an option value that cannot be used (the
+ * message names the option), or an app wired wrongly (`setupBroadcasting(app)` missing or late, two
+ * `@ChannelAuth` for one pattern), where `option` names what to fix.
+ * @publicApi
+ */
 export class BroadcastConfigError extends Error {
+  /**
+   * @param option the option (`path`, `redis.url`) or, for a wiring error, what to fix
+   *   (`setupBroadcasting`, `@ChannelAuth`)
+   * @param wiring a wiring error: the message is given as is, not as "invalid option"
+   */
   constructor(
     readonly option: string,
     message: string,
+    wiring = false,
   ) {
-    super(`nestjs-broadcasting: invalid option "${option}": ${message}`);
+    super(wiring ? `nestjs-broadcasting: ${message}` : `nestjs-broadcasting: invalid option "${option}": ${message}`);
     this.name = 'BroadcastConfigError';
   }
 }

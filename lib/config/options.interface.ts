@@ -179,6 +179,26 @@ export interface BroadcastModuleOptions {
   eventEmitter?: boolean;
 }
 
+/**
+ * A class that builds the module options, for `BroadcastModule.forRootAsync({ useClass })` (or
+ * `useExisting`): Nest creates it with its dependencies injected and calls `create()`.
+ *
+ * ```ts
+ * @Injectable()
+ * class BroadcastConfig implements BroadcastOptionsFactory {
+ *   constructor(private readonly config: ConfigService) {}
+ *   create(): BroadcastModuleOptions {
+ *     return { driver: 'redis', redis: { url: this.config.get('REDIS_URL') } };
+ *   }
+ * }
+ * BroadcastModule.forRootAsync({ imports: [ConfigModule], useClass: BroadcastConfig });
+ * ```
+ * @publicApi
+ */
+export interface BroadcastOptionsFactory {
+  create(): BroadcastModuleOptions | Promise<BroadcastModuleOptions>;
+}
+
 /** Options after defaults and validation. @publicApi */
 export interface BroadcastOptions {
   appId: string;

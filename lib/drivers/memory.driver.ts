@@ -1,87 +1,18 @@
-import { isDeepStrictEqual } from 'node:util';
 import { BROADCAST_DRIVER } from '../constants.js';
 import type { BroadcastDriver } from '../port/driver.interface.js';
 import type { BroadcastEnvelope } from '../port/envelope.js';
+import {
+  type BroadcastMatch,
+  describeBroadcast,
+  describeMatch,
+  matches,
+  type RecordedBroadcast,
+  toMatch,
+} from './memory-match.js';
 
-/** A broadcast as the memory driver recorded it. @publicApi */
-export interface RecordedBroadcast {
-  /** Event name (empty for `sendRaw`). */
-  event: string;
-  /** Channels it was broadcast on (empty for direct sends). */
-  channels: string[];
-  /**
-   * The payload as subscribers receive it: the data after a JSON round trip (so `Date`s are strings
-   * and `toJSON()` has run); for `sendRaw`, the text or the bytes as given.
-   */
-  data: unknown;
-  /** The socket left out (`toOthers`). */
-  except?: string;
-  /** `toUser(…)` targets. */
-  userIds?: string[];
-  /** `sendTo` / `sendToMany` / `sendRaw` targets. */
-  socketIds?: string[];
-  /** `broadcastToAll`. */
-  all?: boolean;
-  kind: 'event' | 'whisper' | 'raw';
-}
-
-/**
- * What to look for among recorded broadcasts; every field given must match. `channel`, `userId`
- * and `socketId` match when the broadcast targets them (among others); `data` matches by deep
- * equality, or with a predicate.
- * @publicApi
- */
-export interface BroadcastMatch {
-  event?: string;
-  channel?: string;
-  userId?: string;
-  socketId?: string;
-  all?: boolean;
-  data?: string | number | boolean | null | readonly unknown[] | { readonly [key: string]: unknown } | DataPredicate;
-}
-
-/** Decides whether recorded data matches. @publicApi */
-export type DataPredicate = (data: unknown) => boolean;
+export type { BroadcastMatch, DataPredicate, RecordedBroadcast } from './memory-match.js';
 
 type Waiter = { match: BroadcastMatch; resolve: (b: RecordedBroadcast) => void };
-
-function matches(b: RecordedBroadcast, m: BroadcastMatch): boolean {
-  if (m.event !== undefined && b.event !== m.event) return false;
-  if (m.channel !== undefined && !b.channels.includes(m.channel)) return false;
-  if (m.userId !== undefined && !b.userIds?.includes(m.userId)) return false;
-  if (m.socketId !== undefined && !b.socketIds?.includes(m.socketId)) return false;
-  if (m.all !== undefined && (b.all === true) !== m.all) return false;
-  if ('data' in m) {
-    const d = m.data;
-    if (typeof d === 'function' ? !(d as DataPredicate)(b.data) : !isDeepStrictEqual(b.data, d)) {
-      return false;
-    }
-  }
-  return true;
-}
-
-function toMatch(match: string | BroadcastMatch, channel?: string): BroadcastMatch {
-  const m = typeof match === 'string' ? { event: match } : { ...match };
-  if (channel !== undefined) m.channel = channel;
-  return m;
-}
-
-function describeMatch(m: BroadcastMatch): string {
-  const parts = Object.entries(m).map(
-    ([k, v]) => `${k}=${typeof v === 'function' ? '<predicate>' : JSON.stringify(v)}`,
-  );
-  return parts.length > 0 ? parts.join(', ') : 'anything';
-}
-
-function describe(b: RecordedBroadcast): string {
-  const targets = [
-    ...b.channels,
-    ...(b.userIds ?? []).map((u) => `user ${u}`),
-    ...(b.socketIds ?? []).map((s) => `socket ${s}`),
-    ...(b.all ? ['everyone'] : []),
-  ];
-  return `${b.kind === 'raw' ? '(raw)' : b.event} → ${targets.join(', ')}`;
-}
 
 /**
  * Records what was broadcast instead of delivering it, so an app's own tests can assert on it:
@@ -207,7 +138,7 @@ export class MemoryDriver implements BroadcastDriver {
 
   private listing(): string {
     if (this.broadcasts.length === 0) return ' Nothing was broadcast.';
-    const lines = this.broadcasts.slice(-20).map((b) => `\n  - ${describe(b)}`);
+    const lines = this.broadcasts.slice(-20).map((b) => `\n  - ${describeBroadcast(b)}`);
     const more = this.broadcasts.length > 20 ? `\n  (${this.broadcasts.length - 20} earlier ones not shown)` : '';
     return ` Recorded:${more}${lines.join('')}`;
   }

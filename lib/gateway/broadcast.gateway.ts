@@ -1,8 +1,15 @@
 import type { IncomingMessage } from 'node:http';
-import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
 import { type OnGatewayConnection, type OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import type { WebSocket, WebSocketServer } from 'ws';
 import type { BroadcastOptions } from '../config/options.interface.js';
+import { driverServesConnections } from '../config/serves-connections.js';
 import { BROADCAST_OPTIONS, CloseCode, GATEWAY_PLACEHOLDER_PATH } from '../constants.js';
 import { BroadcastHub } from '../core/broadcast-hub.js';
 import type { Client, Codec } from '../core/client.js';
@@ -14,6 +21,7 @@ import { handlePusherFrame, PusherCode } from '../protocols/pusher.handler.js';
 import { BROADCAST_CLOSING, BROADCAST_SERVER, PUSHER_PATH_PREFIX } from './broadcast-ws.adapter.js';
 import { clientIp, IpLimit } from './client-ip.js';
 import { Connection, type ConnectionHost } from './connection.js';
+import { Endpoints } from './endpoints.js';
 import { rawSocketOf } from './ws-internals.js';
 
 const CLOSED = 3;
@@ -45,6 +53,7 @@ export class BroadcastGateway
     private readonly hooks: ClientHooks,
     @Inject(BROADCAST_OPTIONS) private readonly options: BroadcastOptions,
     private readonly ipLimit: IpLimit,
+    private readonly endpoints: Endpoints,
   ) {}
 
   /** Bootstrapped and not shutting down (BroadcastHealthIndicator). */
@@ -65,6 +74,8 @@ export class BroadcastGateway
     const interval = this.options.heartbeatInterval * 1000;
     this.heartbeat = setInterval(() => this.beat(), Math.max(10, interval / 2));
     this.heartbeat.unref();
+    // Where the endpoints really are (the global prefix applies to the auth routes only).
+    if (driverServesConnections(this.options.driver)) new Logger('Broadcast').log(this.endpoints.describe());
   }
 
   handleConnection(ws: WebSocket, req: IncomingMessage): void {

@@ -5,6 +5,11 @@ export interface ChannelPattern {
   readonly source: string;
   readonly regex: RegExp;
   readonly params: readonly string[];
+  /**
+   * The pattern with its parameter names erased (`private-orders.{}` for `private-orders.{id}` and
+   * `private-orders.<orderId>`): two patterns match the same channels when their shapes are equal.
+   */
+  readonly shape: string;
   /** Characters outside parameters: longer is more specific. */
   readonly literalLength: number;
 }
@@ -21,6 +26,7 @@ export function compileChannelPattern(pattern: string): ChannelPattern {
   if (typeof pattern !== 'string' || pattern.length === 0) throw new Error('@ChannelAuth needs a channel pattern');
   const params: string[] = [];
   let body = '';
+  let shape = '';
   let literal = '';
   let last = 0;
   for (const m of pattern.matchAll(PARAM)) {
@@ -29,19 +35,21 @@ export function compileChannelPattern(pattern: string): ChannelPattern {
     params.push(name);
     const text = pattern.slice(last, m.index);
     literal += text;
+    shape += `${text}{}`;
     body += `${escapeRegExp(text)}([^.]+)`;
     last = (m.index ?? 0) + m[0].length;
   }
   const tail = pattern.slice(last);
   literal += tail;
+  shape += tail;
   body += escapeRegExp(tail);
-  const shape = literal.length > 0 ? literal : 'x';
-  if (channelNameError(shape.replace(/^(private-|presence-)/, 'x')) !== undefined || /[{}<>]/.test(literal)) {
+  const checked = literal.length > 0 ? literal : 'x';
+  if (channelNameError(checked.replace(/^(private-|presence-)/, 'x')) !== undefined || /[{}<>]/.test(literal)) {
     throw new Error(`@ChannelAuth('${pattern}'): not a channel pattern (channel characters and {param} only)`);
   }
   const typed = pattern.startsWith('private-') || pattern.startsWith('presence-');
   const regex = new RegExp(typed ? `^${body}$` : `^(?:private-|presence-)${body}$`);
-  return { source: pattern, regex, params, literalLength: literal.length };
+  return { source: pattern, regex, params, shape, literalLength: literal.length };
 }
 
 /** Parameters of `name` under `pattern`, or undefined when it does not match. */

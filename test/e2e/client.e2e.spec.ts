@@ -179,7 +179,7 @@ describe('nestjs-broadcasting/client against the fixture app', () => {
     for (const s of subs) expect(await s.next()).toMatchObject({ resubscribed: true });
     // The private and presence tokens are signed for the new socket id: the server accepted them.
     expect(manager.localSubscribers('private-user.7')).toContain(second);
-    expect(manager.localMembers('presence-chat.reconnect')).toEqual([{ user_id: '7', user_info: { name: 'User 7' } }]);
+    expect(manager.localMembers('presence-chat.reconnect')).toEqual([{ id: '7', info: { name: 'User 7' } }]);
     const notes = new Inbox<string>();
     priv.listen('Notification', (n) => notes.push(n.title));
     await postJson(`${run.http}/users/7/notify`, { title: 'after reconnect' });

@@ -114,12 +114,26 @@ describe('connection management in the fixture app', () => {
     expect((await a.next()).type).toBe('member_added');
     expect(manager.localSubscriberCount(room)).toBe(2);
     expect(manager.localSubscribers(room).sort()).toEqual([a.socketId, b.socketId].sort());
-    expect(manager.localMembers(room)).toEqual(
+    const members = manager.localMembers(room);
+    expect(members).toEqual(
       expect.arrayContaining([
-        { user_id: '1', user_info: { name: 'User 1' } },
-        { user_id: '2', user_info: { name: 'User 2' } },
+        { id: '1', info: { name: 'User 1' } },
+        { id: '2', info: { name: 'User 2' } },
       ]),
     );
+    // JSON (an admin endpoint returning them) shows the new shape only.
+    const byId = <M extends { id: string }>(list: M[]) => [...list].sort((x, y) => x.id.localeCompare(y.id));
+    expect(JSON.parse(JSON.stringify(byId(members)))).toStrictEqual([
+      { id: '1', info: { name: 'User 1' } },
+      { id: '2', info: { name: 'User 2' } },
+    ]);
+    expect(Object.keys(members[0]).sort()).toEqual(['id', 'info']);
+    // The names of the previous release still read, for one release (deprecated).
+    const one = byId(members)[0];
+    expect([one.user_id, one.user_info]).toEqual(['1', { name: 'User 1' }]);
+    const cluster = byId(await manager.clusterMembers(room));
+    expect(JSON.stringify(cluster)).toBe('[{"id":"1","info":{"name":"User 1"}},{"id":"2","info":{"name":"User 2"}}]');
+    expect(cluster.map((m) => m.user_id)).toEqual(['1', '2']);
     expect(manager.localSocketIds()).toEqual(expect.arrayContaining([a.socketId, b.socketId]));
     expect(manager.localChannels()).toContain(room);
     expect(manager.localClientCount()).toBeGreaterThanOrEqual(2);

@@ -163,8 +163,8 @@ function closeReasons(driver: 'local' | 'redis') {
     expect(a.connections.localUserSockets('victim')).toEqual([]);
     expect(a.connections.localUserSockets('ghost')).toEqual([]);
     for (const ch of ['late', 'private-late']) expect(a.connections.localChannels()).not.toContain(ch);
-    expect(a.connections.localMembers('presence-late').map((m) => m.user_id)).not.toContain('victim');
-    expect(a.connections.localMembers('presence-room').map((m) => m.user_id)).not.toContain('victim');
+    expect(a.connections.localMembers('presence-late').map((m) => m.id)).not.toContain('victim');
+    expect(a.connections.localMembers('presence-room').map((m) => m.id)).not.toContain('victim');
     if (reason === 'shutdown' && driver === 'local') return; // the observer went down with the node
 
     // Anything the victim's frames caused reached the observer before this marker (a node that shut

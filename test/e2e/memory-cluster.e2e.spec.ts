@@ -198,7 +198,7 @@ describe('memory cluster driver: two apps, one bus', () => {
     expect(await user1B.request({ type: 'unsubscribe', channel })).toEqual({ type: 'unsubscribed', channel });
     for (const w of [watchA, watchB]) expect(await w.next()).toEqual({ type: 'member_removed', channel, user_id: '1' });
     for (const w of [watchA, watchB]) await w.expectNothingPending();
-    expect((await a.connections.clusterMembers(channel)).map((m) => m.user_id).sort()).toEqual(['wa', 'wb']);
+    expect((await a.connections.clusterMembers(channel)).map((m) => m.id).sort()).toEqual(['wa', 'wb']);
   });
 
   it('the HTTP API and ConnectionManager report cluster-wide channels, counts and users', async () => {
@@ -229,7 +229,7 @@ describe('memory cluster driver: two apps, one bus', () => {
 
       expect(await node.connections.clusterSubscriberCount('orders')).toBe(2);
       expect(await node.connections.clusterSubscriberCount('presence-room')).toBe(3);
-      expect((await node.connections.clusterMembers('presence-room')).map((m) => m.user_id).sort()).toEqual(['1', '2']);
+      expect((await node.connections.clusterMembers('presence-room')).map((m) => m.id).sort()).toEqual(['1', '2']);
       expect(await node.connections.clusterChannels()).toEqual(
         new Map([
           ['orders', 2],
@@ -434,7 +434,7 @@ describe('memory cluster driver: two apps, one bus', () => {
       ['member_removed', '3'],
     ]);
     await a1.expectNothingPending();
-    expect((await a.connections.clusterMembers(channel)).map((m) => m.user_id)).toEqual(['1']);
+    expect((await a.connections.clusterMembers(channel)).map((m) => m.id)).toEqual(['1']);
     expect(await a.connections.clusterSubscriberCount('orders')).toBe(0);
     expect(await a.connections.clusterSubscriberCount(channel)).toBe(1);
   });
@@ -452,7 +452,7 @@ describe('memory cluster driver: two apps, one bus', () => {
     await stop(b);
     expect(await a1.next()).toEqual({ type: 'member_removed', channel, user_id: '2' });
     await a1.expectNothingPending();
-    expect((await a.connections.clusterMembers(channel)).map((m) => m.user_id)).toEqual(['1']);
+    expect((await a.connections.clusterMembers(channel)).map((m) => m.id)).toEqual(['1']);
     expect(await a.connections.clusterSubscriberCount('orders')).toBe(0);
   });
 });

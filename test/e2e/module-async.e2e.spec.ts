@@ -1,7 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { BroadcastModule, BroadcastService, MemoryDriver, setupBroadcasting } from 'nestjs-broadcasting';
+import {
+  BroadcastModule,
+  type BroadcastModuleOptions,
+  type BroadcastOptionsFactory,
+  BroadcastService,
+  MemoryDriver,
+  setupBroadcasting,
+} from 'nestjs-broadcasting';
 import { listenOnLoopback } from '../helpers/app.js';
 import { TestClient } from '../helpers/test-client.js';
 
@@ -13,6 +20,18 @@ class Settings {
 
 @Module({ providers: [Settings], exports: [Settings] })
 class SettingsModule {}
+
+/** Options from a class, as `useClass` takes it: created with its dependencies, then create() is called. */
+@Injectable()
+class BroadcastConfig implements BroadcastOptionsFactory {
+  static created = 0;
+  constructor(private readonly settings: Settings) {
+    BroadcastConfig.created++;
+  }
+  async create(): Promise<BroadcastModuleOptions> {
+    return { path: `${this.settings.path}-from-class` };
+  }
+}
 
 /** A feature module that injects BroadcastService without importing BroadcastModule (isGlobal). */
 @Injectable()
@@ -45,6 +64,26 @@ describe('BroadcastModule.forRootAsync', () => {
       await c.subscribe('news');
       await app.get(Notifier).broadcast.broadcast('news', 'Hi', { ok: true });
       expect(await c.next()).toEqual({ type: 'event', event: 'Hi', channel: 'news', data: { ok: true } });
+      await c.close();
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('takes a BroadcastOptionsFactory class with useClass, created with its dependencies', async () => {
+    @Module({
+      imports: [BroadcastModule.forRootAsync({ isGlobal: true, imports: [SettingsModule], useClass: BroadcastConfig })],
+    })
+    class AppModule {}
+    const app = await NestFactory.create(AppModule, { logger: false });
+    setupBroadcasting(app);
+    const run = await listenOnLoopback(app);
+    try {
+      expect(BroadcastConfig.created).toBe(1);
+      const c = await TestClient.native(run.ws, '/live-from-class');
+      await c.subscribe('news');
+      await app.get(BroadcastService).broadcast('news', 'Hi', 1);
+      expect(await c.next()).toEqual({ type: 'event', event: 'Hi', channel: 'news', data: 1 });
       await c.close();
     } finally {
       await app.close();

@@ -148,6 +148,14 @@ describe('the sample app, as docs/sample.md describes it', () => {
     expect(await stats()).toEqual({ clients: 2, channels: 2, announcements: 2 });
   });
 
+  it('GET /stats/chat/:room lists the members of presence-chat.{room} as { id, info }', async () => {
+    const members = async () => (await fetch(`${run.http}/stats/chat/lobby`)).json();
+    expect(await members()).toEqual({ members: [] });
+    const a = await connect();
+    await authorizeAndSubscribe(run, a, 'presence-chat.lobby', '3');
+    expect(await members()).toEqual({ members: [{ id: '3', info: { name: 'User 3' } }] });
+  });
+
   it('GET /metrics serves Prometheus metrics (the sample opts in)', async () => {
     await connect();
     const res = await fetch(`${run.http}/metrics`);

@@ -38,6 +38,25 @@ describe('channel patterns', () => {
     ]);
   });
 
+  it('erases parameter names in its shape: equal shapes are the same pattern, whatever the spelling', () => {
+    const shape = (p: string) => compileChannelPattern(p).shape;
+    expect(shape('private-orders.{id}')).toBe('private-orders.{}');
+    expect(shape('private-orders.<orderId>')).toBe('private-orders.{}');
+    expect(shape('presence-chat.{room}.<lang>')).toBe('presence-chat.{}.{}');
+    // Different channels, different shapes: overlap is not equivalence.
+    const distinct = ['private-orders.{id}', 'private-orders.vip', 'orders.{id}', 'presence-orders.{id}', '{t}.{id}'];
+    expect(new Set(distinct.map(shape)).size).toBe(distinct.length);
+    // The shape follows the compiled regex exactly.
+    for (const [a, b] of [
+      ['private-orders.{id}', 'private-orders.<x>'],
+      ['orders.{id}', 'orders.<y>'],
+      ['private-orders.{id}', 'orders.{id}'],
+    ]) {
+      const [pa, pb] = [compileChannelPattern(a), compileChannelPattern(b)];
+      expect(pa.shape === pb.shape).toBe(pa.regex.source === pb.regex.source);
+    }
+  });
+
   it('returns params without a prototype (no __proto__ tricks)', () => {
     const p = match('private-x.{id}', 'private-x.__proto__');
     expect(p?.id).toBe('__proto__');

@@ -79,7 +79,7 @@ describe('memory driver, as an app uses it in its own tests', () => {
     memory.assertSent({ event: 'InvoicePaid', data: (d) => (d as { id: string }).id === '7' });
     memory.assertNotSent({ event: 'Other', data: { n: 2 } });
     expect(() => memory.assertSent({ event: 'InvoicePaid', channel: 'private-invoices.8' })).toThrow(
-      /expected at least one broadcast matching event="InvoicePaid", channel="private-invoices.8", found 0\. Recorded:\n {2}- InvoicePaid → invoices, private-invoices.7\n {2}- Other → invoices/,
+      /expected at least one broadcast matching event="InvoicePaid", channel="private-invoices.8", found 0\. Recorded:\n {2}- InvoicePaid → invoices, private-invoices\.7 \{"id":"7","paidAt":"2030-01-02T00:00:00\.000Z"\}\n {2}- Other → invoices \{"n":1\}$/,
     );
     expect(() => memory.assertSent('Other', 2)).toThrow(/expected 2 broadcast\(s\) matching event="Other", found 1/);
     expect(() => memory.assertNotSent('Other')).toThrow(/expected no broadcast matching event="Other", found 1/);

@@ -1,0 +1,89 @@
+import { Inject, Injectable, RequestMethod } from '@nestjs/common';
+import { MODULE_PATH } from '@nestjs/common/constants.js';
+import { ApplicationConfig, ModulesContainer } from '@nestjs/core';
+import { AUTH_ROUTES, BroadcastingAuthController } from '../auth/broadcasting-auth.controller.js';
+import type { BroadcastOptions } from '../config/options.interface.js';
+import { BROADCAST_OPTIONS } from '../constants.js';
+import { PUSHER_PATH_PREFIX } from './broadcast-ws.adapter.js';
+
+/** Where clients reach this app, as the start-up log line says it. */
+export interface EndpointPaths {
+  /** The native protocol's WebSocket path (`path`): never under the global prefix. */
+  native: string;
+  /** The Pusher protocol's WebSocket path, `/app/{key}`: never under the global prefix. */
+  pusher: string;
+  /** `POST` routes of the auth controller: under the global prefix (unless excluded) and a RouterModule path. */
+  channelAuth: string;
+  userAuth: string;
+  /** Pusher's HTTP API, served ahead of the router (no prefix), when `httpApi` is on. */
+  httpApi?: string;
+}
+
+/**
+ * The real paths of the module's endpoints in this app. WebSocket upgrades and the Pusher HTTP API
+ * are matched on the raw HTTP server, so the app's global prefix does not apply to them; the auth
+ * routes are a Nest controller, so it does (Nest's rule: the prefix, unless a `exclude` entry
+ * matches the route, after the module's RouterModule path; version-neutral, so no `/v1`).
+ */
+@Injectable()
+export class Endpoints {
+  constructor(
+    @Inject(BROADCAST_OPTIONS) private readonly options: BroadcastOptions,
+    private readonly config: ApplicationConfig,
+    private readonly modules: ModulesContainer,
+  ) {}
+
+  paths(): EndpointPaths {
+    const o = this.options;
+    const base = `${this.modulePath()}/${AUTH_ROUTES.controller}`;
+    return {
+      native: o.path,
+      pusher: `${PUSHER_PATH_PREFIX}${o.key}`,
+      channelAuth: this.routePath(`${base}/${AUTH_ROUTES.channel}`),
+      userAuth: this.routePath(`${base}/${AUTH_ROUTES.user}`),
+      ...(o.httpApi && { httpApi: `/apps/${o.appId}/…` }),
+    };
+  }
+
+  /** One line for the log: the WebSocket paths first, then the HTTP ones. */
+  describe(): string {
+    const p = this.paths();
+    return (
+      `WebSocket endpoints: ${p.native} (native protocol), ${p.pusher} (Pusher protocol); ` +
+      `auth: POST ${p.channelAuth} (channels), POST ${p.userAuth} (user sign-in)` +
+      (p.httpApi ? `; Pusher HTTP API: ${p.httpApi}` : '')
+    );
+  }
+
+  /** The RouterModule path of the module holding the auth controller ('' without one). */
+  private modulePath(): string {
+    for (const m of this.modules.values()) {
+      if (!m.controllers.has(BroadcastingAuthController)) continue;
+      const path: unknown =
+        Reflect.getMetadata(MODULE_PATH + this.modules.applicationId, m.metatype) ??
+        Reflect.getMetadata(MODULE_PATH, m.metatype);
+      return typeof path === 'string' ? rooted(path) : '';
+    }
+    return '';
+  }
+
+  /** A POST route's path with the global prefix, as Nest's RoutePathFactory builds it. */
+  private routePath(path: string): string {
+    const prefix = this.config.getGlobalPrefix();
+    if (!prefix) return path;
+    const excluded = (this.config.getGlobalPrefixOptions()?.exclude ?? []).some(
+      (r) =>
+        (r.requestMethod === RequestMethod.ALL ||
+          (r.requestMethod as number) === -1 ||
+          r.requestMethod === RequestMethod.POST) &&
+        r.pathRegex.test(path),
+    );
+    return excluded ? path : `${rooted(prefix)}${path}`;
+  }
+}
+
+/** `api/`, `/api`, `api` → `/api`; empty stays empty. */
+function rooted(path: string): string {
+  const bare = path.replace(/^\/+|\/+$/g, '');
+  return bare ? `/${bare}` : '';
+}
