@@ -1,12 +1,13 @@
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { compile, copyApp, exec, ROOT } from './harness.js';
 
 /**
- * User apps with their own unit and e2e tests and runner setups (test/consumers/apps/jest-esm), each
- * copied beside the packed package and run with its runner the way a user runs it.
+ * Two user apps (test/consumers/apps/jest-esm and vitest) with the user's own unit and e2e tests and
+ * runner setups, each copied beside the packed package and run with its runner the way a user runs it.
  */
+const APPS = join(ROOT, 'test/consumers/apps');
 
 /** passed / failed / skipped / total, from one line of a runner's closing summary. */
 interface Counts {
@@ -40,6 +41,11 @@ function counts(output: string, label: RegExp): Counts {
 
 /** Jest: `Test Suites: 3 passed, 3 total` and `Tests:       10 passed, 10 total`. */
 const jestSummary = (out: string): Summary => ({ files: counts(out, /^Test Suites:/), tests: counts(out, /^Tests:/) });
+/** Vitest: ` Test Files  3 passed (3)` and `      Tests  10 passed (10)`. */
+const vitestSummary = (out: string): Summary => ({
+  files: counts(out, /^\s*Test Files\s/),
+  tests: counts(out, /^\s*Tests\s/),
+});
 
 const RUNNERS = [
   {
@@ -48,6 +54,13 @@ const RUNNERS = [
     // `NODE_OPTIONS=--experimental-vm-modules jest`, the app's `npm test`
     args: ['--experimental-vm-modules', join(ROOT, 'node_modules/jest/bin/jest.js')],
     summary: jestSummary,
+  },
+  {
+    app: 'vitest',
+    runner: 'Vitest 4',
+    // `vitest run`, the app's `npm test`
+    args: [join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run'],
+    summary: vitestSummary,
   },
 ];
 
@@ -67,4 +80,39 @@ describe.each(RUNNERS)('a Nest app tested with $runner (test/consumers/apps/$app
     expect(summary(output)).toEqual(EXPECTED);
     rmSync(dir, { recursive: true, force: true });
   }, 120_000);
+});
+
+/** The files of an app's src/ and test/ folders, relative to the app. */
+function sources(app: string): string[] {
+  const dir = join(APPS, app);
+  return ['src', 'test'].flatMap((sub) =>
+    readdirSync(join(dir, sub), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => relative(dir, join(dir, sub, f)))
+      .sort(),
+  );
+}
+
+const read = (path: string) => readFileSync(join(APPS, path), 'utf8');
+
+const RUNNER_IMPORT = /^import \{ ([^}]+) \} from '(?:@jest\/globals|vitest)';\n/m;
+
+/** A file's runner import (the names) and the rest; `asVitest` reads a Jest file's `jest` as Vitest's `vi`. */
+function parts(code: string, asVitest = false): { names?: string[]; rest: string } {
+  const names = RUNNER_IMPORT.exec(code)?.[1]
+    .split(', ')
+    .map((name) => (asVitest && name === 'jest' ? 'vi' : name))
+    .sort();
+  const rest = code.replace(RUNNER_IMPORT, '');
+  return { names, rest: asVitest ? rest.replaceAll('jest.fn(', 'vi.fn(') : rest };
+}
+
+describe('the two apps', () => {
+  it('has the same app in both, and the same tests but for the runner’s imports', () => {
+    expect(sources('vitest')).toEqual(sources('jest-esm'));
+    for (const file of sources('jest-esm')) {
+      const vitest = parts(read(`vitest/${file}`));
+      expect({ file, ...vitest }).toEqual({ file, ...parts(read(`jest-esm/${file}`), true) });
+    }
+  });
 });
