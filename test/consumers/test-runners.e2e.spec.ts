@@ -4,8 +4,9 @@ import { describe, expect, it } from '@jest/globals';
 import { compile, copyApp, exec, ROOT } from './harness.js';
 
 /**
- * Two user apps (test/consumers/apps/jest-esm and vitest) with the user's own unit and e2e tests and
- * runner setups, each copied beside the packed package and run with its runner the way a user runs it.
+ * docs/testing.md, proven: two user apps (test/consumers/apps/jest-esm and vitest) with the user's
+ * own unit and e2e tests and the runner setups the page shows, each copied beside the packed package
+ * and run with its runner the way a user runs it.
  */
 const APPS = join(ROOT, 'test/consumers/apps');
 
@@ -107,7 +108,23 @@ function parts(code: string, asVitest = false): { names?: string[]; rest: string
   return { names, rest: asVitest ? rest.replaceAll('jest.fn(', 'vi.fn(') : rest };
 }
 
-describe('the two apps', () => {
+describe('docs/testing.md and the two apps', () => {
+  it('shows the apps’ files exactly as they are (each block marked <!-- fixture: <app>/<file> -->)', () => {
+    const doc = readFileSync(join(ROOT, 'docs/testing.md'), 'utf8');
+    const blocks = [...doc.matchAll(/<!-- fixture: (\S+) -->\n```\w*\n([\s\S]*?)```\n/g)];
+    expect(blocks).toHaveLength(doc.split('<!-- fixture:').length - 1); // every marker right above its block
+    expect(blocks.map(([, path]) => path)).toEqual(
+      expect.arrayContaining([
+        'jest-esm/src/orders.service.test.ts',
+        'jest-esm/src/overrides.test.ts',
+        'jest-esm/test/app.e2e-spec.ts',
+        'jest-esm/jest.config.js',
+        'vitest/vitest.config.ts',
+      ]),
+    );
+    for (const [, path, code] of blocks) expect({ path, code }).toEqual({ path, code: read(path) });
+  });
+
   it('has the same app in both, and the same tests but for the runner’s imports', () => {
     expect(sources('vitest')).toEqual(sources('jest-esm'));
     for (const file of sources('jest-esm')) {
