@@ -42,6 +42,8 @@ const INSTALLED = [
   '@nestjs/testing',
   '@types/node',
   '@types/jest',
+  // The test-runner apps type-check their e2e test, which imports `ws` for Node 20's missing WebSocket.
+  '@types/ws',
   '@jest/globals',
   '@swc/core',
   '@swc/jest',
@@ -67,11 +69,16 @@ export const COMPILERS = {
 } as const;
 export type Compiler = keyof typeof COMPILERS;
 
-/** A fingerprint of the built package: its files' names, sizes and times, and package.json. */
+/**
+ * A fingerprint of the install: the built package's files' names, sizes and times, package.json, and
+ * what is linked beside it (an install made before a package joined INSTALLED is not reused).
+ */
 function buildKey(): string {
   const dist = join(ROOT, 'dist/lib');
   if (!existsSync(dist)) throw new Error('dist/lib is missing: run `npm run build` before these tests (npm test does)');
-  const hash = createHash('sha1').update(readFileSync(join(ROOT, 'package.json')));
+  const hash = createHash('sha1')
+    .update(readFileSync(join(ROOT, 'package.json')))
+    .update(INSTALLED.join('\n'));
   const walk = (dir: string): void => {
     for (const name of readdirSync(dir).sort()) {
       const path = join(dir, name);
