@@ -24,6 +24,11 @@ describe('OrdersService', () => {
 
     memory.assertSent({ event: 'OrderShipped', channel: 'orders', data: { id: '1', status: 'shipped' } });
     memory.assertSent({ event: 'OrderShipped', channel: 'private-orders.1' }, 1);
+    memory.assertSent({ event: 'OrderShipped', data: { id: '1' } }); // partial: keys left out are not looked at
+    // exact: true wants the whole payload; the error lists what was recorded, with its data
+    expect(() => memory.assertSent({ event: 'OrderShipped', data: { id: '1' }, exact: true })).toThrow(
+      '{"id":"1","status":"shipped"}',
+    );
     memory.assertNotSent({ channel: 'private-orders.2' });
     expect(memory.lastFor('orders')?.except).toBe('123.456');
     expect(memory.sent('OrderShipped')).toHaveLength(1);
