@@ -3,7 +3,9 @@ import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js'
 
 /**
  * The class behind a provider or controller: its metatype or, for `useValue` and `useFactory`
- * providers (whose metatype is nothing, or the factory), the class of the instance they made.
+ * providers (whose metatype is nothing, or the factory), the class of the instance they made; for a
+ * plain object provided under a class token (a test's `overrideProvider(Authorizer).useValue({…})`),
+ * that class, whose metadata then describes the object standing in for it.
  */
 // biome-ignore lint/complexity/noBannedTypes: any class
 function classOf(wrapper: InstanceWrapper): Function | undefined {
@@ -11,7 +13,8 @@ function classOf(wrapper: InstanceWrapper): Function | undefined {
   const instance = wrapper.instance as object | null | undefined;
   if (instance === null || typeof instance !== 'object' || !wrapper.isDependencyTreeStatic()) return undefined;
   const type = instance.constructor;
-  return type === Object ? undefined : type;
+  if (type !== Object && type !== undefined) return type;
+  return typeof wrapper.token === 'function' ? wrapper.token : undefined;
 }
 
 /** One decorated method found at bootstrap. */

@@ -277,6 +277,11 @@ describe('auth endpoint in an app with a global prefix, URI versioning, a global
     expect((await ask('private-value.no')).status).toBe(403);
   });
 
+  it('finds a plain object provided under a decorated class token, and calls the object', async () => {
+    expect((await ask('private-token.ok')).status).toBe(200);
+    expect((await ask('private-token.no')).status).toBe(403);
+  });
+
   it('says why a presence authorization breaks a limit', async () => {
     const longId = await ask('presence-rooms.a', { 'x-user': 'u'.repeat(129) });
     expect(longId.status).toBe(403);
