@@ -7,6 +7,7 @@ const APPS: { name: string; what: string; compiler: Compiler; prefix?: string }[
   { name: 'esm-express', what: 'ESM + Express, TypeScript 7 nodenext', compiler: 'ts7' },
   { name: 'cjs-classic', what: 'CommonJS as `nest new` made it: TypeScript 5, module commonjs', compiler: 'ts5' },
   { name: 'cjs-node20', what: 'CommonJS, TypeScript 7 module node20', compiler: 'ts7' },
+  { name: 'esm-fastify', what: 'ESM + Fastify, as the docs set it up', compiler: 'ts7' },
 ];
 
 /**
