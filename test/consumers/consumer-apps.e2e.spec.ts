@@ -8,30 +8,40 @@ const APPS: { name: string; what: string; compiler: Compiler; prefix?: string }[
   { name: 'cjs-classic', what: 'CommonJS as `nest new` made it: TypeScript 5, module commonjs', compiler: 'ts5' },
   { name: 'cjs-node20', what: 'CommonJS, TypeScript 7 module node20', compiler: 'ts7' },
   { name: 'esm-fastify', what: 'ESM + Fastify, as the docs set it up', compiler: 'ts7' },
+  {
+    name: 'esm-prefix',
+    what: 'global prefix /api, global guard, strict global ValidationPipe',
+    compiler: 'ts7',
+    prefix: '/api',
+  },
 ];
 
 /**
- * Every app is copied and compiled at once, before the first test awaits its own: the compilers
- * run side by side instead of one after the other.
+ * Every app is copied, compiled and started at once, before the first test awaits its own: the
+ * compilers and the apps' start-up run side by side instead of one after the other.
  */
-const built = new Map(
+const running: RunningConsumer[] = [];
+const started = new Map(
   APPS.map(({ name, compiler }) => {
-    const dir = copyApp(name).then(async (d) => {
-      await compile(d, compiler);
-      return d;
+    const app = copyApp(name).then(async (dir) => {
+      await compile(dir, compiler);
+      const app = await startApp(dir, 'dist/main.js');
+      running.push(app);
+      return app;
     });
-    dir.catch(() => {}); // reported by the app's own test
-    return [name, dir] as const;
+    app.catch(() => {}); // reported by the app's own test
+    return [name, app] as const;
   }),
 );
 
-describe.each(APPS)('consumer app $name ($what)', ({ name, prefix }) => {
-  let app: RunningConsumer | undefined;
-  afterAll(() => app?.stop());
+afterAll(async () => {
+  await Promise.allSettled(started.values());
+  await Promise.all(running.map((app) => app.stop()));
+}, 60_000);
 
+describe.each(APPS)('consumer app $name ($what)', ({ name, prefix }) => {
   it('compiles against the packed package, starts, delivers a broadcast, and authorizes with its own guard', async () => {
-    const dir = await built.get(name);
-    app = await startApp(dir as string, 'dist/main.js');
+    const app = await (started.get(name) as Promise<RunningConsumer>);
     const result = await roundtrip(app, prefix);
     expect(result).toEqual({ received: { id: '1', shipped: true }, owner: 'subscribed', stranger: 'refused' });
   }, 60_000);
