@@ -17,6 +17,17 @@ const APPS: { name: string; what: string; compiler: Compiler; prefix?: string }[
 ];
 
 /**
+ * The package's types under the other module resolutions an app may have: both entry points, in ESM
+ * and CommonJS files (test/consumers/apps/resolution/tsconfig.<resolution>.json). node10, which
+ * ignores `exports` (`nestjs-broadcasting/client` resolves through `typesVersions`), is cjs-classic's.
+ */
+const RESOLUTIONS: { resolution: string; compiler: Compiler }[] = [
+  { resolution: 'node20', compiler: 'ts7' },
+  { resolution: 'nodenext', compiler: 'ts7' },
+  { resolution: 'bundler', compiler: 'ts7' },
+];
+
+/**
  * Every app is copied, compiled and started at once, before the first test awaits its own: the
  * compilers and the apps' start-up run side by side instead of one after the other.
  */
@@ -34,6 +45,15 @@ const started = new Map(
   }),
 );
 
+const resolutionDir = copyApp('resolution');
+const checked = new Map(
+  RESOLUTIONS.map(({ resolution, compiler }) => {
+    const done = resolutionDir.then((dir) => compile(dir, compiler, `tsconfig.${resolution}.json`));
+    done.catch(() => {}); // reported by its own test
+    return [resolution, done] as const;
+  }),
+);
+
 afterAll(async () => {
   await Promise.allSettled(started.values());
   await Promise.all(running.map((app) => app.stop()));
@@ -44,5 +64,11 @@ describe.each(APPS)('consumer app $name ($what)', ({ name, prefix }) => {
     const app = await (started.get(name) as Promise<RunningConsumer>);
     const result = await roundtrip(app, prefix);
     expect(result).toEqual({ received: { id: '1', shipped: true }, owner: 'subscribed', stranger: 'refused' });
+  }, 60_000);
+});
+
+describe.each(RESOLUTIONS)('the package types under moduleResolution $resolution', ({ resolution }) => {
+  it('resolve for nestjs-broadcasting and nestjs-broadcasting/client, in ESM and CommonJS files', async () => {
+    await expect(checked.get(resolution)).resolves.toBeDefined();
   }, 60_000);
 });
