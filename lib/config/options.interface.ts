@@ -1,6 +1,6 @@
 import type { CanActivate, Type } from '@nestjs/common';
-import type { Redis, RedisOptions } from 'ioredis';
 import type { BroadcastDriver } from '../port/driver.interface.js';
+import type { RedisClient, RedisClientOptions } from './redis-client.interface.js';
 import type { WebhookEventName } from './webhook-events.js';
 
 /**
@@ -239,9 +239,9 @@ export interface RedisDriverOptions {
   /** `redis://…` (env REDIS_URL); default `redis://127.0.0.1:6379`. */
   url?: string;
   /** ioredis options (merged over the URL). */
-  options?: RedisOptions;
+  options?: RedisClientOptions;
   /** An existing ioredis client to use for commands (a duplicate of it subscribes). Not closed by the driver. */
-  client?: Redis;
+  client?: RedisClient;
   /** Key and channel prefix (env BROADCAST_REDIS_PREFIX); default `nestjs-broadcasting:<appId>:`. */
   prefix?: string;
   /** Milliseconds after which a silent node is considered dead; default 3000 (heartbeat: a third of it). */

@@ -31,9 +31,10 @@ type Sdk = InstanceType<typeof PusherSdk>;
 
 /**
  * Loads the optional `pusher` SDK and builds the driver. Fails with an install hint when the
- * package is missing.
+ * package is missing. (The SDK's types stay inside this file: no declaration this package ships may
+ * name an optional peer.)
  */
-export async function createPusherDriver(options: ResolvedPusherOptions): Promise<PusherDriver> {
+export async function createPusherDriver(options: ResolvedPusherOptions): Promise<BroadcastDriver> {
   let Pusher: typeof PusherSdk;
   try {
     Pusher = (await import('pusher')).default;
@@ -74,7 +75,7 @@ export async function createPusherDriver(options: ResolvedPusherOptions): Promis
  * `publish` resolves once the remote accepted the event; a refusal rejects it with a BroadcastError
  * naming the status and the remote's answer (never the signed URL).
  */
-export class PusherDriver implements BroadcastDriver {
+class PusherDriver implements BroadcastDriver {
   readonly servesConnections = false;
   private queue: Unit[] = [];
   private scheduled?: NodeJS.Immediate;

@@ -1,6 +1,9 @@
 /**
  * Every use of `ws` internals lives in this file (test/unit/ws-internals.spec.ts fails if they
- * change). `ws` is pinned to the exact version @nestjs/platform-ws uses.
+ * change), on the version @nestjs/platform-ws pins; this package's `ws` range (`^8.22.0`) admits it,
+ * so one copy serves both. They are internals of the sockets this package's own WebSocketServer
+ * makes (`BroadcastWsAdapter`) and of its own `Sender`, the same copy of `ws` either way; nothing
+ * here or in @nestjs/platform-ws checks `instanceof` a ws class.
  *
  * - `Sender.frame()` builds a frame header once per event, so the same bytes go to every socket.
  * - `ws._socket` is the net.Socket: shared frames are written to it directly.

@@ -1,5 +1,5 @@
 import type * as PromClient from 'prom-client';
-import type { ResolvedMetricsOptions } from '../config/options.interface.js';
+import type { MetricsRegistry, ResolvedMetricsOptions } from '../config/options.interface.js';
 import { channelNameError, channelType } from '../names/channel-name.js';
 import {
   type AuthFailureSource,
@@ -16,8 +16,13 @@ const CHANNEL_TYPES = ['public', 'private', 'presence'] as const;
 const AUTH_SOURCES: readonly AuthFailureSource[] = ['channel_auth', 'user_auth', 'subscribe', 'signin', 'http_api'];
 const slot = (p: MetricsProtocol) => (p === 'native' ? 0 : 1);
 
-/** Loads the optional prom-client and registers the metrics. */
-export async function createPrometheusMetrics(options: ResolvedMetricsOptions): Promise<PrometheusBroadcastMetrics> {
+/**
+ * Loads the optional prom-client and registers the metrics. (prom-client's types stay in this
+ * file's body: no declaration this package ships may name an optional peer.)
+ */
+export async function createPrometheusMetrics(
+  options: ResolvedMetricsOptions,
+): Promise<BroadcastMetrics & { readonly registry: MetricsRegistry }> {
   let client: Client;
   try {
     const loaded = (await import('prom-client')) as Client & { default?: Client };
@@ -32,8 +37,8 @@ export async function createPrometheusMetrics(options: ResolvedMetricsOptions): 
  * The Prometheus implementation (prom-client). Gauges are read from the hub when scraped; hot-path
  * counters (frames in and out, bytes out) are plain numbers copied into prom-client at scrape time.
  */
-export class PrometheusBroadcastMetrics extends BroadcastMetrics {
-  override readonly registry: PromClient.Registry;
+class PrometheusBroadcastMetrics extends BroadcastMetrics {
+  override readonly registry: MetricsRegistry;
   override readonly out: DeliveryCounter = { frames: [0, 0], bytes: [0, 0] };
   private readonly framesIn = [0, 0];
   private source?: MetricsSource;

@@ -1,6 +1,6 @@
-import type { Redis, RedisOptions } from 'ioredis';
 import { BroadcastConfigError, KEY_PREFIX_REFUSED } from '../../config/config-error.js';
 import type { RedisDriverOptions } from '../../config/options.interface.js';
+import type { RedisClient, RedisClientClass, RedisClientOptions } from '../../config/redis-client.interface.js';
 import type { ClusterReport } from '../../port/driver.interface.js';
 import type { Throttled } from '../../util/throttled.js';
 import { SCRIPTS, type Scripted } from './scripts.js';
@@ -12,7 +12,7 @@ import { SCRIPTS, type Scripted } from './scripts.js';
 export class Connections {
   /** Use {@link redis} for a caller's call (fails fast); this one where the driver checks the state itself. */
   cmd!: Scripted;
-  sub!: Redis;
+  sub!: RedisClient;
   private ownsClient = false;
   /** False from the moment the command connection drops until it is ready again (see {@link redis}). */
   private isReachable = false;
@@ -22,7 +22,7 @@ export class Connections {
   closed = false;
 
   constructor(
-    private readonly RedisClass: typeof Redis,
+    private readonly RedisClass: RedisClientClass,
     private readonly options: RedisDriverOptions,
     private readonly prefix: string,
   ) {
@@ -43,7 +43,7 @@ export class Connections {
     const options = this.options;
     // Named connections (CLIENT LIST): the prefix and node id, without what Redis refuses in a name.
     const name = `${this.prefix}${id}`.replace(/[^!-~]/g, '_');
-    const base: RedisOptions = { maxRetriesPerRequest: 2, connectionName: name, ...options.options };
+    const base: RedisClientOptions = { maxRetriesPerRequest: 2, connectionName: name, ...options.options };
     this.ownsClient = !options.client;
     const cmd = options.client ?? new this.RedisClass(options.url ?? 'redis://127.0.0.1:6379', base);
     if (cmd.options.keyPrefix) {

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { RedisDriverOptions } from '../../config/options.interface.js';
+import type { RedisClientClass } from '../../config/redis-client.interface.js';
 import type { BroadcastDriver, ClusterLink, DriverNode } from '../../port/driver.interface.js';
 import type { BroadcastEnvelope, ControlMessage, MemberInfo } from '../../port/envelope.js';
 import type { CachedEvent, Recovery, StreamPosition } from '../../port/stream.js';
@@ -42,7 +42,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
   private readonly directory: Directory;
   private readonly liveness: Liveness;
 
-  constructor(RedisClass: typeof Redis, appId: string, options: RedisDriverOptions = {}) {
+  constructor(RedisClass: RedisClientClass, appId: string, options: RedisDriverOptions = {}) {
     const keys = new Keys(options.prefix ?? `nestjs-broadcasting:${appId}:`);
     const ttl = options.nodeTtl ?? 3000;
     this.conn = new Connections(RedisClass, options, keys.prefix);

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../config/redis-client.interface.js';
 
 /**
  * The Lua scripts of the redis driver. Each is one atomic step in Redis, so two nodes never both
@@ -293,7 +293,7 @@ return {epoch, off, redis.call('XRANGE', KEYS[3], '0-' .. (since + 1), '+')}
 `;
 
 /** The command connection with the scripts defined on it (see {@link SCRIPTS}). */
-export type Scripted = Redis & {
+export type Scripted = RedisClient & {
   bcJoin(
     pu: string,
     pc: string,
