@@ -103,8 +103,34 @@ export function sharedInstall(): Promise<string> {
   return shared;
 }
 
+/** Installs of other builds, and app copies, untouched for this long are removed. */
+const STALE_MS = 6 * 3600_000;
+
+/** Removes what earlier runs left in the tmp dir: installs of other builds and old app copies. */
+function prune(current: string): void {
+  const stale = (path: string) => {
+    try {
+      return Date.now() - statSync(path).mtimeMs > STALE_MS;
+    } catch {
+      return false;
+    }
+  };
+  for (const name of readdirSync(tmpdir())) {
+    const path = join(tmpdir(), name);
+    if (name.startsWith('nestjs-broadcasting-consumers-') && path !== current && stale(path)) {
+      rmSync(path, { recursive: true, force: true });
+    }
+  }
+  const apps = join(current, 'apps');
+  if (!existsSync(apps)) return;
+  for (const name of readdirSync(apps)) {
+    if (stale(join(apps, name))) rmSync(join(apps, name), { recursive: true, force: true });
+  }
+}
+
 async function makeInstall(): Promise<string> {
   const dir = join(tmpdir(), `nestjs-broadcasting-consumers-${buildKey()}`);
+  prune(dir);
   if (existsSync(join(dir, 'node_modules/nestjs-broadcasting/package.json'))) return dir;
   const work = `${dir}.tmp-${process.pid}-${Date.now()}`;
   const modules = join(work, 'node_modules');
