@@ -1,6 +1,7 @@
-import { Inject, Injectable, RequestMethod } from '@nestjs/common';
+import { Inject, Injectable, RequestMethod, VERSION_NEUTRAL } from '@nestjs/common';
 import { MODULE_PATH } from '@nestjs/common/constants.js';
 import { ApplicationConfig, ModulesContainer } from '@nestjs/core';
+import { RoutePathFactory } from '@nestjs/core/router/route-path-factory.js';
 import { AUTH_ROUTES, BroadcastingAuthController } from '../auth/broadcasting-auth.controller.js';
 import type { BroadcastOptions } from '../config/options.interface.js';
 import { BROADCAST_OPTIONS } from '../constants.js';
@@ -22,8 +23,8 @@ export interface EndpointPaths {
 /**
  * The real paths of the module's endpoints in this app. WebSocket upgrades and the Pusher HTTP API
  * are matched on the raw HTTP server, so the app's global prefix does not apply to them; the auth
- * routes are a Nest controller, so it does (Nest's rule: the prefix, unless a `exclude` entry
- * matches the route, after the module's RouterModule path; version-neutral, so no `/v1`).
+ * routes are a Nest controller, so it does: their paths come from Nest's own RoutePathFactory
+ * (the prefix unless an `exclude` entry matches, the module's RouterModule path, version-neutral).
  */
 @Injectable()
 export class Endpoints {
@@ -35,12 +36,12 @@ export class Endpoints {
 
   paths(): EndpointPaths {
     const o = this.options;
-    const base = `${this.modulePath()}/${AUTH_ROUTES.controller}`;
+    const modulePath = this.modulePath();
     return {
       native: o.path,
       pusher: `${PUSHER_PATH_PREFIX}${o.key}`,
-      channelAuth: this.routePath(`${base}/${AUTH_ROUTES.channel}`),
-      userAuth: this.routePath(`${base}/${AUTH_ROUTES.user}`),
+      channelAuth: this.routePath(modulePath, AUTH_ROUTES.channel),
+      userAuth: this.routePath(modulePath, AUTH_ROUTES.user),
       ...(o.httpApi && { httpApi: `/apps/${o.appId}/…` }),
     };
   }
@@ -55,35 +56,32 @@ export class Endpoints {
     );
   }
 
-  /** The RouterModule path of the module holding the auth controller ('' without one). */
-  private modulePath(): string {
+  /** The RouterModule path of the module holding the auth controller (undefined without one). */
+  private modulePath(): string | undefined {
     for (const m of this.modules.values()) {
       if (!m.controllers.has(BroadcastingAuthController)) continue;
       const path: unknown =
         Reflect.getMetadata(MODULE_PATH + this.modules.applicationId, m.metatype) ??
         Reflect.getMetadata(MODULE_PATH, m.metatype);
-      return typeof path === 'string' ? rooted(path) : '';
+      return typeof path === 'string' ? path : undefined;
     }
-    return '';
+    return undefined;
   }
 
-  /** A POST route's path with the global prefix, as Nest's RoutePathFactory builds it. */
-  private routePath(path: string): string {
+  /** A POST route of the auth controller as Nest's router builds it (prefix, its exclusions, version-neutral). */
+  private routePath(modulePath: string | undefined, methodPath: string): string {
     const prefix = this.config.getGlobalPrefix();
-    if (!prefix) return path;
-    const excluded = (this.config.getGlobalPrefixOptions()?.exclude ?? []).some(
-      (r) =>
-        (r.requestMethod === RequestMethod.ALL ||
-          (r.requestMethod as number) === -1 ||
-          r.requestMethod === RequestMethod.POST) &&
-        r.pathRegex.test(path),
+    const [path] = new RoutePathFactory(this.config).create(
+      {
+        modulePath,
+        ctrlPath: AUTH_ROUTES.controller,
+        methodPath,
+        globalPrefix: prefix && !prefix.startsWith('/') ? `/${prefix}` : prefix, // as NestApplication passes it
+        controllerVersion: VERSION_NEUTRAL,
+        versioningOptions: this.config.getVersioning(),
+      },
+      RequestMethod.POST,
     );
-    return excluded ? path : `${rooted(prefix)}${path}`;
+    return path;
   }
-}
-
-/** `api/`, `/api`, `api` → `/api`; empty stays empty. */
-function rooted(path: string): string {
-  const bare = path.replace(/^\/+|\/+$/g, '');
-  return bare ? `/${bare}` : '';
 }
