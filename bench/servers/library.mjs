@@ -38,6 +38,9 @@ const broadcastOptions = {
   ...CREDENTIALS,
   path: '/ws',
   maxChannelsPerConnection: 10,
+  // Every bench client comes from 127.0.0.1, and scenario d puts 1,000 members on one presence channel.
+  maxConnectionsPerIp: 0,
+  maxPresenceMembers: 0,
   maxSubscriptionsPerSecond: 0,
   heartbeatInterval: 30,
   clientTimeout: 60,

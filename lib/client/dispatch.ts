@@ -87,7 +87,7 @@ export function dispatch(data: unknown, to: Routes): void {
       const message = typeof m.message === 'string' ? m.message : 'error';
       // An app handler's error answers the request it names by `ref`.
       if (typeof m.ref === 'number' && to.requests.reject(m.ref, message)) return;
-      to.listeners.error.emit({ message });
+      to.listeners.error.emit(typeof m.channel === 'string' ? { message, channel: m.channel } : { message });
       return;
     }
   }

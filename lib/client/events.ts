@@ -9,8 +9,11 @@ export interface ClientEvents {
   connected: (socketId: string) => void;
   /** The connection closed; says whether and when the client reconnects. */
   close: (info: CloseInfo) => void;
-  /** The server's `error` frames (a refused whisper, an unknown type, an app hook's WsException). */
-  error: (error: { message: string }) => void;
+  /**
+   * The server's `error` frames (a refused whisper, an unknown type, an app hook's WsException);
+   * `channel` names the channel a refused whisper was for.
+   */
+  error: (error: { message: string; channel?: string }) => void;
   /** Frames the client has no use for: app frames without a pending request, `sendRaw` text and binary data. */
   message: (frame: unknown) => void;
   /** `signIn()` succeeded (again after each reconnect). */

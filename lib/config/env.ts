@@ -59,14 +59,17 @@ export function broadcastConfigFromEnv(env: Env = process.env): BroadcastModuleO
     maxChannels: number(env, 'BROADCAST_MAX_CHANNELS', 'maxChannels'),
     maxSubscribersPerChannel: number(env, 'BROADCAST_MAX_SUBSCRIBERS', 'maxSubscribersPerChannel'),
     maxChannelsPerConnection: number(env, 'BROADCAST_MAX_CHANNELS_PER_CONNECTION', 'maxChannelsPerConnection'),
+    maxPresenceMembers: number(env, 'BROADCAST_MAX_PRESENCE_MEMBERS', 'maxPresenceMembers'),
     heartbeatInterval: number(env, 'BROADCAST_HEARTBEAT_INTERVAL', 'heartbeatInterval'),
     clientTimeout: number(env, 'BROADCAST_CLIENT_TIMEOUT', 'clientTimeout'),
     allowClientEvents: boolean(env, 'BROADCAST_ALLOW_CLIENT_EVENTS', 'allowClientEvents'),
     maxMessageSize: number(env, 'BROADCAST_MAX_MESSAGE_SIZE', 'maxMessageSize'),
     maxClientEventsPerSecond: number(env, 'BROADCAST_MAX_CLIENT_EVENTS_PER_SECOND', 'maxClientEventsPerSecond'),
+    maxClientEventBytes: number(env, 'BROADCAST_MAX_CLIENT_EVENT_BYTES', 'maxClientEventBytes'),
     maxSubscriptionsPerSecond: number(env, 'BROADCAST_MAX_SUBSCRIPTIONS_PER_SECOND', 'maxSubscriptionsPerSecond'),
     maxBufferedBytes: number(env, 'BROADCAST_MAX_BUFFERED_BYTES', 'maxBufferedBytes'),
     maxConnectionsPerIp: number(env, 'BROADCAST_MAX_CONNECTIONS_PER_IP', 'maxConnectionsPerIp'),
+    handshakeTimeout: number(env, 'BROADCAST_HANDSHAKE_TIMEOUT', 'handshakeTimeout'),
     trustProxy: trustProxy(env),
     perMessageDeflate: boolean(env, 'BROADCAST_PER_MESSAGE_DEFLATE', 'perMessageDeflate'),
     httpApi: boolean(env, 'BROADCAST_HTTP_API', 'httpApi'),
@@ -117,10 +120,16 @@ export function broadcastConfigFromEnv(env: Env = process.env): BroadcastModuleO
   return out;
 }
 
-/** BROADCAST_TRUST_PROXY: a number of proxies, or a boolean. */
-function trustProxy(env: Env): boolean | number | undefined {
+/**
+ * BROADCAST_TRUST_PROXY: the proxies' addresses and ranges (comma list), or `false`. `true` and
+ * numbers are passed on as such, for the module to refuse with the reason.
+ */
+function trustProxy(env: Env): BroadcastModuleOptions['trustProxy'] | undefined {
   const v = text(env, 'BROADCAST_TRUST_PROXY');
-  return v !== undefined && /^\d+$/.test(v) ? Number(v) : boolean(env, 'BROADCAST_TRUST_PROXY', 'trustProxy');
+  if (v === undefined) return undefined;
+  if (/^\d+$/.test(v)) return (v === '0' ? false : Number(v)) as never;
+  if (/^(true|yes|on|false|no|off)$/i.test(v)) return boolean(env, 'BROADCAST_TRUST_PROXY', 'trustProxy') as never;
+  return list(v);
 }
 
 /** BROADCAST_PUSHER_SCHEME: `https` or `http`. */

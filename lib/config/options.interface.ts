@@ -121,6 +121,12 @@ export interface BroadcastModuleOptions {
   maxSubscribersPerChannel?: number;
   /** Channels one connection may be subscribed to; 0 = unlimited. */
   maxChannelsPerConnection?: number;
+  /**
+   * Members (distinct users) one presence channel may have, cluster-wide with the redis driver;
+   * 0 = unlimited. Pusher's limit is 100: every join sends the whole member list to the joiner and
+   * a `member_added` to every member, so a channel's presence traffic grows with the square of its size.
+   */
+  maxPresenceMembers?: number;
   /** Seconds between WebSocket pings to an idle client (fractions allowed). */
   heartbeatInterval?: number;
   /** Seconds of silence after which a client is closed (fractions allowed). */
@@ -133,6 +139,8 @@ export interface BroadcastModuleOptions {
   maxMessageSize?: number;
   /** Client events (whispers) one connection may send per second; 0 = unlimited. */
   maxClientEventsPerSecond?: number;
+  /** Bytes of `data` (as JSON) one client event may carry; 0 = up to `maxMessageSize`. Pusher's limit is 10 KB. */
+  maxClientEventBytes?: number;
   /**
    * Subscribes one connection may send per second, after a burst of `maxChannelsPerConnection` (a
    * client resubscribing everything after a reconnect); 0 = unlimited. Unsubscribes are not limited.
@@ -143,11 +151,18 @@ export interface BroadcastModuleOptions {
   /** Open connections per client IP; 0 = unlimited. */
   maxConnectionsPerIp?: number;
   /**
-   * Take the client IP from X-Forwarded-For, behind proxies you trust: `true` (or 1) for one proxy
-   * (the entry it appended, the rightmost), a number for that many proxies in a row; `false` (default)
-   * reads the socket's peer. Entries left of the trusted ones are the client's own words, never used.
+   * Seconds a new connection has to be admitted: the app's connect hooks (its own authentication of
+   * the connection) must settle within it, or the connection is closed (fractions allowed).
    */
-  trustProxy?: boolean | number;
+  handshakeTimeout?: number;
+  /**
+   * Your proxies' addresses (`10.0.0.5`) or ranges (`10.0.0.0/8`, `fd00::/8`): when a socket's peer
+   * is one of them, the client address is read from X-Forwarded-For, from the right, skipping the
+   * entries that are proxies too; the first other entry is the client. `false` (default) reads the
+   * socket's peer. `true` or a number of proxies is refused: name the proxies, or a client that
+   * reaches the server directly could write any address it likes into the header.
+   */
+  trustProxy?: false | readonly string[];
   /** permessage-deflate; off by default, since compressed frames cannot be shared between sockets. */
   perMessageDeflate?: boolean;
   /** Where broadcasts go: a built-in driver name or your own {@link BroadcastDriver}. */
@@ -208,16 +223,19 @@ export interface BroadcastOptions {
   maxChannels: number;
   maxSubscribersPerChannel: number;
   maxChannelsPerConnection: number;
+  maxPresenceMembers: number;
   heartbeatInterval: number;
   clientTimeout: number;
   allowClientEvents: boolean;
   allowedOrigins: string[];
   maxMessageSize: number;
   maxClientEventsPerSecond: number;
+  maxClientEventBytes: number;
   maxSubscriptionsPerSecond: number;
   maxBufferedBytes: number;
   maxConnectionsPerIp: number;
-  trustProxy: boolean | number;
+  handshakeTimeout: number;
+  trustProxy: false | readonly string[];
   perMessageDeflate: boolean;
   driver: BroadcastDriverName | BroadcastDriver;
   auth: BroadcastAuthOptions & { guards: Array<Type<CanActivate> | CanActivate> };

@@ -1,5 +1,6 @@
 import { parseMasterKey } from '../crypto/encryption.js';
 import type { BroadcastDriver } from '../port/driver.interface.js';
+import { AddressRanges } from '../util/address-ranges.js';
 import { BroadcastConfigError, KEY_PREFIX_REFUSED } from './config-error.js';
 import { DEFAULT_BROADCAST_OPTIONS, DEV_CREDENTIALS } from './defaults.js';
 import type {
@@ -85,7 +86,9 @@ export function resolveBroadcastOptions(
   int('maxSubscriptionsPerSecond', 0);
   int('maxBufferedBytes', 0);
   int('maxConnectionsPerIp', 0);
-  const seconds = (k: 'heartbeatInterval' | 'clientTimeout') => {
+  int('maxPresenceMembers', 0);
+  int('maxClientEventBytes', 0);
+  const seconds = (k: 'heartbeatInterval' | 'clientTimeout' | 'handshakeTimeout') => {
     const v = o[k];
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
       throw new BroadcastConfigError(k, `must be a positive number of seconds, got ${String(v)}`);
@@ -93,16 +96,14 @@ export function resolveBroadcastOptions(
   };
   seconds('heartbeatInterval');
   seconds('clientTimeout');
+  seconds('handshakeTimeout');
   if (o.clientTimeout < o.heartbeatInterval) {
     throw new BroadcastConfigError('clientTimeout', 'must be at least heartbeatInterval');
   }
   for (const k of ['allowClientEvents', 'perMessageDeflate', 'httpApi', 'eventEmitter'] as const) {
     if (typeof o[k] !== 'boolean') throw new BroadcastConfigError(k, 'must be a boolean');
   }
-  const tp = o.trustProxy;
-  if (typeof tp !== 'boolean' && !(Number.isInteger(tp) && tp >= 0 && tp <= 10)) {
-    throw new BroadcastConfigError('trustProxy', 'must be a boolean or a number of proxies from 0 to 10');
-  }
+  const trustProxy = resolveTrustProxy(o.trustProxy);
   if (!Array.isArray(o.allowedOrigins) || o.allowedOrigins.some((x) => typeof x !== 'string')) {
     throw new BroadcastConfigError('allowedOrigins', 'must be an array of origin strings');
   }
@@ -187,12 +188,33 @@ export function resolveBroadcastOptions(
   return Object.freeze({
     ...o,
     allowedOrigins: o.allowedOrigins.map(canonicalOrigin),
+    trustProxy,
     auth: { ...auth, guards: [...guards] },
     pusher,
     metrics,
     recovery: { ...rec, channels: [...rec.channels] },
     redis: { ...redis },
   });
+}
+
+/**
+ * `false`, or the proxies' addresses and ranges. `true` and numbers of proxies are refused: trusting
+ * X-Forwarded-For from any peer lets a client that reaches the server directly choose its address.
+ */
+function resolveTrustProxy(tp: unknown): false | readonly string[] {
+  if (tp === false || tp === undefined) return false;
+  if (tp === true || typeof tp === 'number') {
+    throw new BroadcastConfigError(
+      'trustProxy',
+      "must list your proxies' addresses or ranges (e.g. ['10.0.0.0/8']): X-Forwarded-For is only read from them",
+    );
+  }
+  if (!Array.isArray(tp) || tp.length === 0) {
+    throw new BroadcastConfigError('trustProxy', 'must be false or a non-empty list of addresses or ranges');
+  }
+  const ranges = AddressRanges.parse(tp);
+  if (typeof ranges === 'string') throw new BroadcastConfigError('trustProxy', ranges);
+  return Object.freeze(tp.map((x: string) => x.trim()));
 }
 
 const HOST = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]+\]$/;

@@ -12,7 +12,7 @@ import { CacheStore } from './cache-store.js';
 import { ChannelFacts } from './channel-facts.js';
 import { ChannelRegistry } from './channel-registry.js';
 import type { Client } from './client.js';
-import { ClientEvents } from './client-events.js';
+import { ClientEvents, type WhisperRefusal } from './client-events.js';
 import { ClusterSubscriptions } from './cluster-subscriptions.js';
 import { ConnectionIndex } from './connection-index.js';
 import { Control } from './control.js';
@@ -80,7 +80,9 @@ export class BroadcastHub implements OnApplicationShutdown {
     this.replay = new Replay(budget, recoverable, this.history, max, (c) => this.tooSlow(c), trouble());
     if (cluster) {
       const t = { cache: trouble(), remote: trouble(), join: trouble(), leave: trouble(), members: trouble() };
-      this.subscriptions = new ClusterSubscriptions(cluster, this.registry, this.delivery, facts, this.replay, t, max);
+      const { maxPresenceMembers } = options;
+      const parts = [cluster, this.registry, this.delivery, facts, this.replay] as const;
+      this.subscriptions = new ClusterSubscriptions(...parts, t, max, maxPresenceMembers);
     } else this.subscriptions = new LocalSubscriptions(this.registry, this.delivery, facts, this.cache, this.replay);
     this.control = new Control(this.index, this.lifecycle, (c, name) => this.unsubscribe(c, name), cluster);
     this.clientEvents = new ClientEvents(options, this.registry, this.index, driver, facts);
@@ -213,8 +215,8 @@ export class BroadcastHub implements OnApplicationShutdown {
     return this.subscriptions.unsubscribe(client, name);
   }
 
-  /** A client event. Returns an error message, or undefined when it was sent. */
-  whisper(client: Client, channel: unknown, event: unknown, data: unknown): string | undefined {
+  /** A client event. Returns why it was refused, or undefined when it was sent. */
+  whisper(client: Client, channel: unknown, event: unknown, data: unknown): WhisperRefusal | undefined {
     return this.clientEvents.whisper(client, channel, event, data);
   }
 

@@ -11,8 +11,20 @@ import type { Client } from './client.js';
 import type { ConnectionIndex } from './connection-index.js';
 import { withinRate } from './rate.js';
 
-/** The whisper refusal that Pusher reports with code 4301. */
+/** The refusal of a client event over the rate limit. */
 export const RATE_LIMITED = 'client event rate limit reached';
+
+/**
+ * Why a client event was refused. `limit`: it was over a limit (rate, size, name length), which
+ * Pusher reports with code 4301; otherwise it broke a rule (not subscribed, disabled, …).
+ */
+export interface WhisperRefusal {
+  error: string;
+  limit: boolean;
+}
+
+const rule = (error: string): WhisperRefusal => ({ error, limit: false });
+const limit = (error: string): WhisperRefusal => ({ error, limit: true });
 
 /** How deep a client event's data may nest (arrays and objects). */
 const MAX_WHISPER_DEPTH = 64;
@@ -40,22 +52,29 @@ export class ClientEvents {
     private readonly facts: ChannelFacts,
   ) {}
 
-  /** A client event. Returns an error message, or undefined when it was sent. */
-  whisper(client: Client, channel: unknown, event: unknown, data: unknown): string | undefined {
-    if (!this.options.allowClientEvents) return 'client events are disabled on this server';
-    if (typeof channel !== 'string' || channelNameError(channel)) return 'whisper needs a valid "channel"';
-    if (typeof event !== 'string' || event.length === 0 || event.length > MAX_WHISPER_NAME) {
-      return `whisper needs an "event" of 1-${MAX_WHISPER_NAME} characters`;
+  /** A client event. Returns why it was refused, or undefined when it was sent. */
+  whisper(client: Client, channel: unknown, event: unknown, data: unknown): WhisperRefusal | undefined {
+    const o = this.options;
+    if (!o.allowClientEvents) return rule('client events are disabled on this server');
+    if (typeof channel !== 'string' || channelNameError(channel)) return rule('whisper needs a valid "channel"');
+    if (typeof event !== 'string' || event.length === 0) return rule('whisper needs an "event"');
+    if (event.length > MAX_WHISPER_NAME) {
+      return limit(`client event names are limited to ${MAX_EVENT_NAME_LENGTH} characters with "client-"`);
     }
     const ch = this.registry.get(channel);
-    if (!ch || !client.channels.has(channel)) return `not subscribed to ${channel}`;
-    if (ch.type === 'public') return 'whispers are only allowed on private and presence channels';
-    if (isEncrypted(channel)) return 'client events are not supported on encrypted channels';
-    if (!withinRate(client.eventRate, this.options.maxClientEventsPerSecond)) return RATE_LIMITED;
+    if (!ch || !client.channels.has(channel)) return rule(`not subscribed to ${channel}`);
+    if (ch.type === 'public') return rule('whispers are only allowed on private and presence channels');
+    if (isEncrypted(channel)) return rule('client events are not supported on encrypted channels');
+    if (!withinRate(client.eventRate, o.maxClientEventsPerSecond)) return limit(RATE_LIMITED);
     // Relayed data is serialized again (per protocol, and by a cluster driver): bound its nesting so
     // that no serializer can run out of stack on what a client sent.
-    if (nestedDeeperThan(data, MAX_WHISPER_DEPTH))
-      return `whisper "data" nests deeper than ${MAX_WHISPER_DEPTH} levels`;
+    if (nestedDeeperThan(data, MAX_WHISPER_DEPTH)) {
+      return rule(`whisper "data" nests deeper than ${MAX_WHISPER_DEPTH} levels`);
+    }
+    const json = JSON.stringify(data) ?? 'null';
+    if (o.maxClientEventBytes > 0 && Buffer.byteLength(json) > o.maxClientEventBytes) {
+      return limit(`client event data is limited to ${o.maxClientEventBytes} bytes`);
+    }
     const userId = ch.memberOf?.get(client);
     const envelope: BroadcastEnvelope = { kind: 'whisper', channels: [channel], event, data, except: client.id };
     if (userId !== undefined) envelope.userId = userId;
@@ -66,11 +85,10 @@ export class ClientEvents {
       }
     } catch (err) {
       this.logger.warn(`${channel}: a client event was not relayed (${(err as Error).message})`);
-      return 'the client event could not be relayed';
+      return rule('the client event could not be relayed');
     }
     if (this.facts.wants('client_event')) {
-      const text = typeof data === 'string' ? data : (JSON.stringify(data) ?? 'null');
-      this.facts.clientEvent(channel, `client-${event}`, text, client.id, userId);
+      this.facts.clientEvent(channel, `client-${event}`, typeof data === 'string' ? data : json, client.id, userId);
     }
     return undefined;
   }

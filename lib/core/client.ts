@@ -113,4 +113,9 @@ export interface Codec {
    * lost on the server's side), if the protocol has one.
    */
   resubscribe?(channel: string): string;
+  /**
+   * The frame announcing that the server closes the connection with `code`, if the protocol sends one
+   * before the close (Pusher: `pusher:error` with the same code).
+   */
+  closing?(code: number, reason: string): string | undefined;
 }

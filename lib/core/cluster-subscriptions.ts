@@ -8,7 +8,7 @@ import type { Client } from './client.js';
 import type { Delivery } from './delivery.js';
 import { drop, hold, RESUBSCRIBE } from './gates.js';
 import type { RecoveryRequest, Replay } from './replay.js';
-import { type ParsedMember, refuse, type Subscribed, type SubscribeResult } from './subscribe-policy.js';
+import { type ParsedMember, presenceFull, refuse, type Subscribed, type SubscribeResult } from './subscribe-policy.js';
 
 /** Log lines for cluster trouble, one per kind and interval (see Throttled). */
 export interface ClusterTrouble {
@@ -35,6 +35,7 @@ export class ClusterSubscriptions {
     private readonly replay: Replay,
     private readonly trouble: ClusterTrouble,
     private readonly maxHeld: number,
+    private readonly maxPresenceMembers: number,
   ) {}
 
   async subscribe(
@@ -96,7 +97,15 @@ export class ClusterSubscriptions {
     const joined = this.registry.add(client, name, member);
     if (!member) return { ok: true, channel: name };
     try {
-      const members = await this.cluster.presenceJoin(name, client.id, member.userId, member.infoJson);
+      const { userId, infoJson } = member;
+      const members = await this.cluster.presenceJoin(name, client.id, userId, infoJson, this.maxPresenceMembers);
+      if (members === null) {
+        // Full cluster-wide: the client goes as if it had never come (the cluster recorded nothing).
+        this.registry.remove(client, name);
+        drop(client, name);
+        this.cluster.unwatch(name);
+        return presenceFull(name, this.maxPresenceMembers);
+      }
       return { ok: true, channel: name, members };
     } catch (err) {
       this.trouble.join.warn(`${name}: presence join not recorded in the cluster (${(err as Error).message})`);

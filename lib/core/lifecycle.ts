@@ -61,10 +61,15 @@ export class Lifecycle {
     this.enqueue(client, () => (client.state === 'open' ? task() : undefined));
   }
 
-  /** The server closes a connection (any reason); false when it was already closing. */
+  /**
+   * The server closes a connection (any reason), after the frame its protocol announces a close with;
+   * false when it was already closing.
+   */
   close(client: Client, code: number, reason: string): boolean {
     if (!this.closable(client)) return false;
     client.state = 'closing';
+    const notice = client.codec.closing?.(code, reason);
+    if (notice !== undefined) client.send(notice);
     client.end(code, reason);
     this.enqueue(client, () => this.release(client));
     this.openGate(client);

@@ -66,26 +66,24 @@ export class SubscribePolicy {
     return refuse(name, `subscription rate limit reached (${this.options.maxSubscriptionsPerSecond}/s)`, 429);
   }
 
-  /** Name, limits, auth and channel_data: everything that is decided without I/O. */
+  /**
+   * Name, auth and channel_data, then the limits: everything that is decided without I/O. Limits come
+   * after the auth, so a client without a token learns nothing of a private channel (whether it is
+   * occupied, or full) and cannot be told apart from one refused for its token.
+   */
   check(client: Client, channel: unknown, auth: unknown, channelData: unknown): SubscribeResult | Admitted {
     const name = typeof channel === 'string' ? channel : '';
     const bad = channelNameError(channel);
     if (bad) return refuse(name, bad, 400);
-    const existing = this.registry.get(name);
-    const type = existing?.type ?? channelType(name);
-    const o = this.options;
-    if (!client.channels.has(name)) {
-      if (o.maxChannelsPerConnection > 0 && client.channels.size >= o.maxChannelsPerConnection) {
-        return refuse(name, `maxChannelsPerConnection limit reached (${o.maxChannelsPerConnection})`, 429);
-      }
-      if (!existing && o.maxChannels > 0 && this.registry.size >= o.maxChannels) {
-        return refuse(name, `maxChannels limit reached (${o.maxChannels})`, 429);
-      }
-      if (existing && o.maxSubscribersPerChannel > 0 && existing.subscribers.size >= o.maxSubscribersPerChannel) {
-        return refuse(name, `maxSubscribersPerChannel limit reached (${o.maxSubscribersPerChannel})`, 429);
-      }
-    }
+    const admitted = this.authorize(client, name, auth, channelData);
+    if ('ok' in admitted) return admitted;
+    return this.overLimit(client, name, admitted.member) ?? admitted;
+  }
+
+  private authorize(client: Client, name: string, auth: unknown, channelData: unknown): SubscribeResult | Admitted {
+    const type = channelType(name);
     if (type === 'public') return { name };
+    const o = this.options;
     if (isEncrypted(name) && client.codec.name !== 'pusher') {
       return refuse(name, 'encrypted channels are end-to-end encrypted for Pusher clients only', 400);
     }
@@ -102,6 +100,35 @@ export class SubscribePolicy {
     if (typeof member === 'string') return refuse(name, member, 400);
     return { name, member };
   }
+
+  /** The limits a new subscription would pass (this node's view; the cluster checks presence too). */
+  private overLimit(client: Client, name: string, member: ParsedMember | undefined): SubscribeResult | undefined {
+    if (client.channels.has(name)) return undefined;
+    const o = this.options;
+    const existing = this.registry.get(name);
+    if (o.maxChannelsPerConnection > 0 && client.channels.size >= o.maxChannelsPerConnection) {
+      return refuse(name, `maxChannelsPerConnection limit reached (${o.maxChannelsPerConnection})`, 429);
+    }
+    if (!existing && o.maxChannels > 0 && this.registry.size >= o.maxChannels) {
+      return refuse(name, `maxChannels limit reached (${o.maxChannels})`, 429);
+    }
+    if (existing && o.maxSubscribersPerChannel > 0 && existing.subscribers.size >= o.maxSubscribersPerChannel) {
+      return refuse(name, `maxSubscribersPerChannel limit reached (${o.maxSubscribersPerChannel})`, 429);
+    }
+    const members = existing?.members;
+    if (member && members && isFull(members.size, o.maxPresenceMembers) && !members.has(member.userId)) {
+      return presenceFull(name, o.maxPresenceMembers);
+    }
+    return undefined;
+  }
+}
+
+/** Whether a presence channel with `size` members takes no new one (`max` 0: no limit). */
+const isFull = (size: number, max: number) => max > 0 && size >= max;
+
+/** The refusal of a new member of a full presence channel (Pusher's `LimitReached` subscription error). */
+export function presenceFull(channel: string, max: number): SubscribeResult {
+  return refuse(channel, `presence channel is full (maxPresenceMembers: ${max})`, 429);
 }
 
 /** Parses and checks presence channel_data; a string is the reason it is refused. */

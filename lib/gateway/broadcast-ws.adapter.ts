@@ -6,7 +6,7 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import type { BroadcastOptions } from '../config/options.interface.js';
 import { driverServesConnections } from '../config/serves-connections.js';
 import { GATEWAY_PLACEHOLDER_PATH } from '../constants.js';
-import { clientIp, type IpLimit } from './client-ip.js';
+import type { IpLimit } from './client-ip.js';
 
 /** Marks the ws server this adapter made for the broadcasting gateway. */
 export const BROADCAST_SERVER = Symbol('nestjs-broadcasting.server');
@@ -17,6 +17,14 @@ type PathServer = WebSocketServer & { path?: string; [BROADCAST_SERVER]?: true; 
 
 /** The Pusher endpoint's prefix: `/app/{key}`. */
 export const PUSHER_PATH_PREFIX = '/app/';
+
+/** Set on an upgrade request the gateway must refuse inside the Pusher protocol (code, reason). */
+export const UPGRADE_REFUSAL = Symbol('nestjs-broadcasting.refusal');
+
+/** An upgrade request, with the refusal the adapter decided on (code, reason). */
+export type RefusableRequest = IncomingMessage & { [UPGRADE_REFUSAL]?: readonly [number, string] };
+
+const isPusherUrl = (url: string | undefined) => url?.startsWith(PUSHER_PATH_PREFIX) === true;
 
 /**
  * WsAdapter with three changes: the broadcasting gateway gets the configured path, its origin
@@ -54,13 +62,22 @@ export class BroadcastWsAdapter extends WsAdapter {
           info: { origin?: string; req: IncomingMessage },
           done: (ok: boolean, code?: number, message?: string) => void,
         ) => {
+          const req = info.req as RefusableRequest;
+          const ip = ipLimit?.addressOf(req) ?? req.socket.remoteAddress ?? '';
+          // On the Pusher endpoint a refusal is a pusher:error and a close code after the upgrade
+          // (pusher-js then stops, as Pusher's codes say) unless the address is flooding.
+          const refuse = (code: number, message: string, pusherCode: number) => {
+            if (isPusherUrl(req.url) && (ipLimit?.politeRefusal(ip) ?? true)) {
+              req[UPGRADE_REFUSAL] = [pusherCode, message];
+              return done(true);
+            }
+            done(false, code, message);
+          };
           // Browsers always send Origin; a client without one is not a browser (Centrifugo's rule).
           if (origins.size > 0 && info.origin !== undefined && !origins.has(info.origin)) {
-            return done(false, 403, 'Origin not allowed');
+            return refuse(403, 'Origin not allowed', 4009);
           }
-          if (checksIp && !ipLimit.allows(clientIp(info.req, o.trustProxy))) {
-            return done(false, 429, 'Too many connections');
-          }
+          if (checksIp && !ipLimit.allows(ip)) return refuse(429, 'Too many connections', 4004);
           done(true);
         },
       }),

@@ -18,8 +18,14 @@ import { native, nativeCodec } from '../protocols/native.codec.js';
 import { handleNativeFrame } from '../protocols/native.handler.js';
 import { pusher, pusherCodec } from '../protocols/pusher.codec.js';
 import { handlePusherFrame, PusherCode } from '../protocols/pusher.handler.js';
-import { BROADCAST_CLOSING, BROADCAST_SERVER, PUSHER_PATH_PREFIX } from './broadcast-ws.adapter.js';
-import { clientIp, IpLimit } from './client-ip.js';
+import {
+  BROADCAST_CLOSING,
+  BROADCAST_SERVER,
+  PUSHER_PATH_PREFIX,
+  type RefusableRequest,
+  UPGRADE_REFUSAL,
+} from './broadcast-ws.adapter.js';
+import { IpLimit } from './client-ip.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { Endpoints } from './endpoints.js';
 import { rawSocketOf } from './ws-internals.js';
@@ -118,9 +124,10 @@ export class BroadcastGateway
           : !/^[5-7]$/.test(protocol)
             ? ([PusherCode.UnsupportedProtocol, 'Unsupported protocol version'] as const)
             : undefined;
-    if (refusal) {
-      ws.send(pusher.error(refusal[0], refusal[1]));
-      ws.close(refusal[0], refusal[1]);
+    // Or refused by the adapter for its origin (4009) or over the address's quota (4004).
+    const refused = refusal ?? (req as RefusableRequest)[UPGRADE_REFUSAL];
+    if (refused) {
+      refuseUpgraded(ws, refused[0], refused[1]);
       return;
     }
     const conn = this.open(ws, req, pusherCodec);
@@ -142,10 +149,12 @@ export class BroadcastGateway
    * hooks run); undefined when its IP is over maxConnectionsPerIp.
    */
   private open(ws: WebSocket, req: IncomingMessage, codec: Codec): Connection | undefined {
-    const ip = clientIp(req, this.options.trustProxy);
+    const ip = this.ipLimit.addressOf(req);
     if (!this.ipLimit.take(ip)) {
-      const code = codec.name === 'pusher' ? PusherCode.OverCapacity : CloseCode.OverCapacity;
-      ws.close(code, 'too many connections from this address');
+      // Over maxConnectionsPerIp between the upgrade's check and now.
+      const reason = 'too many connections from this address';
+      if (codec.name === 'pusher') refuseUpgraded(ws, PusherCode.OverQuota, reason);
+      else ws.close(CloseCode.OverCapacity, reason);
       return undefined;
     }
     ws.once('close', () => this.ipLimit.release(ip));
@@ -181,7 +190,7 @@ export class BroadcastGateway
     // A hook that never settles must not hold the connection's queue (and so its release) forever.
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('connect hooks timed out')), this.options.clientTimeout * 1000);
+      timer = setTimeout(() => reject(new Error('connect hooks timed out')), this.options.handshakeTimeout * 1000);
       timer.unref();
     });
     Promise.race([this.hooks.connected(conn, req), timeout]).then(
@@ -192,11 +201,8 @@ export class BroadcastGateway
       (err: unknown) => {
         clearTimeout(timer);
         const reason = String((err as Error)?.message ?? 'refused').slice(0, 120);
-        if (conn.codec.name === 'pusher') {
-          // 4009: pusher-js does not retry a connection refused with a 40xx code.
-          conn.send(pusher.error(PusherCode.Unauthorized, reason));
-          this.hub.close(conn, PusherCode.Unauthorized, reason);
-        } else this.hub.close(conn, CloseCode.Policy, reason);
+        // 4009 (announced by a pusher:error): pusher-js does not retry a connection refused with a 40xx code.
+        this.hub.close(conn, conn.codec.name === 'pusher' ? PusherCode.Unauthorized : CloseCode.Policy, reason);
       },
     );
   }
@@ -249,4 +255,10 @@ export class BroadcastGateway
     clearTimeout(timer);
     for (const c of clients) if (c.ws.readyState !== CLOSED) c.ws.terminate();
   }
+}
+
+/** A Pusher connection refused after its upgrade: `pusher:error` with the code, then the close with it. */
+function refuseUpgraded(ws: WebSocket, code: number, message: string): void {
+  ws.send(pusher.error(code, message));
+  ws.close(code, message);
 }

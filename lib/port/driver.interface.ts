@@ -132,9 +132,17 @@ export interface ClusterLink extends ChannelDirectory {
   unwatch(channel: string): void;
   /**
    * Joins a presence member cluster-wide: `member_added` goes to every node's subscribers (through
-   * {@link DriverNode.presence}) once per user; returns every member, this one included.
+   * {@link DriverNode.presence}) once per user; returns every member, this one included. With
+   * `maxMembers` (> 0) a user who is not a member yet is not admitted to a channel that has that many
+   * members already, in the same atomic step: nothing is recorded or announced, and it resolves `null`.
    */
-  presenceJoin(channel: string, socketId: string, userId: string, infoJson: string): Promise<MemberInfo[]>;
+  presenceJoin(
+    channel: string,
+    socketId: string,
+    userId: string,
+    infoJson: string,
+    maxMembers?: number,
+  ): Promise<MemberInfo[] | null>;
   /** Leaves cluster-wide (`member_removed` once the user's last socket anywhere left). */
   presenceLeave(channel: string, socketId: string, userId: string): Promise<void>;
   /**

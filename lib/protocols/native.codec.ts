@@ -44,7 +44,9 @@ export const native = {
   unsubscribed: (channel: string) => `{"type":"unsubscribed","channel":${q(channel)}}`,
   resubscribe: (channel: string) => `{"type":"resubscribe","channel":${q(channel)}}`,
   pong: () => '{"type":"pong"}',
-  error: (message: string) => `{"type":"error","message":${q(message)}}`,
+  /** With `channel` when the error is about one (a refused whisper). */
+  error: (message: string, channel?: string) =>
+    `{"type":"error",${channel === undefined ? '' : `"channel":${q(channel)},`}"message":${q(message)}}`,
   cacheMiss: (channel: string) => `{"type":"cache_miss","channel":${q(channel)}}`,
   signedIn: (userId: string) => `{"type":"signed_in","user_id":${q(userId)}}`,
   signinError: (error: string) => `{"type":"signin_error","error":${q(error)}}`,

@@ -56,8 +56,8 @@ export function handleNativeFrame(
       client.send(native.pong());
       return;
     case 'whisper': {
-      const error = hub.whisper(client, m.channel, m.event, m.data);
-      if (error) client.send(native.error(error));
+      const refused = hub.whisper(client, m.channel, m.event, m.data);
+      if (refused) client.send(native.error(refused.error, typeof m.channel === 'string' ? m.channel : undefined));
       return;
     }
     case 'signin': {

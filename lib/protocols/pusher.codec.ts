@@ -36,6 +36,8 @@ export const pusherCodec: Codec = {
   // Pusher has no frame for a server-side unsubscribe: the client is removed silently.
   unsubscribed: () => undefined,
   cacheMiss: (channel) => pusher.cacheMiss(channel),
+  // Pusher's own codes (4000-4399) are announced with a pusher:error before the close, as Pusher does.
+  closing: (code, reason) => (code >= 4000 && code < 4400 ? pusher.error(code, reason) : undefined),
 };
 
 /** Pusher control frames. */
@@ -44,8 +46,11 @@ export const pusher = {
     `{"event":"pusher:connection_established","data":${q(
       `{"socket_id":${q(socketId)},"activity_timeout":${activityTimeout}}`,
     )}}`,
-  error: (code: number | null, message: string) =>
-    `{"event":"pusher:error","data":{"code":${code === null ? 'null' : code},"message":${q(message)}}}`,
+  /** With `channel`, pusher-js also hands it to that channel's `pusher:error` bindings. */
+  error: (code: number | null, message: string, channel?: string) =>
+    `{"event":"pusher:error",${channel === undefined ? '' : `"channel":${q(channel)},`}"data":{"code":${
+      code === null ? 'null' : code
+    },"message":${q(message)}}}`,
   pong: () => '{"event":"pusher:pong","data":{}}',
   ping: () => '{"event":"pusher:ping","data":{}}',
   subscriptionSucceeded: (channel: string, members?: readonly MemberInfo[]) =>

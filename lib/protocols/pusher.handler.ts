@@ -1,6 +1,5 @@
 import type { BroadcastHub } from '../core/broadcast-hub.js';
 import type { Client } from '../core/client.js';
-import { RATE_LIMITED } from '../core/client-events.js';
 import { SERVER_TO_USER } from '../names/pusher-limits.js';
 import { pusher } from './pusher.codec.js';
 import { after, afterSubscribed } from './subscribe-reply.js';
@@ -9,13 +8,16 @@ import { after, afterSubscribed } from './subscribe-reply.js';
 export const PusherCode = {
   /** Unknown app key. */
   AppDoesNotExist: 4001,
+  /** Over a connection quota (here: maxConnectionsPerIp). */
+  OverQuota: 4004,
   UnsupportedProtocol: 4007,
   NoProtocol: 4008,
   Unauthorized: 4009,
   OverCapacity: 4100,
   Reconnect: 4200,
   PongNotReceived: 4201,
-  ClientEventRateLimit: 4301,
+  /** A client event over a limit: rate, data size, name length. */
+  ClientEventRejected: 4301,
 } as const;
 
 /** `data` of a Pusher frame: an object, or a JSON string of one (some clients send that). */
@@ -108,9 +110,11 @@ export function handlePusherFrame(hub: BroadcastHub, client: Client, text: strin
     }
     default:
       if (event.startsWith('client-') && event.length > 7) {
-        const error = hub.whisper(client, f.channel, event.slice(7), f.data);
-        if (error !== undefined) {
-          client.send(pusher.error(error === RATE_LIMITED ? PusherCode.ClientEventRateLimit : null, error));
+        const refused = hub.whisper(client, f.channel, event.slice(7), f.data);
+        if (refused !== undefined) {
+          // With the channel, so that pusher-js also fires the channel's pusher:error bindings.
+          const code = refused.limit ? PusherCode.ClientEventRejected : null;
+          client.send(pusher.error(code, refused.error, typeof f.channel === 'string' ? f.channel : undefined));
         }
         return;
       }

@@ -89,10 +89,11 @@ describe('floods and limits', () => {
     }
   });
 
-  it('limits connections per address, reading X-Forwarded-For only with trustProxy', async () => {
+  it('limits connections per address, reading X-Forwarded-For only from the trusted proxies', async () => {
     const plain = await startFixture({ maxConnectionsPerIp: 2 });
-    const proxied = await startFixture({ maxConnectionsPerIp: 2, trustProxy: true });
-    const twoProxies = await startFixture({ maxConnectionsPerIp: 1, trustProxy: 2 });
+    const proxied = await startFixture({ maxConnectionsPerIp: 2, trustProxy: ['127.0.0.1'] });
+    const twoProxies = await startFixture({ maxConnectionsPerIp: 1, trustProxy: ['127.0.0.0/8', '10.9.0.0/16'] });
+    const elsewhere = await startFixture({ maxConnectionsPerIp: 1, trustProxy: ['10.255.0.1'] });
     const open: TestClient[] = [];
     try {
       for (let i = 0; i < 2; i++)
@@ -119,20 +120,48 @@ describe('floods and limits', () => {
       for (const ip of ['10.1.0.1', '10.1.0.1', '10.1.0.2'])
         open.push(await TestClient.native(proxied.ws, '/ws', xff(ip)));
       await expect(TestClient.connect(`${proxied.ws}/ws`, xff('10.1.0.1'))).rejects.toThrow('HTTP 429');
-      // Pusher endpoint too.
-      await expect(TestClient.connect(`${proxied.ws}/app/app-key?protocol=7`, xff('10.1.0.1'))).rejects.toThrow(
-        'HTTP 429',
-      );
-      // Two proxies in a row: the entry the outer one appended is the client.
+      // A chain of trusted proxies: the first entry from the right that is not one of them is the client.
       const chain = (client: string) => ({ headers: { 'x-forwarded-for': `1.2.3.4, ${client}, 10.9.9.9` } });
       open.push(await TestClient.native(twoProxies.ws, '/ws', chain('10.2.0.1')));
       open.push(await TestClient.native(twoProxies.ws, '/ws', chain('10.2.0.2')));
       await expect(TestClient.connect(`${twoProxies.ws}/ws`, chain('10.2.0.1'))).rejects.toThrow('HTTP 429');
+      // A peer that is not a listed proxy: its header is its own words, never read.
+      open.push(await TestClient.native(elsewhere.ws, '/ws', xff('10.3.0.1')));
+      await expect(TestClient.connect(`${elsewhere.ws}/ws`, xff('10.3.0.2'))).rejects.toThrow('HTTP 429');
     } finally {
       await Promise.all(open.map((c) => c.close()));
       await plain.close();
       await proxied.close();
       await twoProxies.close();
+      await elsewhere.close();
+    }
+  });
+
+  it('refuses a Pusher connection over the quota with pusher:error 4004, and a flooding address with HTTP 429', async () => {
+    const run = await startFixture({ maxConnectionsPerIp: 1 });
+    const first = await TestClient.pusher(run.ws);
+    try {
+      // pusher-js stops retrying on 4004 (over quota), as Pusher's protocol says; an HTTP 429 it retries forever.
+      const refused = await TestClient.connect(`${run.ws}/app/app-key?protocol=7`);
+      expect(await refused.next()).toEqual({
+        event: 'pusher:error',
+        data: { code: 4004, message: 'Too many connections' },
+      });
+      expect((await refused.closed).code).toBe(4004);
+      // An address refused more than POLITE_REFUSALS_PER_SECOND times in a second is a flood: HTTP 429.
+      const burst = await Promise.all(
+        Array.from({ length: 15 }, () =>
+          TestClient.connect(`${run.ws}/app/app-key?protocol=7`).then(
+            async (c) => `close ${(await c.closed).code}`,
+            (err: Error) => err.message,
+          ),
+        ),
+      );
+      expect(burst).toContain('HTTP 429');
+      expect(burst).toContain('close 4004');
+    } finally {
+      await first.close();
+      await run.close();
     }
   });
 });

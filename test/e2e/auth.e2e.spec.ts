@@ -192,6 +192,7 @@ describe('client events disabled', () => {
       await authorizeAndSubscribe(run, a, 'private-user.1', '1');
       expect(await a.request({ type: 'whisper', channel: 'private-user.1', event: 'typing', data: {} })).toEqual({
         type: 'error',
+        channel: 'private-user.1',
         message: 'client events are disabled on this server',
       });
       const p = await TestClient.pusher(run.ws);
@@ -200,6 +201,7 @@ describe('client events disabled', () => {
       });
       expect(await p.request({ event: 'client-typing', channel: 'private-user.1', data: {} })).toEqual({
         event: 'pusher:error',
+        channel: 'private-user.1',
         data: { code: null, message: 'client events are disabled on this server' },
       });
       // Neither reached the other subscriber.

@@ -6,6 +6,7 @@ import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
   BroadcastModule,
+  type BroadcastModuleOptions,
   ConnectionManager,
   OnClientConnect,
   OnClientMessage,
@@ -56,7 +57,9 @@ class GateHooks {
   }
 }
 
-async function start(timing = { heartbeatInterval: 60, clientTimeout: 120 }): Promise<RunningApp> {
+async function start(
+  timing: BroadcastModuleOptions = { heartbeatInterval: 60, clientTimeout: 120 },
+): Promise<RunningApp> {
   @Module({ imports: [BroadcastModule.forRoot({ maxMessageSize: 1024, ...timing })], providers: [GateHooks] })
   class HostileApp {}
   const app = await NestFactory.create(HostileApp, { logger: false });
@@ -171,8 +174,9 @@ describe('connect hooks are a gate', () => {
     await admitted.close();
   });
 
-  it('refuses a client whose connect hooks never settle after clientTimeout, and releases it', async () => {
-    const quick = await start({ heartbeatInterval: 0.1, clientTimeout: 0.3 });
+  it('refuses a client whose connect hooks never settle after handshakeTimeout, and releases it', async () => {
+    // The connection is not admitted yet: it gets handshakeTimeout, not the (long) clientTimeout.
+    const quick = await start({ handshakeTimeout: 0.3 });
     try {
       GateHooks.reset(); // never released
       const c = await TestClient.connect(`${quick.ws}/ws?gate=1`);
@@ -232,7 +236,11 @@ describe('client events nested too deeply', () => {
         expect(await a.next()).toMatchObject({ type: 'member_added', user_id: '2' });
         // 20,000 levels fit in a 64 KB frame and would overflow any recursive serializer.
         a.send(`{"type":"whisper","channel":"${room}","event":"typing","data":${deep(20_000)}}`);
-        expect(await a.next()).toEqual({ type: 'error', message: 'whisper "data" nests deeper than 64 levels' });
+        expect(await a.next()).toEqual({
+          type: 'error',
+          channel: room,
+          message: 'whisper "data" nests deeper than 64 levels',
+        });
         const p = await TestClient.pusher(run.ws);
         expect(await authorizeAndSubscribe(run, p, room, '3')).toMatchObject({
           event: 'pusher_internal:subscription_succeeded',
@@ -240,6 +248,7 @@ describe('client events nested too deeply', () => {
         p.send(`{"event":"client-typing","channel":"${room}","data":${deep(20_000)}}`);
         expect(await p.next()).toEqual({
           event: 'pusher:error',
+          channel: room,
           data: { code: null, message: 'whisper "data" nests deeper than 64 levels' },
         });
         // 64 levels are fine, and reach the others.

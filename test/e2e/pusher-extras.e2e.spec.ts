@@ -218,10 +218,14 @@ describe('user authentication', () => {
     });
     await raw.close();
 
+    // Pusher announces the close with a pusher:error of the same code: pusher-js reports it, and stops.
+    const errors: unknown[] = [];
+    p.connection.bind('error', ((e: unknown) => errors.push(e)) as never);
     const closed = once(p.connection, 'state_change');
     await sdk.terminateUserConnections('7');
     expect((await native.closed).code).toBe(4009);
     await closed;
+    expect(errors[0]).toEqual({ type: 'PusherError', data: { code: 4009, message: 'connection terminated' } });
     p.disconnect();
   });
 });

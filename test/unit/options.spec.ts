@@ -107,7 +107,7 @@ describe('options', () => {
       BROADCAST_RECOVERY_CHANNELS: 'orders, private-*',
       BROADCAST_RECOVERY_SIZE: '50',
       BROADCAST_RECOVERY_TTL: '30',
-      BROADCAST_TRUST_PROXY: '2',
+      BROADCAST_TRUST_PROXY: '10.0.0.0/8, 192.168.1.7',
     };
     const read = broadcastConfigFromEnv(env);
     expect(read).toEqual({
@@ -118,17 +118,23 @@ describe('options', () => {
         events: ['channel_occupied', 'member_added'],
       },
       recovery: { channels: ['orders', 'private-*'], size: 50, ttl: 30 },
-      trustProxy: 2,
+      trustProxy: ['10.0.0.0/8', '192.168.1.7'],
     });
     const o = resolveBroadcastOptions(read, { nodeEnv: 'test' });
-    expect(o.trustProxy).toBe(2);
-    expect(broadcastConfigFromEnv({ BROADCAST_TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(o.trustProxy).toEqual(['10.0.0.0/8', '192.168.1.7']);
+    expect(broadcastConfigFromEnv({ BROADCAST_TRUST_PROXY: 'false' }).trustProxy).toBe(false);
     const refused: Array<[Record<string, string>, RegExp]> = [
       [{ BROADCAST_ENCRYPTION_MASTER_KEY: 'c2hvcnQ=' }, /"encryptionMasterKey".*32 bytes/],
       [{ BROADCAST_CACHE_TTL: '3600' }, /"cacheTtl"/],
       [{ BROADCAST_WEBHOOK_URLS: 'https://a.example', BROADCAST_WEBHOOK_EVENTS: 'everything' }, /"webhooks.events"/],
-      [{ BROADCAST_TRUST_PROXY: '11' }, /"trustProxy"/],
-      [{ BROADCAST_TRUST_PROXY: 'sometimes' }, /"trustProxy"/],
+      // On without naming the proxies: any client could write its own address.
+      [{ BROADCAST_TRUST_PROXY: 'true' }, /"trustProxy".*addresses or ranges/],
+      [{ BROADCAST_TRUST_PROXY: '2' }, /"trustProxy".*addresses or ranges/],
+      [{ BROADCAST_TRUST_PROXY: 'sometimes' }, /"trustProxy".*not an IP address/],
+      [{ BROADCAST_TRUST_PROXY: '10.0.0.0/33' }, /"trustProxy".*prefix length/],
+      [{ BROADCAST_MAX_PRESENCE_MEMBERS: '-1' }, /"maxPresenceMembers"/],
+      [{ BROADCAST_MAX_CLIENT_EVENT_BYTES: '1.5' }, /"maxClientEventBytes"/],
+      [{ BROADCAST_HANDSHAKE_TIMEOUT: '0' }, /"handshakeTimeout"/],
     ];
     for (const [vars, error] of refused) {
       expect(() => resolveBroadcastOptions(broadcastConfigFromEnv(vars), { nodeEnv: 'test' })).toThrow(error);

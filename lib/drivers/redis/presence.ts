@@ -11,7 +11,14 @@ import { reportChanges } from './liveness.js';
 export class Presence {
   constructor(private readonly ctx: RedisContext) {}
 
-  async join(channel: string, socketId: string, userId: string, infoJson: string): Promise<MemberInfo[]> {
+  /** Every member after the join; null when the channel has `maxMembers` (> 0) and the user is new. */
+  async join(
+    channel: string,
+    socketId: string,
+    userId: string,
+    infoJson: string,
+    maxMembers: number,
+  ): Promise<MemberInfo[] | null> {
     const { conn, keys } = this.ctx;
     try {
       const join = conn.redis.bcJoin(
@@ -20,6 +27,7 @@ export class Presence {
         infoJson,
         memberField(channel, userId),
         socketId,
+        maxMembers,
       );
       // Webhooks once per cluster, from the node whose join made the user a member: on the script's
       // outcome, even one that comes after this call gave up on a dropped connection.
@@ -27,7 +35,8 @@ export class Presence {
         ([isNew]) => isNew === 1 && this.ctx.node.report.memberAdded(channel, userId),
         () => {},
       );
-      return pairs((await conn.guarded(join))[1]);
+      const [outcome, members] = await conn.guarded(join);
+      return outcome === -1 ? null : pairs(members ?? []);
     } catch (err) {
       this.ctx.lost();
       throw err;

@@ -102,8 +102,14 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
 
   // ---- presence ---------------------------------------------------------------------------------
 
-  presenceJoin(channel: string, socketId: string, userId: string, infoJson: string): Promise<MemberInfo[]> {
-    return this.presence.join(channel, socketId, userId, infoJson);
+  presenceJoin(
+    channel: string,
+    socketId: string,
+    userId: string,
+    infoJson: string,
+    maxMembers = 0,
+  ): Promise<MemberInfo[] | null> {
+    return this.presence.join(channel, socketId, userId, infoJson, maxMembers);
   }
 
   presenceLeave(channel: string, _socketId: string, userId: string): Promise<void> {

@@ -16,8 +16,15 @@ import type { RedisClient } from '../../config/redis-client.interface.js';
  *   P rec:{<channel>}:…   a recovery channel's stream: epoch, off(set), s(tream), sent:<node>
  */
 
-/** KEYS pu, pc, pm, ch · ARGV user, infoJson, field, socketId → {1 when the user is new, HGETALL pu} */
+/**
+ * KEYS pu, pc, pm, ch · ARGV user, infoJson, field, socketId, maxMembers → {1 when the user is new,
+ * HGETALL pu}, or {-1} when the user is new and the channel has maxMembers (> 0) members already.
+ */
 export const JOIN = `
+local max = tonumber(ARGV[5]) or 0
+if max > 0 and redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 and redis.call('HLEN', KEYS[2]) >= max then
+  return {-1}
+end
 local n = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
 redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
 if n == 1 then
@@ -303,7 +310,8 @@ export type Scripted = RedisClient & {
     info: string,
     field: string,
     sid: string,
-  ): Promise<[number, string[]]>;
+    maxMembers: number,
+  ): Promise<[number, string[]?]>;
   bcLeave(pu: string, pc: string, pm: string, ch: string, user: string, field: string): Promise<number>;
   bcHeartbeat(nodes: string, alive: string, node: string, ttl: number): Promise<number>;
   bcCount(subs: string, tot: string, channel: string): Promise<number>;

@@ -21,8 +21,11 @@ import {
 
 const logs = captureLogs();
 
-/** The refusal of a bad whisper name (its limit is the subject of a test below). */
-const BAD_EVENT = expect.stringMatching(/^whisper needs an "event" of 1-\d+ characters$/);
+/** A whisper refused for a rule (not a limit: Pusher code null). */
+const rule = (error: unknown) => ({ error, limit: false });
+/** A whisper refused for a limit (Pusher code 4301). */
+const overLimit = (error: unknown) => ({ error, limit: true });
+const NAME_LIMIT = 'client event names are limited to 200 characters with "client-"';
 
 /** The local driver, failing to publish whispers (`sync`: throwing; else rejecting). */
 class FailingDriver extends NodeCapture {
@@ -57,50 +60,53 @@ function setup(options: BroadcastModuleOptions = {}, driver?: NodeCapture) {
 
 describe('client events: refusals', () => {
   it.each([
-    ['channel is not a string', 42, 'typing', 'whisper needs a valid "channel"'],
-    ['channel name is bad', 'a b', 'typing', 'whisper needs a valid "channel"'],
-    ['event is empty', 'private-chat', '', BAD_EVENT],
-    ['event is not a string', 'private-chat', 7, BAD_EVENT],
-    ['event is too long', 'private-chat', 'x'.repeat(201), BAD_EVENT],
-    ['channel is unknown', 'private-nobody', 'typing', 'not subscribed to private-nobody'],
-    ['channel is public', 'orders', 'typing', 'whispers are only allowed on private and presence channels'],
-  ])('refuses a whisper whose %s', (_, channel, event, error) => {
+    ['channel is not a string', 42, 'typing', rule('whisper needs a valid "channel"')],
+    ['channel name is bad', 'a b', 'typing', rule('whisper needs a valid "channel"')],
+    ['event is empty', 'private-chat', '', rule('whisper needs an "event"')],
+    ['event is not a string', 'private-chat', 7, rule('whisper needs an "event"')],
+    ['event is too long', 'private-chat', 'x'.repeat(201), overLimit(NAME_LIMIT)],
+    ['channel is unknown', 'private-nobody', 'typing', rule('not subscribed to private-nobody')],
+    ['channel is public', 'orders', 'typing', rule('whispers are only allowed on private and presence channels')],
+  ])('refuses a whisper whose %s', (_, channel, event, refusal) => {
     const { hub, a, b, native } = setup();
-    expect(hub.whisper(a, channel, event, {})).toEqual(error);
+    expect(hub.whisper(a, channel, event, {})).toEqual(refusal);
     native(a, { type: 'whisper', channel, event, data: {} });
-    expect(sentFrames(a)).toEqual([{ type: 'error', message: error }]);
+    // The error names the channel it is about (when the client named one).
+    const named = typeof channel === 'string' ? { channel } : {};
+    expect(sentFrames(a)).toEqual([{ type: 'error', ...named, message: refusal.error }]);
     expect(b.written).toEqual([]);
   });
 
   it('refuses a whisper on a channel the sender has not joined', () => {
     const { hub, connect } = setup();
     const outsider = connect('1.9');
-    expect(hub.whisper(outsider, 'private-chat', 'typing', {})).toBe('not subscribed to private-chat');
+    expect(hub.whisper(outsider, 'private-chat', 'typing', {})).toEqual(rule('not subscribed to private-chat'));
   });
 
   it('refuses every whisper when client events are disabled', () => {
     const { hub, a } = setup({ allowClientEvents: false });
-    expect(hub.whisper(a, 'private-chat', 'typing', {})).toBe('client events are disabled on this server');
+    expect(hub.whisper(a, 'private-chat', 'typing', {})).toEqual(rule('client events are disabled on this server'));
   });
 
   it('refuses client events on encrypted channels', () => {
     const { hub, p } = setup();
     hub.subscribe(p, 'private-encrypted-x', channelAuth(p.id, 'private-encrypted-x'));
-    expect(hub.whisper(p, 'private-encrypted-x', 'typing', {})).toBe(
-      'client events are not supported on encrypted channels',
+    expect(hub.whisper(p, 'private-encrypted-x', 'typing', {})).toEqual(
+      rule('client events are not supported on encrypted channels'),
     );
   });
 
   it('limits whispers per second per connection (RATE_LIMITED; Pusher code 4301)', () => {
     const { hub, a, b, p, native, pusher } = setup({ maxClientEventsPerSecond: 3 });
     for (let i = 0; i < 3; i++) expect(hub.whisper(a, 'private-chat', 'typing', i)).toBeUndefined();
-    expect(hub.whisper(a, 'private-chat', 'typing', 3)).toBe(RATE_LIMITED);
+    expect(hub.whisper(a, 'private-chat', 'typing', 3)).toEqual(overLimit(RATE_LIMITED));
     native(a, { type: 'whisper', channel: 'private-chat', event: 'typing', data: 4 });
-    expect(sentFrames(a)).toEqual([{ type: 'error', message: 'client event rate limit reached' }]);
+    expect(sentFrames(a)).toEqual([{ type: 'error', channel: 'private-chat', message: RATE_LIMITED }]);
     expect(writtenFrames(b).map((f) => f.data)).toEqual([0, 1, 2]);
     for (let i = 0; i < 4; i++) pusher(p, { event: 'client-typing', channel: 'private-chat', data: { i } });
+    // On the channel, so that pusher-js fires channel.bind('pusher:error') too.
     expect(sentFrames(p)).toEqual([
-      { event: 'pusher:error', data: { code: 4301, message: 'client event rate limit reached' } },
+      { event: 'pusher:error', channel: 'private-chat', data: { code: 4301, message: RATE_LIMITED } },
     ]);
     // The window of one connection is its own; another second starts afresh.
     expect(hub.whisper(b, 'private-chat', 'typing', 0)).toBeUndefined();
@@ -112,14 +118,17 @@ describe('client events: refusals', () => {
     const { hub, a, b } = setup();
     const nest = (depth: number): unknown => (depth === 0 ? 1 : [nest(depth - 1)]);
     expect(hub.whisper(a, 'private-chat', 'deep', nest(64))).toBeUndefined();
-    expect(hub.whisper(a, 'private-chat', 'deep', { x: nest(64) })).toBe('whisper "data" nests deeper than 64 levels');
-    expect(hub.whisper(a, 'private-chat', 'deep', nest(65))).toBe('whisper "data" nests deeper than 64 levels');
+    const deep = rule('whisper "data" nests deeper than 64 levels');
+    expect(hub.whisper(a, 'private-chat', 'deep', { x: nest(64) })).toEqual(deep);
+    expect(hub.whisper(a, 'private-chat', 'deep', nest(65))).toEqual(deep);
     expect(b.written).toHaveLength(1);
   });
 
   it('tells the sender when the driver cannot relay it at once; a later failure is only logged', async () => {
     const sync = setup({}, new FailingDriver(true));
-    expect(sync.hub.whisper(sync.a, 'private-chat', 'typing', 1)).toBe('the client event could not be relayed');
+    expect(sync.hub.whisper(sync.a, 'private-chat', 'typing', 1)).toEqual(
+      rule('the client event could not be relayed'),
+    );
     const later = setup({}, new FailingDriver(false));
     logs.length = 0;
     expect(later.hub.whisper(later.a, 'private-chat', 'typing', 1)).toBeUndefined();
@@ -179,11 +188,48 @@ describe('client events: relay', () => {
 describe('client events: Pusher counts client- in the 200 characters of an event name', () => {
   // Pusher's limit is on the event name as clients see it: `client-` + the whisper's name.
   it('refuses a whisper whose relayed name (client-…) would be longer than 200 characters', () => {
-    const { hub, a, p, pusher } = setup();
+    const { hub, a, b, p, pusher } = setup();
     expect(hub.whisper(a, 'private-chat', 'x'.repeat(193), 1)).toBeUndefined();
-    expect(hub.whisper(a, 'private-chat', 'x'.repeat(194), 1)).toEqual(BAD_EVENT);
+    expect(hub.whisper(a, 'private-chat', 'x'.repeat(194), 1)).toEqual(overLimit(NAME_LIMIT));
     pusher(p, { event: `client-${'y'.repeat(194)}`, channel: 'private-chat', data: 1 });
-    expect(sentFrames(p)).toHaveLength(1);
+    expect(sentFrames(p)).toEqual([
+      { event: 'pusher:error', channel: 'private-chat', data: { code: 4301, message: NAME_LIMIT } },
+    ]);
+    expect(writtenFrames(b)).toHaveLength(1);
+  });
+});
+
+describe('client events: data size (maxClientEventBytes, Pusher: 10 KB)', () => {
+  const DATA_LIMIT = 'client event data is limited to 10240 bytes';
+
+  it('relays data of 10 KB as JSON and refuses a byte more, in both protocols, keeping the connection', () => {
+    const { hub, a, b, p, native, pusher } = setup();
+    // `"` + 10238 characters + `"` = 10240 bytes of JSON.
+    expect(hub.whisper(a, 'private-chat', 'big', 'x'.repeat(10_238))).toBeUndefined();
+    expect(hub.whisper(a, 'private-chat', 'big', 'x'.repeat(10_239))).toEqual(overLimit(DATA_LIMIT));
+    // Bytes, not characters: 5,120 two-byte characters are 10,242 bytes with the quotes.
+    expect(hub.whisper(b, 'private-chat', 'big', 'é'.repeat(5_120))).toEqual(overLimit(DATA_LIMIT));
+    // An object is measured as the JSON that is relayed.
+    expect(hub.whisper(b, 'private-chat', 'big', { t: 'x'.repeat(10_233) })).toEqual(overLimit(DATA_LIMIT));
+    expect(writtenFrames(b)).toHaveLength(1);
+    native(a, { type: 'whisper', channel: 'private-chat', event: 'big', data: 'x'.repeat(20_000) });
+    expect(sentFrames(a)).toEqual([{ type: 'error', channel: 'private-chat', message: DATA_LIMIT }]);
+    pusher(p, { event: 'client-big', channel: 'private-chat', data: { t: 'x'.repeat(20_000) } });
+    expect(sentFrames(p)).toEqual([
+      { event: 'pusher:error', channel: 'private-chat', data: { code: 4301, message: DATA_LIMIT } },
+    ]);
+    expect(a.state).toBe('open');
+    expect(p.state).toBe('open');
+  });
+
+  it('takes its limit from maxClientEventBytes; 0 leaves only maxMessageSize', () => {
+    const small = setup({ maxClientEventBytes: 16 });
+    expect(small.hub.whisper(small.a, 'private-chat', 'e', 'x'.repeat(14))).toBeUndefined();
+    expect(small.hub.whisper(small.a, 'private-chat', 'e', 'x'.repeat(15))).toEqual(
+      overLimit('client event data is limited to 16 bytes'),
+    );
+    const none = setup({ maxClientEventBytes: 0 });
+    expect(none.hub.whisper(none.a, 'private-chat', 'e', 'x'.repeat(50_000))).toBeUndefined();
   });
 });
 

@@ -92,6 +92,80 @@ describe('subscribe policy: names and limits', () => {
   });
 });
 
+describe('subscribe policy: the auth comes before the limits', () => {
+  it('answers a subscribe without a valid token the same whether the limits are reached or not', () => {
+    const { hub, connect } = coreHub({ maxChannels: 2, maxSubscribersPerChannel: 1 });
+    const [owner, anon, other] = ['1.1', '1.2', '1.3'].map((id) => connect(id));
+    expect(hub.subscribe(owner, 'private-owner', channelAuth(owner.id, 'private-owner'))).toMatchObject({ ok: true });
+    // Occupied and full, or empty: a client without a token for it cannot tell.
+    const bad = refused('private-owner', 'invalid auth token', 401);
+    expect(hub.subscribe(anon, 'private-owner', 'app-key:00')).toEqual(bad);
+    expect(hub.subscribe(anon, 'private-owner')).toEqual(
+      refused('private-owner', 'auth token required for this channel', 401),
+    );
+    // maxChannels reached by public channels: a bad token is still only a bad token.
+    expect(hub.subscribe(anon, 'x')).toEqual({ ok: true, channel: 'x' });
+    expect(hub.subscribe(anon, 'private-new', 'app-key:00')).toEqual(refused('private-new', 'invalid auth token', 401));
+    // The limits are told to clients that may know: those with a valid token.
+    expect(hub.subscribe(other, 'private-owner', channelAuth(other.id, 'private-owner'))).toEqual(
+      refused('private-owner', 'maxSubscribersPerChannel limit reached (1)', 429),
+    );
+    expect(hub.subscribe(other, 'private-new', channelAuth(other.id, 'private-new'))).toEqual(
+      refused('private-new', 'maxChannels limit reached (2)', 429),
+    );
+  });
+});
+
+describe('subscribe policy: maxPresenceMembers', () => {
+  const join = (h: ReturnType<typeof coreHub>, id: string, user: string) => {
+    const c = h.connect(id);
+    const { auth, channel_data } = presenceAuth(c.id, 'presence-room', user);
+    return { c, result: h.hub.subscribe(c, 'presence-room', auth, channel_data) };
+  };
+  const FULL = 'presence channel is full (maxPresenceMembers: 2)';
+
+  it('refuses a new member of a full channel, not another socket of a member, and admits once one left', () => {
+    const h = coreHub({ maxPresenceMembers: 2 });
+    const u1 = join(h, '1.1', 'u1');
+    join(h, '1.2', 'u2');
+    expect(join(h, '1.3', 'u3').result).toEqual(refused('presence-room', FULL, 429));
+    // The refused client is not on the channel and was not announced.
+    expect(h.hub.registry.members('presence-room').map((m) => m.userId)).toEqual(['u1', 'u2']);
+    expect(u1.c.written).toHaveLength(1); // u2's member_added only
+    const again = join(h, '1.4', 'u1');
+    expect(again.result).toMatchObject({ ok: true });
+    h.hub.unsubscribe(u1.c, 'presence-room');
+    expect(join(h, '1.5', 'u3').result).toEqual(refused('presence-room', FULL, 429)); // u1 is still there
+    h.hub.unsubscribe(again.c, 'presence-room');
+    expect(join(h, '1.6', 'u3').result).toMatchObject({ ok: true });
+  });
+
+  it('defaults to Pusher’s 100 members; 0 is no limit', () => {
+    const capped = coreHub();
+    for (let i = 0; i < 100; i++) expect(join(capped, `1.${i}`, `u${i}`).result).toMatchObject({ ok: true });
+    expect(join(capped, '1.100', 'u100').result).toEqual(
+      refused('presence-room', 'presence channel is full (maxPresenceMembers: 100)', 429),
+    );
+    const open = coreHub({ maxPresenceMembers: 0 });
+    for (let i = 0; i < 101; i++) expect(join(open, `1.${i}`, `u${i}`).result).toMatchObject({ ok: true });
+  });
+
+  it('Pusher: a LimitReached subscription_error on the channel', () => {
+    const h = coreHub({ maxPresenceMembers: 1 });
+    join(h, '1.1', 'u1');
+    const p = h.connect('1.2', pusherCodec);
+    const { auth, channel_data } = presenceAuth(p.id, 'presence-room', 'u2');
+    h.pusher(p, { event: 'pusher:subscribe', data: { channel: 'presence-room', auth, channel_data } });
+    expect(sentFrames(p)).toEqual([
+      {
+        event: 'pusher:subscription_error',
+        channel: 'presence-room',
+        data: { type: 'LimitReached', error: 'presence channel is full (maxPresenceMembers: 1)', status: 429 },
+      },
+    ]);
+  });
+});
+
 describe('subscribe policy: the token bucket', () => {
   it('lets a burst of maxChannelsPerConnection through at once, then refills at the rate per second', () => {
     const { policy: p } = policy({ maxSubscriptionsPerSecond: 5, maxChannelsPerConnection: 20 });

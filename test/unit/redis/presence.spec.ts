@@ -87,12 +87,44 @@ describeRedis('redis driver: presence across two nodes', () => {
     for (const { node } of both()) expect(node.presences.count(change('member_removed', 'u1'))).toBe(1);
   });
 
+  it('caps members cluster-wide in the join itself: a new user of a full channel is not recorded nor announced', async () => {
+    expect(await a.driver.presenceJoin(ROOM, '201.1', 'u1', '{}', 2)).toHaveLength(1);
+    // Two new users race for the last place from two nodes: exactly one gets it.
+    const race = await Promise.all([
+      a.driver.presenceJoin(ROOM, '201.2', 'u2', '{}', 2),
+      b.driver.presenceJoin(ROOM, '202.1', 'u3', '{}', 2),
+    ]);
+    expect(race.filter((m) => m === null)).toHaveLength(1);
+    const admitted = race[0] === null ? 'u3' : 'u2';
+    const refused = admitted === 'u2' ? 'u3' : 'u2';
+    expect(Object.keys(await redis.hgetall(`${prefix}pc:{${ROOM}}`)).sort()).toEqual(['u1', admitted].sort());
+    expect(await redis.hget(`${prefix}pu:{${ROOM}}`, refused)).toBeNull();
+    // A member's other socket still joins; a full channel refuses a new user from any node.
+    expect(await b.driver.presenceJoin(ROOM, '202.2', 'u1', '{}', 2)).toHaveLength(2);
+    expect(await b.driver.presenceJoin(ROOM, '202.3', 'u4', '{}', 2)).toBeNull();
+    await settled();
+    for (const { node } of both()) {
+      expect(node.presences.count(change('member_added', refused))).toBe(0);
+      expect(node.presences.count(change('member_added', 'u4'))).toBe(0);
+    }
+    // Without a cap (0 or none) anyone joins.
+    expect(await a.driver.presenceJoin(ROOM, '201.3', 'u5', '{}', 0)).toHaveLength(3);
+    for (const [n, sid, user] of [
+      [a, '201.1', 'u1'],
+      [b, '202.2', 'u1'],
+      [a, '201.3', 'u5'],
+      [admitted === 'u2' ? a : b, admitted === 'u2' ? '201.2' : '202.1', admitted],
+    ] as const) {
+      await n.driver.presenceLeave(ROOM, sid, user);
+    }
+  });
+
   it('counts a user once however many sockets it has, on one node or several', async () => {
     await a.driver.presenceJoin(ROOM, '201.1', 'u2', '{}');
     await a.driver.presenceJoin(ROOM, '201.2', 'u2', '{}');
     await b.driver.presenceJoin(ROOM, '202.1', 'u3', '{"n":3}');
     const members = await b.driver.presenceJoin(ROOM, '202.2', 'u2', '{}');
-    expect(members.map((m) => m.userId).sort()).toEqual(['u2', 'u3']);
+    expect(members?.map((m) => m.userId).sort()).toEqual(['u2', 'u3']);
     expect(await redis.hget(`${prefix}pc:{${ROOM}}`, 'u2')).toBe('3');
     await a.driver.presenceLeave(ROOM, '201.1', 'u2');
     await a.driver.presenceLeave(ROOM, '201.2', 'u2');
