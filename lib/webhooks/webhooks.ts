@@ -6,6 +6,13 @@ import { hmacHex } from '../crypto/signature.js';
 
 const RETRY_FOR_MS = 5 * 60_000;
 const MAX_BATCH = 50;
+/**
+ * Largest request body: a batch is sent early rather than grow past it, so one request stays small
+ * (an event bigger than this on its own goes alone).
+ */
+export const MAX_BATCH_BYTES = 256 * 1024;
+/** `{"time_ms":…,"events":[]}` around the events. */
+const ENVELOPE_BYTES = Buffer.byteLength(JSON.stringify({ time_ms: Date.now(), events: [] }));
 /** Requests on the wire per receiver. */
 const MAX_CONCURRENT = 4;
 /** Batches one receiver may have waiting or retrying (each up to MAX_BATCH events). */
@@ -37,7 +44,10 @@ interface Batch {
 export class Webhooks {
   private readonly logger = new Logger('Webhooks');
   private readonly enabled: ReadonlySet<WebhookEventName>;
-  private batch: WebhookEvent[] = [];
+  /** The events not yet sent, each as JSON. */
+  private batch: string[] = [];
+  /** Bytes of the body the batch would make now. */
+  private batchBytes = ENVELOPE_BYTES;
   private timer?: NodeJS.Timeout;
   /** Delayed vacated/removed, by `name channel user`. */
   private readonly delayed = new Map<string, { event: WebhookEvent; timer: NodeJS.Timeout }>();
@@ -58,6 +68,10 @@ export class Webhooks {
     return this.enabled.has(name);
   }
 
+  /**
+   * Sends an event (batched). A `client_event` carries the whisper's data verbatim, as Pusher does;
+   * the client-event size limit bounds it, and a batch of big ones is sent early (MAX_BATCH_BYTES).
+   */
   emit(event: WebhookEvent): void {
     if (this.closed || !this.enabled.has(event.name)) {
       // A vacated/removed that is not sent still cancels nothing; an occupied/added still cancels its pair.
@@ -91,9 +105,15 @@ export class Webhooks {
     return true;
   }
 
+  /** Adds an event to the batch; the batch goes when full (MAX_BATCH events or MAX_BATCH_BYTES) or after batchMs. */
   private push(event: WebhookEvent): void {
-    this.batch.push(event);
-    if (this.batch.length >= MAX_BATCH) this.flush();
+    const json = JSON.stringify(event);
+    const bytes = Buffer.byteLength(json);
+    // + 1: the comma before it.
+    if (this.batch.length > 0 && this.batchBytes + 1 + bytes > MAX_BATCH_BYTES) this.flush();
+    this.batchBytes += (this.batch.length > 0 ? 1 : 0) + bytes;
+    this.batch.push(json);
+    if (this.batch.length >= MAX_BATCH || this.batchBytes >= MAX_BATCH_BYTES) this.flush();
     else if (!this.timer) {
       this.timer = setTimeout(() => this.flush(), this.options.webhooks?.batchMs ?? 250);
       this.timer.unref();
@@ -104,8 +124,10 @@ export class Webhooks {
     clearTimeout(this.timer);
     this.timer = undefined;
     if (this.batch.length === 0) return;
-    const body = JSON.stringify({ time_ms: Date.now(), events: this.batch });
+    // What JSON.stringify({ time_ms, events }) gives, from the events serialized once.
+    const body = `{"time_ms":${Date.now()},"events":[${this.batch.join(',')}]}`;
     this.batch = [];
+    this.batchBytes = ENVELOPE_BYTES;
     for (const target of this.targets) this.enqueue(target, { body, firstTry: Date.now(), backoff: 1000 });
   }
 
@@ -182,7 +204,7 @@ export class Webhooks {
     if (this.closed) return;
     for (const { event, timer } of this.delayed.values()) {
       clearTimeout(timer);
-      this.batch.push(event);
+      this.push(event);
     }
     this.delayed.clear();
     this.flush();

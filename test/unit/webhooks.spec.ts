@@ -2,8 +2,18 @@ import http, { type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from '@jest/globals';
 import type { BroadcastOptions } from '../../lib/config/options.interface.js';
-import { Webhooks } from '../../lib/webhooks/webhooks.js';
+import { MAX_BATCH_BYTES, Webhooks } from '../../lib/webhooks/webhooks.js';
 import { until } from '../helpers/until.js';
+import { webhookReceiver } from '../helpers/webhooks.js';
+
+/** A whisper's webhook with `size` characters of data. */
+const whisper = (channel: string, size: number) => ({
+  name: 'client_event' as const,
+  channel,
+  event: 'client-big',
+  data: 'x'.repeat(size),
+  socket_id: '1.1',
+});
 
 /** A receiver that answers only when the test says so, and records how many requests it held at once. */
 async function holdingReceiver() {
@@ -62,5 +72,40 @@ describe('webhooks', () => {
     expect(channels.sort()).toEqual(Array.from({ length: 500 }, (_, i) => `c${i}`).sort());
     await hooks.close();
     await receiver.close();
+  });
+
+  it('sends a batch early rather than let a body pass MAX_BATCH_BYTES; a bigger event goes alone', async () => {
+    const receiver = await webhookReceiver();
+    const options = { key: 'k', secret: 's', webhooks: { urls: [receiver.url], batchMs: 10 } };
+    const hooks = new Webhooks(options as BroadcastOptions);
+    try {
+      // 100 whispers of 9 KB (50 of them made 450 KB bodies), one of 300 KB, then 10 more.
+      const sizes = [...Array(100).fill(9000), 300_000, ...Array(10).fill(9000)];
+      sizes.forEach((size, i) => {
+        hooks.emit(whisper(`private-c${i}`, size));
+      });
+      const bodies: string[] = [];
+      let events: Array<{ channel: string; data: string }> = [];
+      while (events.length < sizes.length) {
+        const { rawBody } = await receiver.bodies.next();
+        bodies.push(rawBody);
+        events = events.concat((JSON.parse(rawBody) as { events: typeof events }).events);
+      }
+      // Every event once, its data verbatim (four requests travel side by side: any order).
+      const index = (e: { channel: string }) => Number(e.channel.slice('private-c'.length));
+      events.sort((x, y) => index(x) - index(y));
+      expect(events.map((e) => e.channel)).toEqual(sizes.map((_, i) => `private-c${i}`));
+      expect(events.map((e) => e.data.length)).toEqual(sizes);
+      const big = bodies.find((b) => b.length > 300_000) ?? '';
+      expect(JSON.parse(big).events).toHaveLength(1);
+      for (const body of bodies.filter((b) => b !== big)) {
+        expect(Buffer.byteLength(body)).toBeLessThanOrEqual(MAX_BATCH_BYTES);
+      }
+      // Full batches, not one event each: 110 events in a handful of requests.
+      expect(bodies.length).toBeLessThanOrEqual(7);
+    } finally {
+      await hooks.close();
+      await receiver.close();
+    }
   });
 });
