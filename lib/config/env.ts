@@ -86,6 +86,8 @@ export function broadcastConfigFromEnv(env: Env = process.env): BroadcastModuleO
     out.webhooks = { urls: list(hookUrls) };
     const events = text(env, 'BROADCAST_WEBHOOK_EVENTS');
     if (events !== undefined) out.webhooks.events = list(events) as WebhookEventName[];
+    const maxQueueBytes = number(env, 'BROADCAST_WEBHOOK_MAX_QUEUE_BYTES', 'webhooks.maxQueueBytes');
+    if (maxQueueBytes !== undefined) out.webhooks.maxQueueBytes = maxQueueBytes;
   }
   const redis = assign<RedisDriverOptions>(
     {},

@@ -298,4 +298,10 @@ export interface WebhookOptions {
    * when the channel or member comes back meanwhile; default 3000.
    */
   delayMs?: number;
+  /**
+   * Bytes of request bodies one receiver may hold while it is slow or down: waiting their turn,
+   * waiting for a retry and on the wire (env BROADCAST_WEBHOOK_MAX_QUEUE_BYTES); past it the oldest
+   * are dropped, and logged. At least 1 MiB; default 16 MiB.
+   */
+  maxQueueBytes?: number;
 }

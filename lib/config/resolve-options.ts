@@ -162,6 +162,11 @@ export function resolveBroadcastOptions(
         throw new BroadcastConfigError(`webhooks.${k}`, 'must be an integer number of milliseconds from 0 to 60000');
       }
     }
+    const max = w.maxQueueBytes;
+    // Below 1 MiB the four requests a receiver may have on the wire (up to 256 KiB each) would fill it.
+    if (max !== undefined && (!Number.isSafeInteger(max) || max < 1024 * 1024)) {
+      throw new BroadcastConfigError('webhooks.maxQueueBytes', 'must be an integer number of bytes >= 1048576 (1 MiB)');
+    }
   }
   const rec = { ...DEFAULT_BROADCAST_OPTIONS.recovery, ...defined(o.recovery ?? {}) };
   if (

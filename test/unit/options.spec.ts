@@ -169,6 +169,30 @@ describe('options', () => {
     }
   });
 
+  it('reads and validates the webhook byte budget', () => {
+    const read = broadcastConfigFromEnv({
+      BROADCAST_WEBHOOK_URLS: 'https://a.example/hooks',
+      BROADCAST_WEBHOOK_MAX_QUEUE_BYTES: '4194304',
+    });
+    expect(read).toEqual({ webhooks: { urls: ['https://a.example/hooks'], maxQueueBytes: 4 * 1024 * 1024 } });
+    expect(resolveBroadcastOptions(read, { nodeEnv: 'test' }).webhooks?.maxQueueBytes).toBe(4 * 1024 * 1024);
+    const urls = ['https://a.example/hooks'];
+    expect(
+      resolveBroadcastOptions({ webhooks: { urls, maxQueueBytes: 1024 * 1024 } }, { nodeEnv: 'test' }).webhooks,
+    ).toEqual({ urls, maxQueueBytes: 1024 * 1024 });
+    for (const maxQueueBytes of [1024 * 1024 - 1, 1024 * 1024 + 0.5, -1, Number.POSITIVE_INFINITY]) {
+      expect(() => resolveBroadcastOptions({ webhooks: { urls, maxQueueBytes } }, { nodeEnv: 'test' })).toThrow(
+        /"webhooks.maxQueueBytes"/,
+      );
+    }
+    expect(() =>
+      broadcastConfigFromEnv({
+        BROADCAST_WEBHOOK_URLS: 'https://a.example',
+        BROADCAST_WEBHOOK_MAX_QUEUE_BYTES: 'lots',
+      }),
+    ).toThrow(/"webhooks.maxQueueBytes".*BROADCAST_WEBHOOK_MAX_QUEUE_BYTES/);
+  });
+
   it('names the option of an unparsable env value', () => {
     expect(() => broadcastConfigFromEnv({ BROADCAST_MAX_CHANNELS: 'lots' })).toThrow(
       /"maxChannels".*BROADCAST_MAX_CHANNELS/,
