@@ -9,7 +9,7 @@ import { MAX_EVENT_NAME_LENGTH, PUSHER_API_LIMITS, SERVER_TO_USER } from '../nam
 import { SOCKET_ID } from '../names/socket-id.js';
 import type { BroadcastDriver } from '../port/driver.interface.js';
 import type { BroadcastEnvelope } from '../port/envelope.js';
-import { verifyRequestSignature } from './request-signature.js';
+import { canonicalParams, verifyBodyMd5, verifyRequestQuery } from './request-signature.js';
 
 export interface ApiResponse {
   status: number;
@@ -70,9 +70,13 @@ export class PusherHttpApi {
   async handle(method: string, url: string, body: Buffer): Promise<ApiResponse> {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
-    const refused = verifyRequestSignature(method, path, query, body, this.options.key, this.options.secret);
-    if (refused) {
+    const query = canonicalParams(new URLSearchParams(q === -1 ? '' : url.slice(q + 1)));
+    const refused =
+      typeof query === 'string'
+        ? query
+        : (verifyRequestQuery(method, path, query, this.options.key, this.options.secret) ??
+          verifyBodyMd5(query, body));
+    if (typeof query === 'string' || refused) {
       this.metrics.authFailure('http_api');
       return { status: 401, body: { error: refused } };
     }
