@@ -1,4 +1,3 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { BroadcastOptions } from '../config/options.interface.js';
 import { BROADCAST_DRIVER, BROADCAST_OPTIONS } from '../constants.js';
@@ -14,6 +13,14 @@ import { canonicalParams, verifyBodyMd5, verifyRequestQuery } from './request-si
 export interface ApiResponse {
   status: number;
   body: unknown;
+}
+
+/** A request whose URL is signed: its body is still to be read and checked against body_md5. */
+export interface ApiRequest {
+  method: string;
+  path: string;
+  /** The query parameters, keys lower-cased (as signed); none given twice. */
+  query: URLSearchParams;
 }
 
 class ApiError extends Error {
@@ -67,19 +74,27 @@ export class PusherHttpApi {
     return `/apps/${this.options.appId}/`;
   }
 
-  async handle(method: string, url: string, body: Buffer): Promise<ApiResponse> {
+  /**
+   * Checks what the method and URL alone tell, before any body byte is read (see
+   * {@link verifyRequestQuery}): the request, or the 401 that refuses it. `bodyLength` is the
+   * declared Content-Length: a body announced without a signed body_md5 is refused at once.
+   */
+  authenticate(method: string, url: string, bodyLength = 0): { request: ApiRequest } | { refused: ApiResponse } {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const query = canonicalParams(new URLSearchParams(q === -1 ? '' : url.slice(q + 1)));
-    const refused =
-      typeof query === 'string'
-        ? query
-        : (verifyRequestQuery(method, path, query, this.options.key, this.options.secret) ??
-          verifyBodyMd5(query, body));
-    if (typeof query === 'string' || refused) {
-      this.metrics.authFailure('http_api');
-      return { status: 401, body: { error: refused } };
-    }
+    if (typeof query === 'string') return { refused: this.unauthorized(query) };
+    const reason =
+      verifyRequestQuery(method, path, query, this.options.key, this.options.secret) ??
+      (bodyLength > 0 && !query.has('body_md5') ? 'body_md5 missing' : undefined);
+    if (reason) return { refused: this.unauthorized(reason) };
+    return { request: { method, path, query } };
+  }
+
+  /** Answers an authenticated request once its body is in: body_md5 first, then the route. */
+  async handle({ method, path, query }: ApiRequest, body: Buffer): Promise<ApiResponse> {
+    const refused = verifyBodyMd5(query, body);
+    if (refused) return this.unauthorized(refused);
     try {
       return { status: 200, body: await this.route(method, path.slice(this.prefix.length).split('/'), query, body) };
     } catch (err) {
@@ -87,6 +102,11 @@ export class PusherHttpApi {
       this.logger.error(`HTTP API ${method} ${path} failed: ${(err as Error)?.message ?? String(err)}`);
       return { status: 500, body: { error: 'internal error' } };
     }
+  }
+
+  private unauthorized(reason: string): ApiResponse {
+    this.metrics.authFailure('http_api');
+    return { status: 401, body: { error: reason } };
   }
 
   private async route(method: string, parts: string[], query: URLSearchParams, body: Buffer): Promise<unknown> {
@@ -229,45 +249,4 @@ function json(body: Buffer): unknown {
   } catch {
     throw bad('the body is not valid JSON');
   }
-}
-
-/**
- * Serves `/apps/{appId}/…` ahead of the app's own router, on the Node HTTP server itself: global
- * prefixes, versioning, guards, interceptors and body parsers of the app do not apply, and the
- * request signature is checked over the exact bytes received. Other paths go to the app unchanged.
- */
-export function mountPusherHttpApi(server: Server, api: PusherHttpApi): void {
-  const appListeners = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
-  server.removeAllListeners('request');
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    if (req.url?.startsWith(api.prefix)) {
-      serve(api, req, res);
-      return;
-    }
-    for (const l of appListeners) l.call(server, req, res);
-  });
-}
-
-function serve(api: PusherHttpApi, req: IncomingMessage, res: ServerResponse): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let tooBig = false;
-  req.on('data', (chunk: Buffer) => {
-    size += chunk.length;
-    if (size > PUSHER_API_LIMITS.bodyBytes) tooBig = true;
-    else chunks.push(chunk);
-  });
-  req.on('error', () => res.destroy());
-  req.on('end', () => {
-    const reply = (status: number, body: unknown) => {
-      const text = JSON.stringify(body);
-      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-      res.end(text);
-    };
-    if (tooBig) return reply(413, { error: 'request body too large' });
-    api.handle(req.method ?? 'GET', req.url ?? '/', Buffer.concat(chunks)).then(
-      (r) => reply(r.status, r.body),
-      () => reply(500, { error: 'internal error' }),
-    );
-  });
 }
