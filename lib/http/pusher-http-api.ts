@@ -139,7 +139,10 @@ export class PusherHttpApi {
     if (!Array.isArray(list) || list.length === 0 || list.length > PUSHER_API_LIMITS.channels) {
       throw bad(`"channels" must list 1-${PUSHER_API_LIMITS.channels} channels`);
     }
-    const raw = typeof data === 'string' ? data : JSON.stringify(data ?? null);
+    // Pusher's API requires `data` and types `info` as a string; other JSON data is relayed encoded.
+    if (data === undefined || data === null) throw bad('"data" is required');
+    if (info !== undefined && typeof info !== 'string') throw bad('"info" must be a string');
+    const raw = typeof data === 'string' ? data : JSON.stringify(data);
     if (Buffer.byteLength(raw) > PUSHER_API_LIMITS.dataBytes) throw new ApiError(413, `"data" is larger than 10 KB`);
     const targets = [...new Set(list.map(checkApiChannel))];
     // `#server-to-user-{id}` (the SDKs' sendToUser) reaches that user's signed-in sockets.

@@ -97,4 +97,26 @@ describe('Pusher HTTP API requests', () => {
       expect(res).toEqual({ status: 200, body: { channels: { [ROOM]: {} } } });
     });
   });
+
+  describe('event fields', () => {
+    it('refuses an event without data, or with an info that is not a string, alone or in a batch', async () => {
+      const sdk = pusherServer(run);
+      const refused = (request: Promise<unknown>, error: string) =>
+        expect(request).rejects.toMatchObject({ status: 400, body: JSON.stringify({ error }) });
+      const post = (path: string, body: unknown) => sdk.post({ path, body: body as never });
+      const event = { name: 'E', channel: 'canon-public', data: '{"n":1}' };
+      const { data: _, ...noData } = event;
+      await refused(sdk.trigger('canon-public', 'E', undefined), '"data" is required');
+      await refused(post('/events', noData), '"data" is required');
+      await refused(post('/events', { ...event, data: null }), '"data" is required');
+      await refused(post('/events', { ...event, info: ['subscription_count'] }), '"info" must be a string');
+      await refused(post('/events', { ...event, info: 1 }), '"info" must be a string');
+      await refused(post('/batch_events', { batch: [event, noData] }), '"data" is required');
+      await refused(post('/batch_events', { batch: [event, { ...event, info: {} }] }), '"info" must be a string');
+      // None of them published anything: the watcher's next frame is the event below.
+      const ok = await post('/events', { ...event, info: 'subscription_count' });
+      expect(await ok.json()).toEqual({ channels: { 'canon-public': { subscription_count: 1 } } });
+      expect(await watcher.next()).toEqual({ type: 'event', event: 'E', channel: 'canon-public', data: { n: 1 } });
+    });
+  });
 });
