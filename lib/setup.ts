@@ -6,7 +6,8 @@ import { BroadcastWsAdapter } from './gateway/broadcast-ws.adapter.js';
 import { IpLimit } from './gateway/client-ip.js';
 import { SetupCheck } from './gateway/setup-check.js';
 import { setupTooLate } from './gateway/setup-errors.js';
-import { mountPusherHttpApi, PusherHttpApi } from './http/pusher-http-api.js';
+import { PusherHttpApi } from './http/pusher-http-api.js';
+import { mountPusherHttpApi } from './http/pusher-http-server.js';
 
 /**
  * Everything the app needs before `listen()`, in one call right after `NestFactory.create` (or

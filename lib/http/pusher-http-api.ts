@@ -1,4 +1,3 @@
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { BroadcastOptions } from '../config/options.interface.js';
 import { BROADCAST_DRIVER, BROADCAST_OPTIONS } from '../constants.js';
@@ -9,11 +8,19 @@ import { MAX_EVENT_NAME_LENGTH, PUSHER_API_LIMITS, SERVER_TO_USER } from '../nam
 import { SOCKET_ID } from '../names/socket-id.js';
 import type { BroadcastDriver } from '../port/driver.interface.js';
 import type { BroadcastEnvelope } from '../port/envelope.js';
-import { verifyRequestSignature } from './request-signature.js';
+import { canonicalParams, verifyBodyMd5, verifyRequestQuery } from './request-signature.js';
 
 export interface ApiResponse {
   status: number;
   body: unknown;
+}
+
+/** A request whose URL is signed: its body is still to be read and checked against body_md5. */
+export interface ApiRequest {
+  method: string;
+  path: string;
+  /** The query parameters, keys lower-cased (as signed); none given twice. */
+  query: URLSearchParams;
 }
 
 class ApiError extends Error {
@@ -67,15 +74,27 @@ export class PusherHttpApi {
     return `/apps/${this.options.appId}/`;
   }
 
-  async handle(method: string, url: string, body: Buffer): Promise<ApiResponse> {
+  /**
+   * Checks what the method and URL alone tell, before any body byte is read (see
+   * {@link verifyRequestQuery}): the request, or the 401 that refuses it. `bodyLength` is the
+   * declared Content-Length: a body announced without a signed body_md5 is refused at once.
+   */
+  authenticate(method: string, url: string, bodyLength = 0): { request: ApiRequest } | { refused: ApiResponse } {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
-    const refused = verifyRequestSignature(method, path, query, body, this.options.key, this.options.secret);
-    if (refused) {
-      this.metrics.authFailure('http_api');
-      return { status: 401, body: { error: refused } };
-    }
+    const query = canonicalParams(new URLSearchParams(q === -1 ? '' : url.slice(q + 1)));
+    if (typeof query === 'string') return { refused: this.unauthorized(query) };
+    const reason =
+      verifyRequestQuery(method, path, query, this.options.key, this.options.secret) ??
+      (bodyLength > 0 && !query.has('body_md5') ? 'body_md5 missing' : undefined);
+    if (reason) return { refused: this.unauthorized(reason) };
+    return { request: { method, path, query } };
+  }
+
+  /** Answers an authenticated request once its body is in: body_md5 first, then the route. */
+  async handle({ method, path, query }: ApiRequest, body: Buffer): Promise<ApiResponse> {
+    const refused = verifyBodyMd5(query, body);
+    if (refused) return this.unauthorized(refused);
     try {
       return { status: 200, body: await this.route(method, path.slice(this.prefix.length).split('/'), query, body) };
     } catch (err) {
@@ -83,6 +102,11 @@ export class PusherHttpApi {
       this.logger.error(`HTTP API ${method} ${path} failed: ${(err as Error)?.message ?? String(err)}`);
       return { status: 500, body: { error: 'internal error' } };
     }
+  }
+
+  private unauthorized(reason: string): ApiResponse {
+    this.metrics.authFailure('http_api');
+    return { status: 401, body: { error: reason } };
   }
 
   private async route(method: string, parts: string[], query: URLSearchParams, body: Buffer): Promise<unknown> {
@@ -115,7 +139,10 @@ export class PusherHttpApi {
     if (!Array.isArray(list) || list.length === 0 || list.length > PUSHER_API_LIMITS.channels) {
       throw bad(`"channels" must list 1-${PUSHER_API_LIMITS.channels} channels`);
     }
-    const raw = typeof data === 'string' ? data : JSON.stringify(data ?? null);
+    // Pusher's API requires `data` and types `info` as a string; other JSON data is relayed encoded.
+    if (data === undefined || data === null) throw bad('"data" is required');
+    if (info !== undefined && typeof info !== 'string') throw bad('"info" must be a string');
+    const raw = typeof data === 'string' ? data : JSON.stringify(data);
     if (Buffer.byteLength(raw) > PUSHER_API_LIMITS.dataBytes) throw new ApiError(413, `"data" is larger than 10 KB`);
     const targets = [...new Set(list.map(checkApiChannel))];
     // `#server-to-user-{id}` (the SDKs' sendToUser) reaches that user's signed-in sockets.
@@ -225,45 +252,4 @@ function json(body: Buffer): unknown {
   } catch {
     throw bad('the body is not valid JSON');
   }
-}
-
-/**
- * Serves `/apps/{appId}/…` ahead of the app's own router, on the Node HTTP server itself: global
- * prefixes, versioning, guards, interceptors and body parsers of the app do not apply, and the
- * request signature is checked over the exact bytes received. Other paths go to the app unchanged.
- */
-export function mountPusherHttpApi(server: Server, api: PusherHttpApi): void {
-  const appListeners = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
-  server.removeAllListeners('request');
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    if (req.url?.startsWith(api.prefix)) {
-      serve(api, req, res);
-      return;
-    }
-    for (const l of appListeners) l.call(server, req, res);
-  });
-}
-
-function serve(api: PusherHttpApi, req: IncomingMessage, res: ServerResponse): void {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let tooBig = false;
-  req.on('data', (chunk: Buffer) => {
-    size += chunk.length;
-    if (size > PUSHER_API_LIMITS.bodyBytes) tooBig = true;
-    else chunks.push(chunk);
-  });
-  req.on('error', () => res.destroy());
-  req.on('end', () => {
-    const reply = (status: number, body: unknown) => {
-      const text = JSON.stringify(body);
-      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-      res.end(text);
-    };
-    if (tooBig) return reply(413, { error: 'request body too large' });
-    api.handle(req.method ?? 'GET', req.url ?? '/', Buffer.concat(chunks)).then(
-      (r) => reply(r.status, r.body),
-      () => reply(500, { error: 'internal error' }),
-    );
-  });
 }

@@ -1,6 +1,11 @@
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { BroadcastService, ConnectionManager } from 'nestjs-broadcasting';
+import { PusherHttpApi } from '../../lib/http/pusher-http-api.js';
+import { mountPusherHttpApi } from '../../lib/http/pusher-http-server.js';
 import { type RunningApp, startFixture } from '../helpers/app.js';
+import { rawRequest, signedUrl } from '../helpers/pusher-api.js';
 import { TestClient } from '../helpers/test-client.js';
 import { until } from '../helpers/until.js';
 
@@ -162,6 +167,103 @@ describe('floods and limits', () => {
     } finally {
       await first.close();
       await run.close();
+    }
+  });
+});
+
+describe('HTTP API uploads', () => {
+  const MiB = 1024 * 1024;
+  const events = '/apps/app-id/events';
+  const event = '{"name":"E","channel":"uploads","data":"{}"}';
+  let run: RunningApp;
+  beforeAll(async () => {
+    run = await startFixture();
+  });
+  afterAll(async () => {
+    await run.close();
+  });
+
+  // Each request below sends part of what it announces and then nothing: only an answer given before
+  // the body, and a connection the server closes itself, let rawRequest resolve.
+  it('refuses an unsigned upload from its URL alone, before its body, and closes the connection', async () => {
+    const answer = await rawRequest(
+      run.http,
+      `POST ${events}?auth_key=app-key HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: ${MiB}`,
+      'x'.repeat(100),
+    );
+    expect(answer).toMatchObject({ status: 401, headers: { connection: 'close' } });
+    expect(JSON.parse(answer.body)).toEqual({ error: 'auth_timestamp missing or not a number' });
+  });
+
+  it('reads little of an unsigned 1 MiB body sent in one go: the socket closes after the 401', async () => {
+    const accepted = new Promise<net.Socket>((resolve) => run.app.getHttpServer().once('connection', resolve));
+    const client = net.connect(Number(new URL(run.http).port), '127.0.0.1');
+    client.on('error', () => {}); // the server may reset a connection whose bytes it never read
+    client.resume();
+    const clientClosed = new Promise((resolve) => client.once('close', resolve));
+    client.write(`POST ${events}?auth_key=app-key HTTP/1.1\r\nHost: x\r\nContent-Length: ${MiB}\r\n\r\n`);
+    client.write(Buffer.alloc(MiB, 'x'));
+    const server = await accepted;
+    await Promise.all([clientClosed, new Promise((resolve) => server.once('close', resolve))]);
+    // Reading everything would be 1 MiB; the refusal reads what came with the headers and a little
+    // more (128 KiB on Node 20: two reads) before Node closes the socket.
+    expect(server.bytesRead).toBeLessThan(MiB / 2);
+  });
+
+  it('refuses a signed request announcing more than 1 MiB from its Content-Length alone', async () => {
+    const answer = await rawRequest(
+      run.http,
+      `POST ${signedUrl('POST', events, [], event)} HTTP/1.1\r\nContent-Length: ${MiB + 1}`,
+    );
+    expect(answer).toMatchObject({ status: 413, headers: { connection: 'close' } });
+    expect(JSON.parse(answer.body)).toEqual({ error: 'request body too large' });
+  });
+
+  it('refuses a replayed signed GET given a body it did not sign (no body_md5) before reading it', async () => {
+    const answer = await rawRequest(
+      run.http,
+      `GET ${signedUrl('GET', '/apps/app-id/channels')} HTTP/1.1\r\nContent-Length: ${MiB}`,
+      'x'.repeat(100),
+    );
+    expect(answer).toMatchObject({ status: 401, headers: { connection: 'close' } });
+    expect(JSON.parse(answer.body)).toEqual({ error: 'body_md5 missing' });
+  });
+
+  it('stops reading a chunked body at 1 MiB with 413 and closes the connection', async () => {
+    const chunk = (data: string) => `${data.length.toString(16)}\r\n${data}\r\n`;
+    // 16 chunks of 64 KiB and one byte more; the last chunk (0) that would end the body never comes.
+    const body = chunk('x'.repeat(64 * 1024)).repeat(16) + chunk('x');
+    const answer = await rawRequest(
+      run.http,
+      `POST ${signedUrl('POST', events, [], event)} HTTP/1.1\r\nTransfer-Encoding: chunked`,
+      body,
+    );
+    expect(answer).toMatchObject({ status: 413, headers: { connection: 'close' } });
+  });
+
+  it('reads a signed chunked body that stays under 1 MiB', async () => {
+    const answer = await rawRequest(
+      run.http,
+      `POST ${signedUrl('POST', events, [], event)} HTTP/1.1\r\nTransfer-Encoding: chunked\r\nConnection: close`,
+      `${event.length.toString(16)}\r\n${event}\r\n0\r\n\r\n`,
+    );
+    expect(answer).toMatchObject({ status: 200, body: '{}' });
+  });
+
+  it('answers a signed request whose body stalls with 408 after the body timeout and closes the connection', async () => {
+    const server = http.createServer();
+    mountPusherHttpApi(server, run.app.get(PusherHttpApi, { strict: false }), 200);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const answer = await rawRequest(
+        origin,
+        `POST ${signedUrl('POST', events, [], event)} HTTP/1.1\r\nContent-Length: ${event.length}`,
+        event.slice(0, 10),
+      );
+      expect(answer).toMatchObject({ status: 408, headers: { connection: 'close' } });
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
     }
   });
 });

@@ -1,5 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
-import { md5Hex, requestStringToSign, verifyRequestSignature } from '../../lib/http/request-signature.js';
+import { hmacHex } from '../../lib/crypto/signature.js';
+import {
+  canonicalParams,
+  md5Hex,
+  requestStringToSign,
+  verifyBodyMd5,
+  verifyRequestQuery,
+  verifyRequestSignature,
+} from '../../lib/http/request-signature.js';
 
 // The REST test vector of the Pusher reference (§7).
 const KEY = '278d425bdf160c739803';
@@ -70,5 +78,71 @@ describe('HTTP API request signatures', () => {
     ],
   ])('refuses %s', (_what, run, why) => {
     expect(run()).toMatch(why);
+  });
+
+  it('checks the query alone, body_md5 included, before the body is read', () => {
+    const params = canonicalParams(query()) as URLSearchParams;
+    expect(verifyRequestQuery('POST', '/apps/3/events', params, KEY, SECRET, 1353088179)).toBeUndefined();
+    expect(verifyBodyMd5(params, BODY)).toBeUndefined();
+    expect(verifyBodyMd5(params, Buffer.from('{}'))).toMatch(/body_md5/);
+    // A changed body_md5 is a changed signed string.
+    const changed = canonicalParams(query({ body_md5: md5Hex(Buffer.from('{}')) })) as URLSearchParams;
+    expect(verifyRequestQuery('POST', '/apps/3/events', changed, KEY, SECRET, 1353088179)).toBe('invalid signature');
+  });
+
+  it('requires body_md5 for a body and accepts an empty body without one', () => {
+    const empty = new URLSearchParams();
+    expect(verifyBodyMd5(empty, Buffer.alloc(0))).toBeUndefined();
+    expect(verifyBodyMd5(empty, BODY)).toMatch(/body_md5/);
+  });
+
+  it('refuses a missing or malformed auth_timestamp as such', () => {
+    for (const ts of ['', 'soon', ' 1353088179']) {
+      const params = canonicalParams(query({ auth_timestamp: ts })) as URLSearchParams;
+      expect(verifyRequestQuery('POST', '/apps/3/events', params, KEY, SECRET, 0)).toBe(
+        'auth_timestamp missing or not a number',
+      );
+    }
+  });
+
+  it('lower-cases parameter names, as they are signed', () => {
+    expect([...(canonicalParams(new URLSearchParams('Auth_Key=k&INFO=a%2Cb')) as URLSearchParams)]).toEqual([
+      ['auth_key', 'k'],
+      ['info', 'a,b'],
+    ]);
+  });
+
+  it.each([
+    ['a parameter given twice', 'info=a&info=b', /"info" is given more than once/],
+    ['a parameter given twice in two cases', 'info=a&Info=b', /"info" is given more than once/],
+    ['"&" in a value', 'filter_by_prefix=presence-%26info%3Duser_count', /"filter_by_prefix": its value holds "&"/],
+    ['"&" in a name', 'a%26b=1', /"a&b": its name holds/],
+    ['"=" in a name', 'a%3Db=c', /"a=b": its name holds/],
+  ])('refuses %s, which would make the signed string ambiguous', (_what, raw, why) => {
+    expect(canonicalParams(new URLSearchParams(raw))).toMatch(why);
+  });
+
+  it('names no more than 64 characters of a refused parameter, and never its value', () => {
+    const reason = canonicalParams(new URLSearchParams(`${'k'.repeat(100)}=x%26secret-value`)) as string;
+    expect(reason).toBe(`query parameter "${'k'.repeat(64)}…": its value holds "&"`);
+  });
+
+  it('refuses a signed query re-cut into one parameter, though its string to sign is the same', () => {
+    const signed = new URLSearchParams(
+      'auth_key=k&auth_timestamp=100&auth_version=1.0&filter_by_prefix=presence-&info=user_count',
+    );
+    const recut = new URLSearchParams(
+      'auth_key=k&auth_timestamp=100&auth_version=1.0&filter_by_prefix=presence-%26info%3Duser_count',
+    );
+    expect(requestStringToSign('GET', '/apps/3/channels', recut)).toBe(
+      requestStringToSign('GET', '/apps/3/channels', signed),
+    );
+    const signature = hmacHex(SECRET, requestStringToSign('GET', '/apps/3/channels', signed));
+    const verify = (q: URLSearchParams) => {
+      q.set('auth_signature', signature);
+      return verifyRequestSignature('GET', '/apps/3/channels', q, Buffer.alloc(0), 'k', SECRET, 100);
+    };
+    expect(verify(signed)).toBeUndefined();
+    expect(verify(recut)).toMatch(/its value holds "&"/);
   });
 });
