@@ -32,6 +32,12 @@ export class AppModule {
           isGlobal: true,
           metrics: true,
           eventEmitter: true,
+          // The chat rooms are presence channels: at most 50 people each (Pusher's limit is 100; every
+          // join costs every member a frame), and a whisper (typing, a chat line) carries at most 2 KB.
+          // Behind a proxy, list it so that the per-address limit sees the clients, not the proxy:
+          // BROADCAST_TRUST_PROXY=10.0.0.0/8 (docs/connections.md#limits).
+          maxPresenceMembers: 50,
+          maxClientEventBytes: 2048,
           ...env,
           // Reconnecting native clients resume these channels (each BROADCAST_RECOVERY_* variable
           // overrides its part); one connection may be replayed at most 5,000 events or 4 MiB a
