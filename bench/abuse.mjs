@@ -85,6 +85,7 @@ setTimeout(() => {
 function startTarget(extra = {}) {
   const child = fork(join(BENCH, 'servers/abuse-target.mjs'), [], {
     env: { ...process.env, LIB, ABUSE_OPTIONS: JSON.stringify(extra) },
+    execArgv: ['--expose-gc'],
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   children.add(child);
@@ -126,6 +127,24 @@ async function stopTarget(t) {
 }
 
 const alive = (t) => t.child.exitCode === null && t.child.signalCode === null;
+
+/** The target's live heap in MB after a full GC (NaN when it does not answer within 5 s). */
+function heapMb(t) {
+  if (!alive(t)) return Promise.resolve(Number.NaN);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done(Number.NaN), 5000);
+    const onMessage = (m) => {
+      if (typeof m?.heapUsed === 'number') done(m.heapUsed / 1024 / 1024);
+    };
+    const done = (v) => {
+      clearTimeout(timer);
+      t.child.off('message', onMessage);
+      resolve(v);
+    };
+    t.child.on('message', onMessage);
+    t.child.send('heap');
+  });
+}
 
 const rssMb = (pid) => {
   try {
@@ -436,6 +455,7 @@ async function webhookFlood(dataBytes, label) {
   }
   const relayed = () => listeners.reduce((n, l) => n + l.count, 0);
   await sleep(300);
+  const heapBefore = await heapMb(t);
   const before = rssMb(t.pid);
   const rss = rssSampler(t.pid);
   const data = pad(dataBytes);
@@ -451,9 +471,11 @@ async function webhookFlood(dataBytes, label) {
   }, 1000 / RATE);
   await sleep(WHISPER_MS / 2);
   const middle = rssMb(t.pid);
+  const heapMiddle = await heapMb(t);
   await sleep(WHISPER_MS / 2);
   clearInterval(timer);
   const last = rssMb(t.pid);
+  const heapLast = await heapMb(t);
   const seconds = (now() - start) / 1000;
   await sleep(500); // the last error frames
   const peak = rss.stop();
@@ -482,6 +504,7 @@ async function webhookFlood(dataBytes, label) {
     rssGrowthMb: growth,
     rssGrowthFirstHalfMb: middle - before,
     rssGrowthSecondHalfMb: last - middle,
+    heapLiveMb: [heapBefore, heapMiddle, heapLast],
     growthMbPerSecond: growth / seconds,
     webhookRequestsReceived: hooks.requests,
     webhookBytesReceived: hooks.bytes,
@@ -499,6 +522,7 @@ async function webhookFlood(dataBytes, label) {
     `+${f1(growth)} MB (${f1(growth / seconds)} MB/s), ${f1(before)} → ${f1(peak)} MB`,
   );
   row(a, 'RSS growth, first half / second half', `+${f1(middle - before)} / +${f1(last - middle)} MB`);
+  row(a, 'live heap after GC: start / middle / end', `${f1(heapBefore)} / ${f1(heapMiddle)} / ${f1(heapLast)} MB`);
   row(
     a,
     'whispers accepted (relayed) / sent',

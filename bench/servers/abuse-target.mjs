@@ -29,3 +29,10 @@ const limits = Object.fromEntries(
   Object.entries(resolved).filter(([, v]) => typeof v === 'number' || typeof v === 'boolean'),
 );
 process.send?.({ ready: true, port: app.getHttpServer().address().port, limits });
+// The live heap after a full collection (the target runs with --expose-gc): what the server really
+// holds, where RSS also counts garbage and memory V8 keeps for later.
+process.on('message', (m) => {
+  if (m !== 'heap') return;
+  globalThis.gc?.();
+  process.send?.({ heapUsed: process.memoryUsage().heapUsed });
+});
