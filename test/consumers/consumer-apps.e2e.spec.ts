@@ -34,7 +34,7 @@ const RESOLUTIONS: { resolution: string; compiler: Compiler }[] = [
 const running: RunningConsumer[] = [];
 const started = new Map(
   APPS.map(({ name, compiler }) => {
-    const app = copyApp(name, { shared: true }).then(async (dir) => {
+    const app = copyApp(name, { shared: 'shared' }).then(async (dir) => {
       await compile(dir, compiler);
       const app = await startApp(dir, 'dist/main.js');
       running.push(app);

@@ -161,13 +161,14 @@ async function makeInstall(): Promise<string> {
 
 /**
  * Copies an app of test/consumers/apps/ next to the shared install; resolves with its folder. With
- * `shared`, the files the round-trip apps have alike (apps/shared/src) are laid into its `src/`
- * first, and the app's own files go over them.
+ * `shared` (a folder of apps/: `shared` for the round-trip apps, `runner-app` for the test-runner
+ * apps), the files several apps have alike (`<shared>/src`) are laid into its `src/` first, and the
+ * app's own files go over them.
  */
-export async function copyApp(name: string, { shared = false } = {}): Promise<string> {
+export async function copyApp(name: string, { shared }: { shared?: string } = {}): Promise<string> {
   const install = await sharedInstall();
   const dest = join(install, 'apps', `${name}-${process.pid}-${Date.now().toString(36)}`);
-  if (shared) cpSync(join(APPS, 'shared/src'), join(dest, 'src'), { recursive: true });
+  if (shared) cpSync(join(APPS, shared, 'src'), join(dest, 'src'), { recursive: true });
   cpSync(join(APPS, name), dest, { recursive: true });
   return dest;
 }

@@ -73,7 +73,7 @@ const EXPECTED: Summary = {
 
 describe.each(RUNNERS)('a Nest app tested with $runner (test/consumers/apps/$app)', ({ app, args, summary }) => {
   it('type-checks, and its unit and e2e tests pass: 3 files, 10 tests', async () => {
-    const dir = await copyApp(app);
+    const dir = await copyApp(app, { shared: 'runner-app' });
     await compile(dir, 'ts7'); // the tests and the runner config, strict, against the packed package
     // The user's shell, not this jest worker's: no inherited NODE_OPTIONS (the flag is the runner's own).
     const env = { NODE_OPTIONS: undefined, JEST_WORKER_ID: undefined, FORCE_COLOR: undefined, NO_COLOR: '1' };
@@ -125,7 +125,8 @@ describe('docs/testing.md and the two apps', () => {
     for (const [, path, code] of blocks) expect({ path, code }).toEqual({ path, code: read(path) });
   });
 
-  it('has the same app in both, and the same tests but for the runner’s imports', () => {
+  // The app itself (apps/runner-app/src) is laid under both; their tests differ only by the runner's imports.
+  it('has the same tests in both but for the runner’s imports', () => {
     expect(sources('vitest')).toEqual(sources('jest-esm'));
     for (const file of sources('jest-esm')) {
       const vitest = parts(read(`vitest/${file}`));
