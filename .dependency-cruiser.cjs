@@ -7,7 +7,7 @@ const LAYERS = [
   ['mechanisms', ['^lib/(recovery|webhooks|decorators|discovery|metrics)/']],
   ['drivers', ['^lib/drivers/']],
   ['core', ['^lib/core/']],
-  ['services', ['^lib/(protocols|hooks)/', '^lib/(broadcast[.]service|connection-manager)[.]ts$']],
+  ['services', ['^lib/(protocols|hooks|publish)/', '^lib/(broadcast[.]service|connection-manager)[.]ts$']],
   ['edges', ['^lib/(gateway|http|auth|health|events)/']],
   ['module', ['^lib/(broadcast[.]module|broadcast[.]module-definition|setup|index)[.]ts$']],
 ];

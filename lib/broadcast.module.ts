@@ -29,6 +29,8 @@ import { MetricsExporter } from './http/metrics-exporter.js';
 import { PusherHttpApi } from './http/pusher-http-api.js';
 import { BroadcastMetrics, NO_METRICS } from './metrics/broadcast-metrics.js';
 import { createPrometheusMetrics } from './metrics/prometheus-metrics.js';
+import { BroadcastQueue } from './publish/broadcast-queue.js';
+import { EnvelopePublisher } from './publish/envelope-publisher.js';
 import { Webhooks } from './webhooks/webhooks.js';
 
 const logger = new Logger('BroadcastModule');
@@ -52,6 +54,8 @@ const providers: Provider[] = [
   },
   BroadcastHub,
   IpLimit,
+  EnvelopePublisher,
+  BroadcastQueue,
   BroadcastService,
   ConnectionManager,
   ChannelAuthExplorer,

@@ -1,6 +1,14 @@
 export { ChannelAuthService } from './auth/channel-auth.service.js';
 export { BroadcastModule } from './broadcast.module.js';
-export { BroadcastService, PendingBroadcast } from './broadcast.service.js';
+export { BroadcastService } from './broadcast.service.js';
+export type {
+  AnyEvents,
+  DeclaredName,
+  DeclaredPayload,
+  EventMapOf,
+  EventName,
+  FitsEventMap,
+} from './client/event-map.js';
 export { BroadcastConfigError } from './config/config-error.js';
 export { DEFAULT_BROADCAST_OPTIONS } from './config/defaults.js';
 export { broadcastConfigFromEnv } from './config/env.js';
@@ -12,6 +20,7 @@ export type {
   BroadcastOptions,
   BroadcastOptionsFactory,
   BroadcastPusherOptions,
+  BroadcastQueueOptions,
   MetricsRegistry,
   RecoveryOptions,
   RedisDriverOptions,
@@ -66,4 +75,5 @@ export type {
 } from './port/driver.interface.js';
 export { type BroadcastEnvelope, type ControlMessage, type MemberInfo, payloadJson } from './port/envelope.js';
 export type { CachedEvent, HistoryEntry, Recovery, StreamPosition } from './port/stream.js';
+export { PendingBroadcast } from './publish/pending-broadcast.js';
 export { setupBroadcasting } from './setup.js';

@@ -5,7 +5,7 @@ import type { SampleEvents } from './events.js';
 /** `POST /announcements {message}` → `Announcement {message}` on `announcements`. No auth (demo). */
 @Controller('announcements')
 export class AnnouncementsController {
-  constructor(private readonly broadcast: BroadcastService) {}
+  constructor(private readonly broadcast: BroadcastService<SampleEvents>) {}
 
   @Post()
   @HttpCode(202)
@@ -15,12 +15,7 @@ export class AnnouncementsController {
       throw new BadRequestException('"message" must be a string of 1-1000 characters');
     }
     // Laravel Echo sends X-Socket-ID so that the sender's own socket is left out (toOthers).
-    await this.broadcast
-      .channel('announcements')
-      .event('Announcement')
-      .data({ message } satisfies SampleEvents['Announcement'])
-      .toOthers(socketId)
-      .send();
+    await this.broadcast.channel('announcements').event('Announcement').data({ message }).toOthers(socketId).send();
     return { sent: true };
   }
 }

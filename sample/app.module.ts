@@ -12,12 +12,13 @@ import { HealthController } from './health/health.controller.js';
 import { OrderChannelAuthorizer } from './orders/order-channel.authorizer.js';
 import { OrdersController } from './orders/orders.controller.js';
 import { OrdersStore } from './orders/orders.store.js';
+import { queueImports } from './queue.js';
 import { UsersController } from './users/users.controller.js';
 
 /**
  * The sample app: all configuration from env (BROADCAST_*), overridable for tests. It opts in to
- * Prometheus metrics (`GET /metrics`) and to broadcasting @nestjs/event-emitter events; `GET /health`
- * is a @nestjs/terminus check.
+ * Prometheus metrics (`GET /metrics`), to broadcasting @nestjs/event-emitter events and, with
+ * BROADCAST_QUEUE, to queued broadcasts; `GET /health` is a @nestjs/terminus check.
  */
 @Module({})
 export class AppModule {
@@ -28,6 +29,8 @@ export class AppModule {
       imports: [
         EventEmitterModule.forRoot(),
         TerminusModule,
+        // BROADCAST_QUEUE=broadcasts: OrderDelivered goes through BullMQ (sample/queue.ts).
+        ...queueImports(overrides.queue ?? env.queue),
         BroadcastModule.forRoot({
           isGlobal: true,
           metrics: true,

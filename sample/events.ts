@@ -1,13 +1,15 @@
 import type { EventMapOf } from 'nestjs-broadcasting/client';
+import type { OrderDelivered } from './orders/order-delivered.event.js';
 import type { OrderShipped } from './orders/order-shipped.event.js';
 
 /**
- * Every event the sample broadcasts, name → payload: the server's code (`satisfies` on the
- * payloads, the `OrderShipped` class itself) and the typed client (`createClient<SampleEvents>()`)
- * both check against it, so a renamed event or a changed payload fails to compile on both sides.
+ * Every event the sample broadcasts, name → payload: the server (`BroadcastService<SampleEvents>`
+ * checks names and payloads, the event classes declare theirs) and the typed client
+ * (`createClient<SampleEvents>()`) both check against it, so a renamed event or a changed payload
+ * fails to compile on both sides.
  * Types only: nothing of the server reaches a browser bundle.
  */
-export type SampleEvents = EventMapOf<OrderShipped> & {
+export type SampleEvents = EventMapOf<OrderShipped | OrderDelivered> & {
   Announcement: { message: string };
   Notification: { title: string };
 };

@@ -129,26 +129,4 @@ export interface EventMeta {
   position?: StreamPosition;
 }
 
-/**
- * An event map derived from server event classes (`ShouldBroadcast`): event name → payload.
- * `broadcastAs()` must return a literal type (`return 'OrderShipped' as const`); a class whose
- * name is only known as `string` adds nothing, so that a misspelt name fails to compile.
- *
- * ```ts
- * type Events = EventMapOf<OrderShipped | InvoicePaid> & { Announcement: { message: string } };
- * ```
- */
-export type EventMapOf<T extends { broadcastAs(): string; broadcastWith(): unknown }> = {
-  [C in T as string extends ReturnType<C['broadcastAs']> ? never : ReturnType<C['broadcastAs']>]: ReturnType<
-    C['broadcastWith']
-  >;
-};
-
-/** Any event map: names to payload types. */
-export type AnyEvents = Record<string, unknown>;
-
-/** Keys of an event map that are strings. */
-export type EventName<E> = keyof E & string;
-
-/** An event map written by hand: `interface Events extends EventMap { OrderShipped: { id: string } }` is optional; any object type works. */
-export type EventMap = Record<string, unknown>;
+export type { AnyEvents, EventMap, EventMapOf, EventName } from './event-map.js';

@@ -89,6 +89,12 @@ export function broadcastConfigFromEnv(env: Env = process.env): BroadcastModuleO
     const maxQueueBytes = number(env, 'BROADCAST_WEBHOOK_MAX_QUEUE_BYTES', 'webhooks.maxQueueBytes');
     if (maxQueueBytes !== undefined) out.webhooks.maxQueueBytes = maxQueueBytes;
   }
+  const queue = text(env, 'BROADCAST_QUEUE');
+  if (queue !== undefined) {
+    out.queue = { name: queue };
+    const worker = boolean(env, 'BROADCAST_QUEUE_WORKER', 'queue.worker');
+    if (worker !== undefined) out.queue.worker = worker;
+  }
   const redis = assign<RedisDriverOptions>(
     {},
     { url: text(env, 'REDIS_URL'), prefix: text(env, 'BROADCAST_REDIS_PREFIX') },

@@ -192,6 +192,28 @@ export interface BroadcastModuleOptions {
    * (needs `EventEmitterModule.forRoot()` in the app).
    */
   eventEmitter?: boolean;
+  /**
+   * Queued broadcasts (`.queue()`, `broadcastQueue = true`) go to this BullMQ queue, registered by
+   * the app with `BullModule.registerQueue({ name })` from @nestjs/bullmq; a worker publishes them.
+   * Without it, queued broadcasts are published at once.
+   */
+  queue?: BroadcastQueueOptions;
+}
+
+/** Queued broadcasts through @nestjs/bullmq. @publicApi */
+export interface BroadcastQueueOptions {
+  /** The queue's name, as given to `BullModule.registerQueue({ name })` (env BROADCAST_QUEUE). */
+  name: string;
+  /** Run a worker that publishes the queue's broadcasts in this process (env BROADCAST_QUEUE_WORKER). Default true. */
+  worker?: boolean;
+  /** Broadcasts the worker publishes at once. Default 1, which keeps the queue's order (but for retries). */
+  concurrency?: number;
+  /** Tries per broadcast before it is kept as failed. Default 3. */
+  attempts?: number;
+  /** Milliseconds before the first retry, doubled for each next one. Default 1000. */
+  backoff?: number;
+  /** Failed broadcasts kept in Redis for inspection (the newest). Default 1000. */
+  keepFailed?: number;
 }
 
 /**
@@ -250,6 +272,7 @@ export interface BroadcastOptions {
   pusher?: ResolvedPusherOptions;
   metrics: ResolvedMetricsOptions;
   eventEmitter: boolean;
+  queue?: Readonly<Required<BroadcastQueueOptions>>;
 }
 
 /** Options of the redis driver. @publicApi */

@@ -10,6 +10,7 @@ import type {
   ResolvedMetricsOptions,
   ResolvedPusherOptions,
 } from './options.interface.js';
+import { resolveQueue } from './queue-options.js';
 import { WEBHOOK_EVENTS } from './webhook-events.js';
 
 /** The entries of `o` that are not undefined. */
@@ -190,6 +191,7 @@ export function resolveBroadcastOptions(
   }
   const pusher = o.driver === 'pusher' ? resolvePusher(pusherInput ?? {}, o) : undefined;
   const metrics = resolveMetrics(input.metrics, o.path);
+  const queue = resolveQueue(input.queue);
   return Object.freeze({
     ...o,
     allowedOrigins: o.allowedOrigins.map(canonicalOrigin),
@@ -197,6 +199,7 @@ export function resolveBroadcastOptions(
     auth: { ...auth, guards: [...guards] },
     pusher,
     metrics,
+    queue,
     recovery: { ...rec, channels: [...rec.channels] },
     redis: { ...redis },
   });

@@ -3,9 +3,14 @@ import type { Order } from './orders.store.js';
 
 /**
  * Emitted with @nestjs/event-emitter (`order.delivered`), never sent by hand: with
- * `eventEmitter: true` the module broadcasts it because it has `broadcastOn()`.
+ * `eventEmitter: true` the module broadcasts it because it has `broadcastOn()`. It is queued
+ * (`broadcastQueue`, like Laravel's ShouldBroadcast): with BROADCAST_QUEUE set, a BullMQ worker
+ * publishes it; without, it is published at once.
  */
 export class OrderDelivered implements ShouldBroadcast {
+  readonly broadcastAs = 'OrderDelivered';
+  readonly broadcastQueue = true;
+
   constructor(
     readonly order: Order,
     private readonly socketId?: string,
@@ -15,11 +20,7 @@ export class OrderDelivered implements ShouldBroadcast {
     return ['orders', `private-orders.${this.order.id}`];
   }
 
-  broadcastAs() {
-    return 'OrderDelivered';
-  }
-
-  broadcastWith() {
+  broadcastWith(): { id: string } {
     return { id: this.order.id };
   }
 

@@ -1,6 +1,7 @@
 import { Controller, Headers, HttpCode, NotFoundException, Param, Post } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { BroadcastService } from 'nestjs-broadcasting';
+import type { SampleEvents } from '../events.js';
 import { OrderDelivered } from './order-delivered.event.js';
 import { OrderShipped } from './order-shipped.event.js';
 import { OrdersStore } from './orders.store.js';
@@ -14,7 +15,7 @@ import { OrdersStore } from './orders.store.js';
 export class OrdersController {
   constructor(
     private readonly store: OrdersStore,
-    private readonly broadcast: BroadcastService,
+    private readonly broadcast: BroadcastService<SampleEvents>,
     private readonly events: EventEmitter2,
   ) {}
 

@@ -6,7 +6,7 @@ import type { SampleEvents } from '../events.js';
 @Controller('users')
 export class UsersController {
   constructor(
-    private readonly broadcast: BroadcastService,
+    private readonly broadcast: BroadcastService<SampleEvents>,
     @Inject(BROADCAST_OPTIONS) private readonly options: BroadcastOptions,
   ) {}
 
@@ -30,7 +30,7 @@ export class UsersController {
     await this.broadcast
       .channel(`private-user.${id}`, ...encrypted)
       .event('Notification')
-      .data({ title } satisfies SampleEvents['Notification'])
+      .data({ title })
       .toOthers(socketId)
       .send();
     return { sent: true };

@@ -1,6 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { ConnectionManager, signChannel } from 'nestjs-broadcasting';
 import { authorizeAndSubscribe, postForm, postJson, type RunningApp, signIn } from '../helpers/app.js';
+import { REDIS_URL, redisAvailable } from '../helpers/redis.js';
 import { startSample } from '../helpers/sample.js';
 import { nativeClients, TestClient } from '../helpers/test-client.js';
 import { until } from '../helpers/until.js';
@@ -161,5 +166,32 @@ describe('the sample app, as docs/sample.md describes it', () => {
     const res = await fetch(`${run.http}/metrics`);
     expect(res.status).toBe(200);
     expect(await res.text()).toMatch(/^broadcast_connections\{protocol="native"\} 1$/m);
+  });
+});
+
+const describeRedis = (await redisAvailable()) ? describe : describe.skip;
+
+describeRedis('the sample app with BROADCAST_QUEUE (docs/sample.md)', () => {
+  it('POST /orders/:id/deliver is queued in BullMQ and published by the worker', async () => {
+    const name = `sample-broadcasts-${randomBytes(3).toString('hex')}`;
+    const run = await startSample({ queue: { name } });
+    const queue = run.app.get<Queue>(getQueueToken(name), { strict: false });
+    const feed = await TestClient.native(run.ws);
+    try {
+      await feed.subscribe('orders');
+      expect((await postJson(`${run.http}/orders/4/deliver`, {})).status).toBe(202);
+      expect(await feed.next()).toEqual(frame('OrderDelivered', 'orders', { id: '4' }, { position }));
+      // It went through the queue: BullMQ numbered one job (done jobs are removed).
+      const redis = new Redis(REDIS_URL);
+      try {
+        expect(await redis.get(`${queue.qualifiedName}:id`)).toBe('1');
+      } finally {
+        redis.disconnect();
+      }
+    } finally {
+      await feed.close();
+      await queue.obliterate({ force: true });
+      await run.close();
+    }
   });
 });

@@ -193,6 +193,35 @@ describe('options', () => {
     ).toThrow(/"webhooks.maxQueueBytes".*BROADCAST_WEBHOOK_MAX_QUEUE_BYTES/);
   });
 
+  it('reads the queue variables, applies the queue defaults and validates them', () => {
+    const read = broadcastConfigFromEnv({ BROADCAST_QUEUE: 'broadcasts', BROADCAST_QUEUE_WORKER: 'false' });
+    expect(read).toEqual({ queue: { name: 'broadcasts', worker: false } });
+    expect(resolveBroadcastOptions(read, { nodeEnv: 'test' }).queue).toEqual({
+      name: 'broadcasts',
+      worker: false,
+      concurrency: 1,
+      attempts: 3,
+      backoff: 1000,
+      keepFailed: 1000,
+    });
+    expect(resolveBroadcastOptions({}, { nodeEnv: 'test' }).queue).toBeUndefined();
+    const bad: Array<[object, string]> = [
+      [{ name: '' }, 'queue.name'],
+      [{ name: 'a b' }, 'queue.name'],
+      [{ name: 'q', worker: 'yes' }, 'queue.worker'],
+      [{ name: 'q', concurrency: 0 }, 'queue.concurrency'],
+      [{ name: 'q', attempts: 1.5 }, 'queue.attempts'],
+      [{ name: 'q', backoff: -1 }, 'queue.backoff'],
+      [{ name: 'q', keepFailed: -1 }, 'queue.keepFailed'],
+    ];
+    for (const [queue, option] of bad) {
+      expect(() => resolveBroadcastOptions({ queue } as never, { nodeEnv: 'test' })).toThrow(`"${option}"`);
+    }
+    expect(() => broadcastConfigFromEnv({ BROADCAST_QUEUE: 'q', BROADCAST_QUEUE_WORKER: 'maybe' })).toThrow(
+      /"queue.worker".*BROADCAST_QUEUE_WORKER/,
+    );
+  });
+
   it('names the option of an unparsable env value', () => {
     expect(() => broadcastConfigFromEnv({ BROADCAST_MAX_CHANNELS: 'lots' })).toThrow(
       /"maxChannels".*BROADCAST_MAX_CHANNELS/,
