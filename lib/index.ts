@@ -38,6 +38,8 @@ export { ChannelAuth } from './decorators/channel-auth.decorator.js';
 export { OnClientConnect } from './decorators/on-client-connect.decorator.js';
 export { OnClientDisconnect } from './decorators/on-client-disconnect.decorator.js';
 export { OnClientMessage } from './decorators/on-client-message.decorator.js';
+export { SignedInUser } from './decorators/signed-in-user.decorator.js';
+export { SocketId } from './decorators/socket-id.decorator.js';
 export {
   type BroadcastMatch,
   type DataPredicate,

@@ -5,6 +5,7 @@ import { BroadcastModule, type BroadcastModuleOptions, broadcastConfigFromEnv } 
 import { AnnouncementsController } from './announcements.controller.js';
 import { DemoAuthGuard } from './auth/demo-auth.guard.js';
 import { ChatAuthorizer } from './chat/chat.authorizer.js';
+import { ChatMessages } from './chat/chat-messages.js';
 import { ConnectionHooks } from './connections/connection-hooks.js';
 import { StatsController } from './connections/stats.controller.js';
 import { DemoController } from './demo/demo.controller.js';
@@ -66,7 +67,7 @@ export class AppModule {
         HealthController,
         DemoController,
       ],
-      providers: [OrdersStore, OrderChannelAuthorizer, ChatAuthorizer, ConnectionHooks],
+      providers: [OrdersStore, OrderChannelAuthorizer, ChatAuthorizer, ChatMessages, ConnectionHooks],
     };
   }
 }

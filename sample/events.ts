@@ -12,6 +12,8 @@ import type { OrderShipped } from './orders/order-shipped.event.js';
 export type SampleEvents = EventMapOf<OrderShipped | OrderDelivered> & {
   Announcement: { message: string };
   Notification: { title: string };
+  /** A chat line posted with `{"type":"chat.post"}` (sample/chat/chat-messages.ts). */
+  ChatPosted: { userId: string; text: string };
 };
 
 /** Whispers (client events) the demo page sends on `presence-chat.{room}`. */

@@ -86,10 +86,18 @@ export function dispatch(data: unknown, to: Routes): void {
     case 'error': {
       const message = typeof m.message === 'string' ? m.message : 'error';
       // An app handler's error answers the request it names by `ref`.
-      if (typeof m.ref === 'number' && to.requests.reject(m.ref, message)) return;
+      if (typeof m.ref === 'number' && to.requests.reject(m.ref, message, errorDetails(m))) return;
       to.listeners.error.emit(typeof m.channel === 'string' ? { message, channel: m.channel } : { message });
       return;
     }
   }
   to.listeners.message.emit(m);
+}
+
+/** The `status` and `errors` an app handler's `error` frame carries (an HTTP exception it ended in). */
+function errorDetails(m: Record<string, unknown>): { status?: number; errors?: unknown[] } {
+  return {
+    ...(typeof m.status === 'number' && { status: m.status }),
+    ...(Array.isArray(m.errors) && { errors: m.errors }),
+  };
 }

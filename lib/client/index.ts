@@ -7,6 +7,7 @@ export type { Channel, ChannelState, PresenceChannel, PrivateChannel, WhisperMet
 export { BroadcastingClient, type ChannelFor, createClient } from './client.js';
 export { AuthError } from './endpoints.js';
 export type { ClientEvents } from './events.js';
+export { RequestError } from './requests.js';
 export type {
   AnyEvents,
   ChannelAuthorization,

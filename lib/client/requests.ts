@@ -1,3 +1,21 @@
+/**
+ * Why a `request()` failed: the message of the server's `error` frame and, when the server's
+ * handler refused it with an HTTP exception (a guard's 403, a ValidationPipe's 400), its `status`
+ * and, for a validation failure, the list of `errors`.
+ * @publicApi
+ */
+export class RequestError extends Error {
+  readonly status?: number;
+  readonly errors?: unknown[];
+
+  constructor(message: string, details: { status?: number; errors?: unknown[] } = {}) {
+    super(message);
+    this.name = 'RequestError';
+    if (details.status !== undefined) this.status = details.status;
+    if (details.errors !== undefined) this.errors = details.errors;
+  }
+}
+
 type Pending = { resolve(v: unknown): void; reject(e: Error): void; timer: ReturnType<typeof setTimeout> };
 
 /** `request()`s awaiting their `reply` (or `error`), by `ref`. */
@@ -31,9 +49,9 @@ export class Requests {
   }
 
   /** An `error` naming a ref: false when no request waits for it. */
-  reject(ref: number, message: string): boolean {
+  reject(ref: number, message: string, details?: { status?: number; errors?: unknown[] }): boolean {
     const p = this.take(ref);
-    p?.reject(new Error(message));
+    p?.reject(new RequestError(message, details));
     return p !== undefined;
   }
 

@@ -20,11 +20,15 @@ export const RESERVED_MESSAGE_TYPES: readonly string[] = [
 ];
 
 /**
- * Handles the app's own native message type on the same connection: `{"type":"chat.send",…}` calls
- * `(client: BroadcastClient, message)`. A returned value (or resolved promise) is sent back as
- * `{"type":"reply","request":"chat.send","ref":<the message's ref, if any>,"data":<value>}`; a thrown
- * `WsException` becomes `{"type":"error","message":…}` with its message, anything else with
- * `"internal error"` (and is logged).
+ * Handles the app's own native message type on the same connection: `{"type":"chat.send","ref":1,…}`
+ * calls the method with `(client: BroadcastClient, payload, type)`, the payload being the frame
+ * without `type` and `ref`. It is a Nest handler (declared on a provider): `@MessageBody()`,
+ * `@ConnectedSocket()`, `@SocketId()`, `@SignedInUser()`, pipes, guards, interceptors and exception
+ * filters apply, in the `ws` execution context. A returned value (or resolved promise) is sent back
+ * as `{"type":"reply","request":"chat.send","ref":<the message's ref, if any>,"data":<value>}`; a
+ * thrown `WsException` becomes `{"type":"error","message":…}` with its message, a 4xx
+ * `HttpException` adds its `"status"` (and a ValidationPipe's `"errors"`), anything else is
+ * `"internal error"` (and is logged). See docs/connections.md.
  * @publicApi
  */
 export const OnClientMessage = (type: string): MethodDecorator => {

@@ -1,13 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { DiscoveryService, MetadataScanner } from '@nestjs/core';
-import { WsException } from '@nestjs/websockets';
+import { DiscoveryService, ExternalContextCreator, MetadataScanner } from '@nestjs/core';
 import type { Client } from '../core/client.js';
 import { ON_CLIENT_CONNECT } from '../decorators/on-client-connect.decorator.js';
 import { ON_CLIENT_DISCONNECT } from '../decorators/on-client-disconnect.decorator.js';
 import { ON_CLIENT_MESSAGE } from '../decorators/on-client-message.decorator.js';
 import { type DecoratedMethod, findDecoratedMethods } from '../discovery/decorated-methods.js';
 import type { BroadcastClient } from '../interfaces/broadcast-client.interface.js';
+import { clientError, errorFrame } from './error-frame.js';
+import { createMessageHandler, exceptionFiltersOf, hostModuleKey, type MessageHandler } from './message-handlers.js';
 
 type Hook = (...args: unknown[]) => unknown;
 
@@ -16,18 +17,20 @@ const q = JSON.stringify;
 /**
  * App code on the connection: @OnClientConnect, @OnClientDisconnect and @OnClientMessage methods,
  * discovered at bootstrap like @ChannelAuth. Request-scoped providers are skipped with a warning
- * (a WebSocket frame has no request scope).
+ * (a WebSocket frame has no request scope). @OnClientMessage handlers run with Nest's guards, pipes,
+ * interceptors and exception filters (message-handlers.ts).
  */
 @Injectable()
 export class ClientHooks implements OnModuleInit {
   private readonly logger = new Logger('BroadcastHooks');
   private connectHooks: Hook[] = [];
   private disconnectHooks: Hook[] = [];
-  private readonly messageHooks = new Map<string, Hook>();
+  private readonly messageHooks = new Map<string, { handler: MessageHandler; label: string }>();
 
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
+    private readonly contextCreator: ExternalContextCreator,
   ) {}
 
   onModuleInit(): void {
@@ -42,11 +45,20 @@ export class ClientHooks implements OnModuleInit {
     const all = <M>(key: string) => findDecoratedMethods<M>(this.discovery, this.scanner, key);
     this.connectHooks = all(ON_CLIENT_CONNECT).flatMap((m) => bind(m) ?? []);
     this.disconnectHooks = all(ON_CLIENT_DISCONNECT).flatMap((m) => bind(m) ?? []);
-    for (const m of all<string>(ON_CLIENT_MESSAGE)) {
+    const messages = all<string>(ON_CLIENT_MESSAGE);
+    const filters = messages.length > 0 ? exceptionFiltersOf(this.contextCreator) : undefined;
+    for (const m of messages) {
       const previous = this.messageHooks.has(m.metadata);
       if (previous) throw new Error(`@OnClientMessage('${m.metadata}') is declared twice (again on ${m.label})`);
-      const hook = bind(m);
-      if (hook) this.messageHooks.set(m.metadata, hook);
+      if (!bind(m) || !filters) continue;
+      const moduleKey = hostModuleKey(m);
+      if (moduleKey === undefined) {
+        throw new Error(
+          `@OnClientMessage('${m.metadata}') on ${m.label}: declare it on a provider (Nest resolves a handler's guards, pipes, interceptors and filters among its module's providers; a controller is none)`,
+        );
+      }
+      const handler = createMessageHandler(this.contextCreator, filters, m, moduleKey);
+      this.messageHooks.set(m.metadata, { handler, label: `@OnClientMessage('${m.metadata}') (${m.label})` });
     }
   }
 
@@ -70,40 +82,35 @@ export class ClientHooks implements OnModuleInit {
     }
   }
 
-  /** Handles an app message type; false when no hook takes it. */
+  /**
+   * Handles an app message type; false when no hook takes it. The handler gets the frame without
+   * its `type` and `ref`; its reply, or the error it ends in, goes back to the client while it is
+   * connected (Client.send drops frames to a closed connection).
+   */
   message(client: Client, type: string, message: Record<string, unknown>): boolean {
     const hook = this.messageHooks.get(type);
     if (!hook) return false;
-    const ref = message.ref;
+    const { type: _type, ref, ...payload } = message;
     const refJson = typeof ref === 'string' || typeof ref === 'number' ? `,"ref":${q(ref)}` : '';
     const reply = (value: unknown) => {
       if (value === undefined) return;
       client.send(`{"type":"reply","request":${q(type)}${refJson},"data":${q(value) ?? 'null'}}`);
     };
-    const error = (message: string) =>
-      client.send(`{"type":"error","message":${q(message)},"request":${q(type)}${refJson}}`);
     const fail = (err: unknown) => {
-      if (err instanceof WsException) {
-        const e = err.getError();
-        const text = typeof e === 'string' ? e : ((e as { message?: unknown })?.message ?? 'error');
-        error(String(text));
-      } else {
-        this.logError(`@OnClientMessage('${type}')`, err);
-        error('internal error');
-      }
+      const e = clientError(err);
+      if (e.internal) this.logError(hook.label, err);
+      client.send(errorFrame(e, type, refJson));
     };
-    try {
-      const r = hook(client, message);
-      // A reply that cannot be serialized fails like the handler did (never an unhandled rejection).
-      if (r instanceof Promise) r.then(reply).catch(fail);
-      else reply(r);
-    } catch (err) {
-      fail(err);
-    }
+    // The gateway's clients are Connections, BroadcastClients too. A reply that cannot be serialized
+    // fails like the handler did (never an unhandled rejection).
+    hook
+      .handler(client as unknown as BroadcastClient, payload, type)
+      .then(reply)
+      .catch(fail);
     return true;
   }
 
   private logError(where: string, err: unknown): void {
-    this.logger.error(`${where} failed: ${(err as Error)?.message ?? String(err)}`);
+    this.logger.error(`${where} failed: ${(err as Error)?.message ?? String(err)}`, (err as Error)?.stack);
   }
 }

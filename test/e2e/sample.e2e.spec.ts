@@ -137,6 +137,49 @@ describe('the sample app, as docs/sample.md describes it', () => {
     expect(await refused.closed).toEqual({ code: 1008, reason: 'refused by the app' });
   });
 
+  it('chat.post: signed-in members of the room only, a validated payload, ChatPosted to the other members', async () => {
+    const [a, b] = [await connect(), await connect()];
+    const room = 'presence-chat.post';
+    expect(await a.request({ type: 'chat.post', room: 1, text: 'hi', ref: 1 })).toEqual({
+      type: 'error',
+      status: 403,
+      message: 'Forbidden resource',
+      request: 'chat.post',
+      ref: 1,
+    });
+    expect(await signIn(run, a, '1')).toEqual({ type: 'signed_in', user_id: '1' });
+    expect(await a.request({ type: 'chat.post', room: 'no room', text: '', extra: 1, ref: 2 })).toEqual({
+      type: 'error',
+      status: 400,
+      message: expect.stringContaining('room must be 1-64 letters, digits, _ or -'),
+      errors: expect.arrayContaining([
+        'property extra should not exist',
+        'room must be 1-64 letters, digits, _ or -',
+        'text must be longer than or equal to 1 characters',
+      ]),
+      request: 'chat.post',
+      ref: 2,
+    });
+    expect(await a.request({ type: 'chat.post', room: 'post', text: 'hi', ref: 3 })).toEqual({
+      type: 'error',
+      message: `join ${room} first`,
+      request: 'chat.post',
+      ref: 3,
+    });
+
+    await authorizeAndSubscribe(run, a, room, '1');
+    await authorizeAndSubscribe(run, b, room, '2');
+    expect(await a.next()).toEqual({ type: 'member_added', channel: room, ...member('2') });
+    expect(await a.request({ type: 'chat.post', room: 'post', text: 'hello', ref: 4 })).toEqual({
+      type: 'reply',
+      request: 'chat.post',
+      ref: 4,
+      data: { posted: true },
+    });
+    expect(await b.next()).toEqual(frame('ChatPosted', room, { userId: '1', text: 'hello' }));
+    await a.expectNothingPending();
+  });
+
   it('GET /health is up while it accepts clients', async () => {
     const res = await fetch(`${run.http}/health`);
     expect(res.status).toBe(200);
