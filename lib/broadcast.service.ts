@@ -90,8 +90,8 @@ export class BroadcastService<E extends object = AnyEvents> {
   }
 
   /** A direct event to one socket, wherever it is connected; no channel. */
-  sendTo<K extends NameIn<E>>(socketId: string, event: K, ...[data]: DataArg<E, K>): Promise<void> {
-    return this.sendToMany([socketId], event, ...([data] as DataArg<E, K>));
+  sendTo<K extends NameIn<E>>(socketId: string, event: K, ...data: DataArg<E, K>): Promise<void> {
+    return this.sendToMany([socketId], event, ...data);
   }
 
   /** A direct event to several sockets, encoded once per protocol. */

@@ -1,3 +1,4 @@
+import { defined } from '../util/defined.js';
 import { BroadcastConfigError } from './config-error.js';
 import type { BroadcastQueueOptions } from './options.interface.js';
 
@@ -7,10 +8,7 @@ const DEFAULTS = { worker: true, concurrency: 1, attempts: 3, backoff: 1000, kee
 export function resolveQueue(input: BroadcastQueueOptions | undefined): Required<BroadcastQueueOptions> | undefined {
   if (input === undefined) return undefined;
   if (typeof input !== 'object' || input === null) throw new BroadcastConfigError('queue', 'must be an object');
-  const q = {
-    ...DEFAULTS,
-    ...Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)),
-  } as Required<BroadcastQueueOptions>;
+  const q = { ...DEFAULTS, ...defined(input) } as Required<BroadcastQueueOptions>;
   if (typeof q.name !== 'string' || !/^[-\w.]{1,100}$/.test(q.name)) {
     throw new BroadcastConfigError('queue.name', 'must be a queue name of 1-100 letters, digits, - _ or .');
   }

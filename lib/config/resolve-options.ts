@@ -1,6 +1,7 @@
 import { parseMasterKey } from '../crypto/encryption.js';
 import type { BroadcastDriver } from '../port/driver.interface.js';
 import { AddressRanges } from '../util/address-ranges.js';
+import { defined } from '../util/defined.js';
 import { BroadcastConfigError, KEY_PREFIX_REFUSED } from './config-error.js';
 import { DEFAULT_BROADCAST_OPTIONS, DEV_CREDENTIALS } from './defaults.js';
 import type {
@@ -12,9 +13,6 @@ import type {
 } from './options.interface.js';
 import { resolveQueue } from './queue-options.js';
 import { WEBHOOK_EVENTS } from './webhook-events.js';
-
-/** The entries of `o` that are not undefined. */
-const defined = (o: object) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 
 const DRIVERS: readonly string[] = ['local', 'redis', 'pusher', 'log', 'null', 'memory'];
 
