@@ -113,6 +113,28 @@ export class SseTransport implements OnApplicationBootstrap, OnModuleDestroy, Be
       'x-accel-buffering': 'no',
     });
     res.flushHeaders();
+    if (res.socket) this.stream(req, res, ip);
+    else {
+      // A keep-alive connection whose previous response has not finished: Node queues this one, and
+      // its headers wait in `res` until it owns the socket. Nothing may reach the socket before them,
+      // and 'socket' is emitted just before they are written: start after that.
+      const gone = () => this.ipLimit.release(ip);
+      socket.once('close', gone);
+      res.once('socket', () => {
+        socket.off('close', gone);
+        queueMicrotask(() => this.stream(req, res, ip));
+      });
+    }
+  }
+
+  /** The stream, once its response owns the connection (its headers are out). */
+  private stream(req: IncomingMessage, res: ServerResponse, ip: string): void {
+    const socket = req.socket;
+    if (socket.destroyed || this.closing) {
+      this.ipLimit.release(ip);
+      socket.end();
+      return;
+    }
     socket.setNoDelay(true);
     socket.setTimeout(0);
     const resume = parseLastEventId(lastEventId(req), this.options.maxChannelsPerConnection || MAX_RESUMED_CHANNELS);

@@ -3,6 +3,7 @@
  * connection like any other — channels, auth, presence, whispers, app messages, recovery through
  * Last-Event-ID — next to WebSocket clients of the same app.
  */
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { BroadcastService, ConnectionManager } from 'nestjs-broadcasting';
 import { FixtureHooks } from '../fixture/hooks.js';
@@ -47,6 +48,30 @@ describe('SSE transport: the native protocol over a stream and POSTs', () => {
     expect(s.raw.startsWith('retry: 2000\n\ndata: {"type":"connected"')).toBe(true);
     expect(run.app.get(ConnectionManager).localSocketIds()).toContain(s.socketId);
     await until(() => hookLog().includes(`connect ${s.socketId}`), 2000, 'the connect hook');
+  });
+
+  it('on a keep-alive connection, starts the stream only after its own headers (a request before it still answering)', async () => {
+    // Two requests pipelined on one connection: the stream's response waits in Node's queue until the
+    // first is answered, and its bytes must not reach the socket before its status line.
+    const raw = await new Promise<string>((resolve, reject) => {
+      const sock = connect(Number(new URL(run.http).port), '127.0.0.1', () => {
+        sock.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\nGET /ws/sse HTTP/1.1\r\nHost: x\r\n\r\n');
+      });
+      let data = '';
+      sock.on('data', (d) => {
+        data += d.toString();
+        if (data.includes('"type":"connected"')) {
+          sock.destroy();
+          resolve(data);
+        }
+      });
+      sock.on('error', reject);
+    });
+    const second = raw.indexOf('HTTP/1.1 200 OK', raw.indexOf('HTTP/1.1', 1));
+    expect(raw.startsWith('HTTP/1.1 ')).toBe(true);
+    expect(second).toBeGreaterThan(0);
+    expect(raw.indexOf('content-type: text/event-stream')).toBeGreaterThan(second);
+    expect(raw.indexOf('retry: 2000')).toBeGreaterThan(raw.indexOf('\r\n\r\n', second));
   });
 
   it('subscribes, receives broadcasts like a WebSocket client, and is left out by X-Socket-ID', async () => {
