@@ -23,8 +23,9 @@ export interface SseSocketOptions {
  * - `GET {url}` opens an `EventSource`; each message is one server frame, passed to `onmessage`
  *   as `{ data }`. The first, `connected`, carries the socket id and the stream's command token:
  *   the socket is open from there on.
- * - `send()` queues frames and `POST`s them to the same URL as `{socket_id, token, frames}`, one
- *   request at a time (so their order is kept), batched (≤ 100 frames, under 32 KB).
+ * - `send()` queues frames and `POST`s them to the same URL as a JSON array, naming the stream in
+ *   the `X-Socket-ID` and `X-Broadcast-Token` headers; one request at a time (so their order is
+ *   kept), batched (≤ 100 frames, under 32 KB).
  * - The server's `closed` frame closes the socket with its code; an `EventSource` error, a failed
  *   or refused `POST` close it with 1006 (413: 1009, as a WebSocket's frame too large). The stream
  *   is always closed here, never left to reconnect by itself: the client's own state machine
@@ -105,14 +106,17 @@ export class SseSocket implements WebSocketLike {
     try {
       while (this.queue.length > 0 && this.readyState === OPEN) {
         const batch = takeBatch(this.queue);
-        const body = `{"socket_id":${JSON.stringify(this.socketId)},"token":${JSON.stringify(this.token)},"frames":[${batch.join(',')}]}`;
         let status: number;
         try {
           const res = await this.options.fetch(this.url, {
             method: 'POST',
-            // text/plain: a "simple" request, which a browser sends cross-origin without a preflight.
-            headers: { 'content-type': 'text/plain;charset=UTF-8' },
-            body,
+            headers: {
+              'content-type': 'application/json',
+              'x-socket-id': this.socketId,
+              'x-broadcast-token': this.token,
+            },
+            // The frames are JSON text already (the connection stringified them).
+            body: `[${batch.join(',')}]`,
             credentials: this.options.credentials,
           });
           status = res.ok ? 0 : res.status;
@@ -121,7 +125,7 @@ export class SseSocket implements WebSocketLike {
           this.fail(1006, `POST failed: ${(err as Error)?.message ?? String(err)}`);
           return;
         }
-        // 404: the stream is gone (closed, or on another node); 403: not ours any more; 413: too large.
+        // 404: the stream is gone (closed, or on another node); 403: not ours; 413: too large; 400, 408.
         if (status !== 0) this.fail(status === 413 ? 1009 : 1006, `POST answered HTTP ${status}`);
       }
     } finally {
