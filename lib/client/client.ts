@@ -68,6 +68,7 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
         this.requests.rejectAll();
         this.signer.dropped();
       },
+      settled: () => this.channels.settled(),
     });
     if (options.autoConnect !== false) this.connect();
   }

@@ -28,6 +28,8 @@ export interface ConnectionHooks {
   connected(socketId: string): void;
   /** The socket is gone: forget everything tied to its socket id. */
   dropped(): void;
+  /** True when no channel awaits the answer to its subscription (moving transports waits for it). */
+  settled(): boolean;
 }
 
 /**
@@ -43,6 +45,9 @@ export class Connection {
   /** The transport of the last connection that was established (the `transport` event fires on a change). */
   private lastTransport: TransportName | undefined;
   private readonly probe: UpgradeProbe;
+  /** The SSE socket left by an upgrade, kept open until the channels are subscribed on the WebSocket. */
+  private retiring: WebSocketLike | undefined;
+  private retireTimer: ReturnType<typeof setTimeout> | undefined;
   private attempts = 0;
   private connectedAt = 0;
   private lastSeen = 0;
@@ -143,6 +148,7 @@ export class Connection {
       this.lastSeen = Date.now();
       this.awaitingPong = false;
       this.hooks.message(ev.data);
+      if (this.retiring && this.hooks.settled()) this.retire();
     }) as never;
     ws.onclose = ((ev: { code: number; reason: string }) => {
       if (!mine()) return;
@@ -156,8 +162,10 @@ export class Connection {
 
   /**
    * The probe's WebSocket is connected while this connection runs over SSE: move over to it. The
-   * stream is closed, and the client resubscribes on the new socket (with `since` on recovery
-   * channels), as after any reconnect; `state` stays `connected`.
+   * client resubscribes on the new socket (with `since` on recovery channels), as after any
+   * reconnect; `state` stays `connected`. The stream, no longer listened to, stays open until the
+   * channels are subscribed on the WebSocket (at most `connectTimeout`), so that presence members
+   * do not see this user leave and come back.
    */
   private upgrade(ws: WebSocketLike, connectedFrame: unknown): void {
     if (this.stopped || this.host.state !== 'connected' || this.kind !== 'sse') {
@@ -169,11 +177,21 @@ export class Connection {
     this.teardown();
     if (old) {
       detach(old);
-      old.close(1000, 'upgrading to websocket');
+      this.retiring = old;
+      this.retireTimer = setTimeout(() => this.retire(), this.settings.connectTimeout);
     }
     this.attach(ws, 'websocket');
     this.lastSeen = Date.now();
     this.hooks.message(connectedFrame); // the `connected` frame: dispatched as any, it establishes the connection
+    if (this.retiring && this.hooks.settled()) this.retire();
+  }
+
+  /** Closes the socket an upgrade left, if any. */
+  private retire(): void {
+    clearTimeout(this.retireTimer);
+    const old = this.retiring;
+    this.retiring = undefined;
+    old?.close(1000, 'moved to websocket');
   }
 
   /** Gives up on the current socket without waiting for its close handshake (half-open connections). */
@@ -205,6 +223,7 @@ export class Connection {
     clearTimeout(this.connectTimer);
     clearTimeout(this.livenessTimer);
     this.probe.stop();
+    this.retire();
     this.ws = undefined;
     this.host.socketId = undefined;
     this.host.transport = undefined;
