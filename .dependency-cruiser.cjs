@@ -8,7 +8,7 @@ const LAYERS = [
   ['drivers', ['^lib/drivers/']],
   ['core', ['^lib/core/']],
   ['services', ['^lib/(protocols|hooks|publish)/', '^lib/(broadcast[.]service|connection-manager)[.]ts$']],
-  ['edges', ['^lib/(gateway|http|auth|health|events)/']],
+  ['edges', ['^lib/(gateway|sse|http|auth|health|events)/']],
   ['module', ['^lib/(broadcast[.]module|broadcast[.]module-definition|setup|index)[.]ts$']],
 ];
 

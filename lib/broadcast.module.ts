@@ -31,6 +31,7 @@ import { BroadcastMetrics, NO_METRICS } from './metrics/broadcast-metrics.js';
 import { createPrometheusMetrics } from './metrics/prometheus-metrics.js';
 import { BroadcastQueue } from './publish/broadcast-queue.js';
 import { EnvelopePublisher } from './publish/envelope-publisher.js';
+import { SseTransport } from './sse/sse-transport.js';
 import { Webhooks } from './webhooks/webhooks.js';
 
 const logger = new Logger('BroadcastModule');
@@ -69,6 +70,7 @@ const providers: Provider[] = [
   BroadcastHealthIndicator,
   SetupCheck,
   Endpoints,
+  SseTransport,
 ];
 
 /**

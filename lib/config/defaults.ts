@@ -28,6 +28,7 @@ export const DEFAULT_BROADCAST_OPTIONS: Readonly<BroadcastOptions> = Object.free
   auth: Object.freeze({ guards: [] }),
   shutdownCloseCode: 1001 as const,
   httpApi: true,
+  sse: true,
   redis: Object.freeze({}),
   recovery: Object.freeze({
     channels: [],

@@ -73,6 +73,7 @@ export function broadcastConfigFromEnv(env: Env = process.env): BroadcastModuleO
     trustProxy: trustProxy(env),
     perMessageDeflate: boolean(env, 'BROADCAST_PER_MESSAGE_DEFLATE', 'perMessageDeflate'),
     httpApi: boolean(env, 'BROADCAST_HTTP_API', 'httpApi'),
+    sse: boolean(env, 'BROADCAST_SSE', 'sse'),
     driver: text(env, 'BROADCAST_DRIVER') as BroadcastModuleOptions['driver'],
     encryptionMasterKey: text(env, 'BROADCAST_ENCRYPTION_MASTER_KEY'),
     cacheTtl: number(env, 'BROADCAST_CACHE_TTL', 'cacheTtl'),

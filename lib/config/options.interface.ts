@@ -173,6 +173,11 @@ export interface BroadcastModuleOptions {
   shutdownCloseCode?: 1001 | 1012;
   /** Serve Pusher's HTTP API at `/apps/{appId}/…` (so Pusher server SDKs can publish). */
   httpApi?: boolean;
+  /**
+   * Serve the native protocol over Server-Sent Events at `{path}/sse` too, for clients whose
+   * network breaks WebSocket upgrades (the typed client falls back to it on its own). Default true.
+   */
+  sse?: boolean;
   /** The redis driver's connection, prefix and node TTL. */
   redis?: RedisDriverOptions;
   /** Channels whose events are numbered and kept, so reconnecting native clients can resume. */
@@ -263,6 +268,7 @@ export interface BroadcastOptions {
   auth: BroadcastAuthOptions & { guards: Array<Type<CanActivate> | CanActivate> };
   shutdownCloseCode: 1001 | 1012;
   httpApi: boolean;
+  sse: boolean;
   redis: RedisDriverOptions;
   recovery: Required<RecoveryOptions>;
   encryptionMasterKey?: string;

@@ -99,7 +99,7 @@ export function resolveBroadcastOptions(
   if (o.clientTimeout < o.heartbeatInterval) {
     throw new BroadcastConfigError('clientTimeout', 'must be at least heartbeatInterval');
   }
-  for (const k of ['allowClientEvents', 'perMessageDeflate', 'httpApi', 'eventEmitter'] as const) {
+  for (const k of ['allowClientEvents', 'perMessageDeflate', 'httpApi', 'sse', 'eventEmitter'] as const) {
     if (typeof o[k] !== 'boolean') throw new BroadcastConfigError(k, 'must be a boolean');
   }
   const trustProxy = resolveTrustProxy(o.trustProxy);

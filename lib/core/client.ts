@@ -42,6 +42,13 @@ export interface Client {
    * closes it as too slow (4100). Checked between the chunks of a long replay.
    */
   overBacklog?(): boolean;
+  /**
+   * A transport that resumes streams itself (SSE's `Last-Event-ID`): where to resume `channel` from
+   * when its subscribe names no `since` (asked once per channel).
+   */
+  resumeAt?(channel: string): StreamPosition | undefined;
+  /** The position a `subscribed` reply about to be sent carries (SSE records it for its `id:`). */
+  positioned?(channel: string, position: StreamPosition): void;
 }
 
 /**
@@ -72,10 +79,16 @@ export interface TokenBucket {
   at: number;
 }
 
-/** One encoded event: its JSON text and, when the gateway framed it, the WebSocket frame bytes. */
+/**
+ * One encoded event, shared by its recipients: its JSON text and, once a transport framed it, the
+ * bytes of that framing (the WebSocket frame; the SSE message), each made once for all recipients.
+ */
 export interface SharedFrame {
   readonly text: string;
   bytes?: Buffer;
+  sse?: Buffer;
+  /** The message encoded (SSE reads its channel and position for the `id:` line). */
+  readonly message?: Outbound;
 }
 
 /** A message to the subscribers of one channel, before any protocol encoded it. */

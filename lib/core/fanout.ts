@@ -26,11 +26,11 @@ export function fanout(
     }
     const codec = client.codec;
     if (codec.slot === 0) {
-      if (native === undefined) native = { text: codec.encode(message) };
+      if (native === undefined) native = { text: codec.encode(message), message };
       client.write(native);
       nativeSent++;
     } else {
-      if (pusher === undefined) pusher = { text: codec.encode(message) };
+      if (pusher === undefined) pusher = { text: codec.encode(message), message };
       client.write(pusher);
       pusherSent++;
     }

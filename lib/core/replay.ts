@@ -128,7 +128,7 @@ export class Replay {
         const m: Outbound = { kind: 'event', channel, event: e.event, json: e.json, raw: e.raw };
         m.position = { epoch, offset: e.offset };
         const text = client.codec.encode(m);
-        client.send(text);
+        client.write({ text, message: m });
         bytes += text.length;
       }
       if (client.overBacklog?.()) return; // cut off as too slow: its release drops the gate
@@ -163,7 +163,7 @@ export class Replay {
       // The cached event the reply carried, published while the cache was read.
       if (cachedId !== undefined && m.cacheId === cachedId) continue;
       if (known && m.userId !== undefined && !news(known, m)) continue;
-      client.send(client.codec.encode(m));
+      client.write({ text: client.codec.encode(m), message: m });
       if (m.position) sent = { epoch: m.position.epoch, offset: m.position.offset };
     }
     // Live copies of what was sent may still be on their way (a cluster delivers them later than a

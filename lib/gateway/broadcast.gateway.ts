@@ -26,6 +26,7 @@ import {
   UPGRADE_REFUSAL,
 } from './broadcast-ws.adapter.js';
 import { IpLimit } from './client-ip.js';
+import { gateOnConnectHooks } from './connect-gate.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { Endpoints } from './endpoints.js';
 import { rawSocketOf } from './ws-internals.js';
@@ -179,32 +180,11 @@ export class BroadcastGateway
     });
     // Not a closure here: the closures above live as long as the connection, and would keep the
     // upgrade request (headers, socket, parser state: about 1 KB) alive with them.
-    if (this.hooks.hasConnectHooks) this.gate(conn, req);
-  }
-
-  /**
-   * The connect hooks are a gate (the connection is `gated`): frames the client sends meanwhile wait,
-   * and are dropped when a hook refuses.
-   */
-  private gate(conn: Connection, req: IncomingMessage): void {
-    // A hook that never settles must not hold the connection's queue (and so its release) forever.
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('connect hooks timed out')), this.options.handshakeTimeout * 1000);
-      timer.unref();
-    });
-    Promise.race([this.hooks.connected(conn, req), timeout]).then(
-      () => {
-        clearTimeout(timer);
-        this.hub.admit(conn);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        const reason = String((err as Error)?.message ?? 'refused').slice(0, 120);
-        // 4009 (announced by a pusher:error): pusher-js does not retry a connection refused with a 40xx code.
-        this.hub.close(conn, conn.codec.name === 'pusher' ? PusherCode.Unauthorized : CloseCode.Policy, reason);
-      },
-    );
+    if (this.hooks.hasConnectHooks) {
+      // 4009 (announced by a pusher:error): pusher-js does not retry a connection refused with a 40xx code.
+      const refused = conn.codec.name === 'pusher' ? PusherCode.Unauthorized : CloseCode.Policy;
+      gateOnConnectHooks(this.hub, this.hooks, conn, req, this.options.handshakeTimeout, refused);
+    }
   }
 
   /** Pings idle clients; closes those silent longer than clientTimeout. */
@@ -212,8 +192,8 @@ export class BroadcastGateway
     const now = Date.now();
     const idleAfter = this.options.heartbeatInterval * 1000;
     const deadAfter = this.options.clientTimeout * 1000;
-    for (const client of this.hub.clients.values()) {
-      const conn = client as Connection;
+    for (const conn of this.hub.clients.values()) {
+      if (!(conn instanceof Connection)) continue; // SSE streams have their own heartbeat
       const idle = now - conn.lastSeen;
       if (idle > deadAfter) this.hub.close(conn, CloseCode.NoActivity, 'no activity');
       else if (idle >= idleAfter && conn.ws.readyState === 1) conn.ws.ping();
@@ -230,7 +210,8 @@ export class BroadcastGateway
     this.closing = true;
     if (this.server) this.server[BROADCAST_CLOSING] = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
-    const clients = [...this.hub.clients.values()] as Connection[];
+    // This gateway's WebSocket connections (SSE streams are closed by SseTransport).
+    const clients = [...this.hub.clients.values()].filter((c): c is Connection => c instanceof Connection);
     const closed = clients.map(
       (c) =>
         new Promise<void>((resolve) => {

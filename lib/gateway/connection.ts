@@ -2,33 +2,13 @@ import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { Client, Codec, ConnectionState, SharedFrame } from '../core/client.js';
 import type { BroadcastClient } from '../interfaces/broadcast-client.interface.js';
+import { type Corkable, corkForTurn } from './turn-flush.js';
 import { frameText, senderBusy } from './ws-internals.js';
 
 const OPEN = 1;
 
 /** How long a closing peer has to answer the close frame. */
 const CLOSE_GRACE_MS = 1000;
-
-/** Sockets corked in this event-loop turn; uncorked together on the next turn. */
-const corked: Connection[] = [];
-let flushScheduled = false;
-
-/**
- * Uncorks every socket written to in the last turn (one writev each), then measures what the kernel
- * did not take: that, not a burst the app published in one turn, is a slow reader's backlog.
- */
-function flush(): void {
-  flushScheduled = false;
-  for (let i = 0; i < corked.length; i++) {
-    const c = corked[i];
-    c.corked = false;
-    const socket = c.socket;
-    if (socket === undefined) continue;
-    socket.uncork();
-    c.checkBacklog(socket.writableLength);
-  }
-  corked.length = 0;
-}
 
 /** Shared by every connection of a gateway: the backlog limit, and the server's decisions. */
 export interface ConnectionHost {
@@ -41,7 +21,7 @@ export interface ConnectionHost {
 }
 
 /** One WebSocket client, as the hub, the protocols and app hooks see it. The only socket code is here. */
-export class Connection implements Client, BroadcastClient {
+export class Connection implements Client, BroadcastClient, Corkable {
   readonly channels = new Set<string>();
   /** Set by native sign-in or Pusher sign-in. */
   userId: string | undefined = undefined;
@@ -63,6 +43,10 @@ export class Connection implements Client, BroadcastClient {
     readonly remoteAddress: string | undefined,
     private readonly host: ConnectionHost,
   ) {}
+
+  get transport(): 'websocket' {
+    return 'websocket';
+  }
 
   get protocol(): 'native' | 'pusher' {
     return this.codec.name;
@@ -88,7 +72,7 @@ export class Connection implements Client, BroadcastClient {
     if (socket === undefined) {
       this.ws.send(data, { binary });
       this.checkBacklog(this.ws.bufferedAmount);
-    } else if (this.corkForTurn(socket)) this.ws.send(data, { binary });
+    } else if (corkForTurn(this, socket)) this.ws.send(data, { binary });
   }
 
   /**
@@ -103,24 +87,6 @@ export class Connection implements Client, BroadcastClient {
     return true;
   }
 
-  /**
-   * Corks the socket until the next turn, so that everything written to it in this one leaves in a
-   * single writev. False when the backlog left from earlier turns is already over the limit (the
-   * connection is being closed: nothing more is written).
-   */
-  private corkForTurn(socket: Socket): boolean {
-    if (this.corked) return true;
-    if (this.checkBacklog(socket.writableLength)) return false;
-    this.corked = true;
-    socket.cork();
-    corked.push(this);
-    if (!flushScheduled) {
-      flushScheduled = true;
-      setImmediate(flush);
-    }
-    return true;
-  }
-
   write(frame: SharedFrame): void {
     if (this.ws.readyState !== OPEN) return;
     const socket = this.socket;
@@ -128,7 +94,7 @@ export class Connection implements Client, BroadcastClient {
       this.send(frame.text);
       return;
     }
-    if (!this.corkForTurn(socket)) return;
+    if (!corkForTurn(this, socket)) return;
     if (frame.bytes === undefined) frame.bytes = frameText(frame.text);
     socket.write(frame.bytes);
   }

@@ -18,6 +18,8 @@ export interface EndpointPaths {
   userAuth: string;
   /** Pusher's HTTP API, served ahead of the router (no prefix), when `httpApi` is on. */
   httpApi?: string;
+  /** The native protocol over Server-Sent Events (`{path}/sse`, no prefix), when `sse` is on. */
+  sse?: string;
 }
 
 /**
@@ -43,6 +45,7 @@ export class Endpoints {
       channelAuth: this.routePath(modulePath, AUTH_ROUTES.channel),
       userAuth: this.routePath(modulePath, AUTH_ROUTES.user),
       ...(o.httpApi && { httpApi: `/apps/${o.appId}/…` }),
+      ...(o.sse && { sse: `${o.path.replace(/\/$/, '')}/sse` }),
     };
   }
 
@@ -52,6 +55,7 @@ export class Endpoints {
     return (
       `WebSocket endpoints: ${p.native} (native protocol), ${p.pusher} (Pusher protocol); ` +
       `auth: POST ${p.channelAuth} (channels), POST ${p.userAuth} (user sign-in)` +
+      (p.sse ? `; Server-Sent Events: ${p.sse} (native protocol)` : '') +
       (p.httpApi ? `; Pusher HTTP API: ${p.httpApi}` : '')
     );
   }

@@ -1,5 +1,5 @@
 /**
- * A connected WebSocket client, as app hooks see it.
+ * A connected client (over a WebSocket or Server-Sent Events), as app hooks see it.
  * @publicApi
  */
 export interface BroadcastClient {
@@ -7,6 +7,8 @@ export interface BroadcastClient {
   readonly id: string;
   /** `native` or `pusher`. */
   readonly protocol: 'native' | 'pusher';
+  /** `websocket`, or `sse` (the native protocol over Server-Sent Events: docs/protocol.md). */
+  readonly transport: 'websocket' | 'sse';
   /** The signed-in user, after native `signin` or Pusher `pusher:signin`. */
   readonly userId: string | undefined;
   /** Channels it is subscribed to. */

@@ -18,14 +18,25 @@ export function handleNativeFrame(
   text: string,
   app?: AppMessageHandler,
 ): void | Promise<void> {
-  hub.metrics.messageIn('native');
   let msg: unknown;
   try {
     msg = JSON.parse(text);
   } catch {
+    hub.metrics.messageIn('native');
     client.send(native.error('malformed JSON'));
     return;
   }
+  return handleNativeMessage(hub, client, msg, app);
+}
+
+/** One parsed frame (a WebSocket frame's JSON, or one of an SSE command's `frames`). */
+export function handleNativeMessage(
+  hub: BroadcastHub,
+  client: Client,
+  msg: unknown,
+  app?: AppMessageHandler,
+): void | Promise<void> {
+  hub.metrics.messageIn('native');
   if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) {
     client.send(native.error('a frame must be a JSON object'));
     return;
@@ -40,11 +51,14 @@ export function handleNativeFrame(
       const reply = (r: SubscribeResult): void | Promise<void> => {
         hub.metrics.subscription(r);
         if (!r.ok) return client.send(native.subscriptionError(r.channel, r.error));
+        if (r.position !== undefined) client.positioned?.(r.channel, r.position);
         client.send(native.subscribed(r.channel, r.members && membersJson(r.members), r.position, r.recovered));
         return afterSubscribed(client, r);
       };
       if (!hub.allowSubscribe(client)) return reply(hub.subscribeRateLimited(m.channel));
-      return after(hub.subscribe(client, m.channel, m.auth, m.channel_data, m.since), reply);
+      // Over SSE, a stream opened with Last-Event-ID resumes its channels without `since`.
+      const since = 'since' in m ? m.since : client.resumeAt?.(m.channel);
+      return after(hub.subscribe(client, m.channel, m.auth, m.channel_data, since), reply);
     }
     case 'unsubscribe':
       if (typeof m.channel !== 'string' || channelNameError(m.channel)) {

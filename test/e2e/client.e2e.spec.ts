@@ -150,7 +150,12 @@ describe('nestjs-broadcasting/client against the fixture app', () => {
     c.listen('Notification', (n, meta) => direct.push(`${n.title}:${meta.channel ?? 'direct'}`));
     await run.app.get(BroadcastService).toUser('7').event('Notification').data({ title: 'For 7' }).send();
     expect(await direct.next()).toBe('For 7:direct');
-    expect(await c.request('whoami')).toEqual({ socket_id: c.socketId, user_id: '7', channels: [] });
+    expect(await c.request('whoami')).toEqual({
+      socket_id: c.socketId,
+      user_id: '7',
+      channels: [],
+      transport: 'websocket',
+    });
     expect(await c.request('echo', { text: 'hi' })).toEqual({ text: 'hi' });
     // A refused request: the error frame names the request's ref, so the promise rejects with its message.
     await expect(c.request('echo', {})).rejects.toThrow('echo needs a string "text"');

@@ -4,6 +4,7 @@ import { NestFactory, RouterModule } from '@nestjs/core';
 import { BroadcastModule, setupBroadcasting } from 'nestjs-broadcasting';
 import { createFixtureApp } from '../fixture/fixture.module.js';
 import { listenOnLoopback, postJson, type RunningApp } from '../helpers/app.js';
+import { SseTestClient } from '../helpers/sse-client.js';
 import { TestClient } from '../helpers/test-client.js';
 
 /** Nest's logger as an app installs it; keeps the lines of the Broadcast context at level log. */
@@ -17,7 +18,7 @@ class BroadcastLines implements LoggerService {
 }
 
 const LINE =
-  /^WebSocket endpoints: (\S+) \(native protocol\), (\S+) \(Pusher protocol\); auth: POST (\S+) \(channels\), POST (\S+) \(user sign-in\)(?:; Pusher HTTP API: (\S+))?$/;
+  /^WebSocket endpoints: (\S+) \(native protocol\), (\S+) \(Pusher protocol\); auth: POST (\S+) \(channels\), POST (\S+) \(user sign-in\)(?:; Server-Sent Events: (\S+) \(native protocol\))?(?:; Pusher HTTP API: (\S+))?$/;
 
 /** The paths the one endpoints line names. */
 function logged(logger: BroadcastLines) {
@@ -25,7 +26,7 @@ function logged(logger: BroadcastLines) {
   expect(lines).toHaveLength(1);
   const m = LINE.exec(lines[0]);
   if (!m) throw new Error(`unexpected line: ${lines[0]}`);
-  return { native: m[1], pusher: m[2], channelAuth: m[3], userAuth: m[4], httpApi: m[5] };
+  return { native: m[1], pusher: m[2], channelAuth: m[3], userAuth: m[4], sse: m[5], httpApi: m[6] };
 }
 
 /** The auth route answers (401: no user), or 404 when nothing is there. */
@@ -54,9 +55,11 @@ describe('the start-up log line names the real endpoint paths', () => {
       pusher: '/app/app-key',
       channelAuth: '/broadcasting/auth',
       userAuth: '/broadcasting/user-auth',
+      sse: '/ws/sse',
       httpApi: '/apps/app-id/…',
     });
     await (await TestClient.native(run.ws, paths.native)).close();
+    await (await SseTestClient.open(run.http)).close();
     await (await TestClient.pusher(run.ws)).close();
     expect(await authStatus(run, paths.channelAuth)).toBe(401);
     expect(await authStatus(run, paths.userAuth)).toBe(401);
@@ -72,8 +75,10 @@ describe('the start-up log line names the real endpoint paths', () => {
       pusher: '/app/app-key',
       channelAuth: '/api/broadcasting/auth',
       userAuth: '/api/broadcasting/user-auth',
+      sse: '/live/sse',
     });
     await (await TestClient.native(run.ws, '/live')).close();
+    await (await SseTestClient.open(run.http, { path: '/live' })).close();
     await expect(TestClient.connect(`${run.ws}/api/live`)).rejects.toThrow('HTTP 404');
     expect(await authStatus(run, paths.channelAuth)).toBe(401);
     expect(await authStatus(run, '/broadcasting/auth')).toBe(404);
@@ -91,7 +96,7 @@ describe('the start-up log line names the real endpoint paths', () => {
   it('a RouterModule path of the module comes before the controller path', async () => {
     @Module({
       imports: [
-        BroadcastModule.forRoot({ httpApi: false }),
+        BroadcastModule.forRoot({ httpApi: false, sse: false }),
         RouterModule.register([{ path: 'realtime', module: BroadcastModule }]),
       ],
     })
@@ -107,6 +112,7 @@ describe('the start-up log line names the real endpoint paths', () => {
       pusher: '/app/app-key',
       channelAuth: '/api/realtime/broadcasting/auth',
       userAuth: '/api/realtime/broadcasting/user-auth',
+      sse: undefined,
       httpApi: undefined,
     });
     expect(await authStatus(run, paths.channelAuth)).toBe(401);
