@@ -6,7 +6,10 @@ const CLOSED = 3;
 
 /** At most this many frames in one `POST` (the server takes 1–100). */
 export const MAX_FRAMES_PER_POST = 100;
-/** A `POST` stays under this many bytes (the server's default `maxMessageSize` is 64 KB); a larger frame goes alone. */
+/**
+ * A `POST` stays under this many bytes (the server's default `maxMessageSize` is 64 KB); a larger
+ * frame goes alone. A server with a smaller `maxMessageSize` answers 413: the batch is split.
+ */
 export const MAX_POST_BYTES = 32 * 1024;
 
 /** What the SSE transport needs besides its URL. */
@@ -25,7 +28,7 @@ export interface SseSocketOptions {
  *   the socket is open from there on.
  * - `send()` queues frames and `POST`s them to the same URL as a JSON array, naming the stream in
  *   the `X-Socket-ID` and `X-Broadcast-Token` headers; one request at a time (so their order is
- *   kept), batched (≤ 100 frames, under 32 KB).
+ *   kept), batched (≤ 100 frames, under 32 KB; smaller after a 413 for several frames).
  * - The server's `closed` frame closes the socket with its code; an `EventSource` error, a failed
  *   or refused `POST` close it with 1006 (413: 1009, as a WebSocket's frame too large). The stream
  *   is always closed here, never left to reconnect by itself: the client's own state machine
@@ -44,6 +47,8 @@ export class SseSocket implements WebSocketLike {
   /** Frames (JSON text) not yet posted. */
   private queue: string[] = [];
   private posting = false;
+  /** The byte budget of a batch: halved when the server found one too large (its `maxMessageSize` is lower). */
+  private maxBytes = MAX_POST_BYTES;
   private flushScheduled = false;
 
   constructor(
@@ -105,7 +110,7 @@ export class SseSocket implements WebSocketLike {
     this.posting = true;
     try {
       while (this.queue.length > 0 && this.readyState === OPEN) {
-        const batch = takeBatch(this.queue);
+        const batch = takeBatch(this.queue, this.maxBytes);
         let status: number;
         try {
           const res = await this.options.fetch(this.url, {
@@ -126,7 +131,11 @@ export class SseSocket implements WebSocketLike {
           return;
         }
         // 404: the stream is gone (closed, or on another node); 403: not ours; 413: too large; 400, 408.
-        if (status !== 0) this.fail(status === 413 ? 1009 : 1006, `POST answered HTTP ${status}`);
+        if (status === 413 && batch.length > 1) {
+          // Refused whole (nothing applied): the same frames again, fewer at a time.
+          this.queue.unshift(...batch);
+          this.maxBytes = Math.max(1, Math.floor(batchBytes(batch) / 2));
+        } else if (status !== 0) this.fail(status === 413 ? 1009 : 1006, `POST answered HTTP ${status}`);
       }
     } finally {
       this.posting = false;
@@ -150,17 +159,24 @@ export class SseSocket implements WebSocketLike {
   }
 }
 
-/** Takes the next frames off the queue: up to 100, under 32 KB together (a larger frame alone). */
-export function takeBatch(queue: string[]): string[] {
+/** Takes the next frames off the queue: up to 100, under `maxBytes` together (a larger frame alone). */
+export function takeBatch(queue: string[], maxBytes = MAX_POST_BYTES): string[] {
   let bytes = 0;
   let n = 0;
   while (n < queue.length && n < MAX_FRAMES_PER_POST) {
     const size = utf8Length(queue[n]) + 1;
-    if (n > 0 && bytes + size > MAX_POST_BYTES) break;
+    if (n > 0 && bytes + size > maxBytes) break;
     bytes += size;
     n++;
   }
   return queue.splice(0, n);
+}
+
+/** The UTF-8 size of a batch's body: `[frame,frame]`. */
+function batchBytes(batch: string[]): number {
+  let n = 1;
+  for (const f of batch) n += utf8Length(f) + 1;
+  return n;
 }
 
 /** The UTF-8 length of a string, without encoding it. */

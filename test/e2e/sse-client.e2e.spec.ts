@@ -46,14 +46,25 @@ function recordingEventSource(sources: EventSource[]) {
   };
 }
 
-/** The global fetch, recording the SSE POSTs: how many frames each carried, and how many were in flight at once. */
+/** One SSE POST: its frames, its body's size and the server's answer. */
+interface Post {
+  frames: Array<Record<string, unknown>>;
+  bytes: number;
+  status: number;
+}
+
+/** The global fetch, recording the SSE POSTs, and how many requests were in flight at once. */
 function recordingFetch() {
-  const record = { posts: [] as unknown[][], inFlight: 0, maxInFlight: 0 };
+  const record = { posts: [] as Post[], inFlight: 0, maxInFlight: 0 };
   const f: FetchLike = async (url, init) => {
-    if (init.method === 'POST' && url.endsWith('/ws/sse')) record.posts.push(JSON.parse(init.body) as unknown[]);
     record.maxInFlight = Math.max(record.maxInFlight, ++record.inFlight);
     try {
-      return await fetch(url, init);
+      const res = await fetch(url, init);
+      if (init.method === 'POST' && url.endsWith('/ws/sse')) {
+        const frames = JSON.parse(init.body) as Post['frames'];
+        record.posts.push({ frames, bytes: Buffer.byteLength(init.body), status: res.status });
+      }
+      return res;
     } finally {
       record.inFlight--;
     }
@@ -260,11 +271,23 @@ describe('nestjs-broadcasting/client over SSE, against the fixture app', () => {
     // 150 requests in one turn: two POSTs (100 + 50), the second after the first was answered.
     const replies = await Promise.all(Array.from({ length: 150 }, (_, i) => c.request('echo', { text: `${i}` })));
     expect(replies).toEqual(Array.from({ length: 150 }, (_, i) => ({ text: `${i}` })));
-    expect(record.posts.map((p) => p.length)).toEqual([100, 50]);
-    expect(record.posts.flat().map((f) => (f as { text: string }).text)).toEqual(
+    expect(record.posts.map((p) => [p.frames.length, p.status])).toEqual([
+      [100, 204],
+      [50, 204],
+    ]);
+    expect(record.posts.flatMap((p) => p.frames.map((f) => f.text))).toEqual(
       Array.from({ length: 150 }, (_, i) => `${i}`),
     );
     expect(record.maxInFlight).toBe(1);
+
+    // Under 32 KB per POST: a frame that would pass it goes in the next one; a larger frame alone.
+    record.posts.length = 0;
+    const texts = ['a', 'b'.repeat(20_000), 'c'.repeat(20_000), 'd'.repeat(40_000), 'e'];
+    expect(await Promise.all(texts.map((text) => c.request('echo', { text })))).toEqual(
+      texts.map((text) => ({ text })),
+    );
+    expect(record.posts.map((p) => p.frames.map((f) => String(f.text)[0]).join(''))).toEqual(['ab', 'c', 'd', 'e']);
+    expect(record.posts.every((p) => p.status === 204)).toBe(true);
   });
 
   it('a POST refused by the server (the stream is gone: 404) drops the connection like a network error', async () => {
@@ -350,5 +373,59 @@ describe('nestjs-broadcasting/client over SSE, against the fixture app', () => {
     ).toEqual(['1', '2']);
     expect(await observer.request('echo', { text: 'after' })).toEqual({ text: 'after' });
     expect(seen.pending).toBe(0);
+  });
+});
+
+describe('nestjs-broadcasting/client over SSE, against a server with a small maxMessageSize', () => {
+  let run: RunningApp;
+  const clients: Array<BroadcastingClient<object, object>> = [];
+  const client = (fetch: FetchLike): Client => {
+    const c = nodeClient<FixtureEvents, FixtureWhispers>(run, {
+      transport: 'sse',
+      EventSource,
+      fetch,
+      reconnect: { initialDelay: 40, jitter: 0 },
+    });
+    clients.push(c);
+    return c;
+  };
+
+  beforeAll(async () => {
+    run = await startFixture({ maxMessageSize: 2000 });
+  });
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.disconnect();
+  });
+  afterAll(async () => {
+    await run.close();
+  });
+
+  it('splits a batch the server refuses as too large (413) and sends every frame, in order, once', async () => {
+    const { record, fetch } = recordingFetch();
+    const c = client(fetch);
+    const closes: CloseInfo[] = [];
+    c.on('close', (i) => closes.push(i));
+    await connectedClient(c);
+    const texts = Array.from({ length: 12 }, (_, i) => `${i}:`.padEnd(400, '.'));
+    expect(await Promise.all(texts.map((text) => c.request('echo', { text })))).toEqual(
+      texts.map((text) => ({ text })),
+    );
+    // About 5 KB at first: refused whole, then halved until each POST fits in 2000 bytes.
+    expect(record.posts[0]).toMatchObject({ status: 413 });
+    expect(record.posts[0].frames).toHaveLength(12);
+    const accepted = record.posts.filter((p) => p.status === 204);
+    expect(accepted.every((p) => p.bytes <= 2000)).toBe(true);
+    expect(accepted.flatMap((p) => p.frames.map((f) => f.text))).toEqual(texts);
+    expect(closes).toEqual([]);
+  });
+
+  it('closes with 1009 for one frame larger than maxMessageSize, as a WebSocket is', async () => {
+    const { fetch } = recordingFetch();
+    const c = client(fetch);
+    const first = await connectedClient(c);
+    const closed = nextEvent(c, 'close');
+    await expect(c.request('echo', { text: 'x'.repeat(3000) })).rejects.toThrow('connection closed');
+    expect(await closed).toEqual([{ code: 1009, reason: 'POST answered HTTP 413', willReconnect: true, delay: 40 }]);
+    expect(await connectedClient(c)).not.toBe(first);
   });
 });
