@@ -59,7 +59,7 @@ class PrometheusBroadcastMetrics extends BroadcastMetrics {
 
     new client.Gauge({
       name: `${p}connections`,
-      help: 'WebSocket clients connected to this node',
+      help: 'Clients connected to this node (WebSocket and SSE; SSE streams speak the native protocol)',
       labelNames: ['protocol'],
       registers,
       collect() {

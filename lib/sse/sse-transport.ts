@@ -22,6 +22,8 @@ import { parseLastEventId, SSE_PREAMBLE, sseConnected } from './sse-frames.js';
 
 /** Frames one command may carry. */
 export const MAX_FRAMES_PER_COMMAND = 100;
+/** Channels a Last-Event-ID may name when maxChannelsPerConnection is unlimited. */
+const MAX_RESUMED_CHANNELS = 1000;
 /** Milliseconds a command has to send its body. */
 const BODY_TIMEOUT_MS = 10_000;
 /** The close code a disconnect hook gets for a stream its reader left (SSE has no close frame). */
@@ -113,7 +115,7 @@ export class SseTransport implements OnApplicationBootstrap, OnModuleDestroy, Be
     res.flushHeaders();
     socket.setNoDelay(true);
     socket.setTimeout(0);
-    const resume = parseLastEventId(lastEventId(req), this.options.maxChannelsPerConnection);
+    const resume = parseLastEventId(lastEventId(req), this.options.maxChannelsPerConnection || MAX_RESUMED_CHANNELS);
     const token = randomBytes(32).toString('base64url');
     const conn = new SseConnection(this.hub.nextSocketId(), token, socket, ip, this.host, resume);
     socket.write(SSE_PREAMBLE);

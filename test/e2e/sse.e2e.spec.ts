@@ -220,7 +220,24 @@ describe('SSE transport: the native protocol over a stream and POSTs', () => {
   });
 });
 
-describe('SSE transport: off, and on shutdown', () => {
+describe('SSE transport: metrics, off, and on shutdown', () => {
+  it('counts a stream as a native connection in the metrics while it is open', async () => {
+    const run = await startFixture();
+    const gauge = async () => {
+      const text = await (await fetch(`${run.http}/metrics`)).text();
+      return /^broadcast_connections\{protocol="native"\} (\d+)$/m.exec(text)?.[1];
+    };
+    try {
+      expect(await gauge()).toBe('0');
+      const s = await SseTestClient.open(run.http);
+      expect(await gauge()).toBe('1');
+      await s.close();
+      await until(async () => (await gauge()) === '0', 2000, 'the gauge to drop');
+    } finally {
+      await run.close();
+    }
+  });
+
   it('with sse: false the path is the app router’s (404)', async () => {
     const run = await startFixture({ sse: false });
     try {
