@@ -53,7 +53,7 @@ export function resolveOptions(options: ClientOptions): Settings {
 const NO_WEBSOCKET =
   'nestjs-broadcasting/client: no WebSocket class. In Node 20 pass one: createClient({ WebSocket }) with `import { WebSocket } from "ws"`';
 const NO_EVENTSOURCE =
-  'nestjs-broadcasting/client: no EventSource class for transport "sse". In Node pass one: createClient({ EventSource }) with `import { EventSource } from "eventsource"`';
+  'nestjs-broadcasting/client: no EventSource class for transport "sse". In Node pass one: createClient({ EventSource }) with the EventSource of the "eventsource" package';
 
 /** The transports the options ask for, narrowed to those that can be used here. */
 function resolveTransport(
