@@ -256,7 +256,7 @@ describe('nestjs-broadcasting/client over SSE, against the fixture app', () => {
     expect(sources).toHaveLength(2);
   });
 
-  it('the server refusing a WebSocket (a connect hook: 1008) is not a reason to fall back', async () => {
+  it('a WebSocket the server connects and then refuses (a connect hook: 1008) is not a reason to fall back', async () => {
     const sources: EventSource[] = [];
     const c = client({ url: `${run.ws}/ws?reject=1`, EventSource: recordingEventSource(sources) });
     expect(await nextEvent(c, 'close')).toEqual([{ code: 1008, reason: expect.any(String), willReconnect: false }]);
