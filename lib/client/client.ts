@@ -8,7 +8,7 @@ import { resolveOptions, type Settings } from './options.js';
 import { Requests } from './requests.js';
 import { SignIn } from './sign-in.js';
 import { Subscriptions } from './subscriptions.js';
-import type { AnyEvents, ClientOptions, ConnectionState, EventMeta, EventName } from './types.js';
+import type { AnyEvents, ClientOptions, ConnectionState, EventMeta, EventName, TransportName } from './types.js';
 
 /** The channel type a name gets: by prefix, as on the server. */
 export type ChannelFor<N extends string, E extends object, W extends object> = N extends `presence-${string}`
@@ -25,6 +25,8 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
   /** The current socket id (undefined while not connected): send it as `X-Socket-ID` to leave yourself out. */
   socketId: string | undefined;
   state: ConnectionState = 'disconnected';
+  /** How the current connection reaches the server (undefined while not connected). See docs/client.md#transports. */
+  transport: TransportName | undefined;
   /** The signed-in user, after `signIn()`. */
   userId: string | undefined;
   /** Bumped for every socket; callbacks of an older socket are ignored. */
@@ -66,6 +68,7 @@ export class BroadcastingClient<E extends object = AnyEvents, W extends object =
         this.requests.rejectAll();
         this.signer.dropped();
       },
+      settled: () => this.channels.settled(),
     });
     if (options.autoConnect !== false) this.connect();
   }

@@ -1,5 +1,5 @@
 import { Listeners } from './listeners.js';
-import type { CloseInfo, ConnectionState } from './types.js';
+import type { CloseInfo, ConnectionState, TransportName } from './types.js';
 
 /** Callbacks of `BroadcastingClient.on()`. */
 export interface ClientEvents {
@@ -7,6 +7,12 @@ export interface ClientEvents {
   state: (state: ConnectionState, previous: ConnectionState) => void;
   /** The server's `connected` frame: a new socket id (channels are being resubscribed). */
   connected: (socketId: string) => void;
+  /**
+   * A connection was established over another transport than the last one (the first connection
+   * included, with `previous` undefined): fell back to SSE, or moved back to WebSocket. Fires just
+   * before that connection's `connected`.
+   */
+  transport: (transport: TransportName, previous: TransportName | undefined) => void;
   /** The connection closed; says whether and when the client reconnects. */
   close: (info: CloseInfo) => void;
   /**
@@ -27,6 +33,7 @@ export function clientListeners(): ClientListeners {
   return {
     state: new Listeners(),
     connected: new Listeners(),
+    transport: new Listeners(),
     close: new Listeners(),
     error: new Listeners(),
     message: new Listeners(),

@@ -1,10 +1,20 @@
 import { DEFAULT_RECONNECT, type ReconnectOptions } from './backoff.js';
-import type { ClientOptions, FetchLike, WebSocketConstructor } from './types.js';
+import type { ClientOptions, EventSourceConstructor, FetchLike, TransportName, WebSocketConstructor } from './types.js';
 
 /** The client's options, checked and with their defaults filled in. */
 export interface Settings {
   readonly url: string;
-  readonly WebSocket: WebSocketConstructor;
+  /**
+   * The transports this client uses: `auto` only when both can be used (a WebSocket class, and an
+   * EventSource class with a `fetch`); else the one that can.
+   */
+  readonly transport: 'auto' | TransportName;
+  /** Set unless `transport` is `sse`. */
+  readonly WebSocket: WebSocketConstructor | undefined;
+  /** Set unless `transport` is `websocket`. */
+  readonly EventSource: EventSourceConstructor | undefined;
+  readonly upgradeInterval: number;
+  readonly credentials: 'omit' | 'same-origin' | 'include';
   readonly fetch: FetchLike | undefined;
   readonly authUrl: string;
   readonly userAuthUrl: string;
@@ -18,17 +28,16 @@ export interface Settings {
 /** Checks the options (throwing on the first bad one) and fills in the defaults. */
 export function resolveOptions(options: ClientOptions): Settings {
   const url = resolveUrl(options.url);
-  const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-  if (!WS) {
-    throw new Error(
-      'nestjs-broadcasting/client: no WebSocket class. In Node 20 pass one: createClient({ WebSocket }) with `import { WebSocket } from "ws"`',
-    );
-  }
   const f = options.fetch ?? (globalThis as { fetch?: FetchLike }).fetch;
   const origin = httpOrigin(url);
+  const { transport, WebSocket, EventSource } = resolveTransport(options, f !== undefined);
   return {
     url,
-    WebSocket: WS,
+    transport,
+    WebSocket,
+    EventSource,
+    upgradeInterval: duration('upgradeInterval', options.upgradeInterval, 60_000),
+    credentials: options.credentials ?? 'same-origin',
     // The global fetch must be called with the global object as `this` (browsers check).
     fetch: options.fetch ? f : f?.bind(globalThis),
     authUrl: new URL(options.authEndpoint ?? '/broadcasting/auth', origin).href,
@@ -39,6 +48,33 @@ export function resolveOptions(options: ClientOptions): Settings {
     pongTimeout: duration('pongTimeout', options.pongTimeout, 10_000),
     requestTimeout: duration('requestTimeout', options.requestTimeout, 10_000),
   };
+}
+
+const NO_WEBSOCKET =
+  'nestjs-broadcasting/client: no WebSocket class. In Node 20 pass one: createClient({ WebSocket }) with `import { WebSocket } from "ws"`';
+const NO_EVENTSOURCE =
+  'nestjs-broadcasting/client: no EventSource class for transport "sse". In Node pass one: createClient({ EventSource }) with the EventSource of the "eventsource" package';
+
+/** The transports the options ask for, narrowed to those that can be used here. */
+function resolveTransport(
+  options: ClientOptions,
+  haveFetch: boolean,
+): Pick<Settings, 'transport' | 'WebSocket' | 'EventSource'> {
+  const wanted = options.transport ?? 'auto';
+  if (wanted !== 'auto' && wanted !== 'websocket' && wanted !== 'sse') {
+    throw new Error(`nestjs-broadcasting/client: "transport" must be 'auto', 'websocket' or 'sse', got ${wanted}`);
+  }
+  const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  const ES = options.EventSource ?? (globalThis as { EventSource?: EventSourceConstructor }).EventSource;
+  const sse = ES !== undefined && haveFetch;
+  if (wanted === 'sse' || (wanted === 'auto' && !WS && sse)) {
+    if (!ES) throw new Error(NO_EVENTSOURCE);
+    if (!haveFetch) throw new Error('nestjs-broadcasting/client: transport "sse" needs fetch: pass the fetch option');
+    return { transport: 'sse', WebSocket: undefined, EventSource: ES };
+  }
+  if (!WS) throw new Error(NO_WEBSOCKET);
+  if (wanted === 'websocket' || !sse) return { transport: 'websocket', WebSocket: WS, EventSource: undefined };
+  return { transport: 'auto', WebSocket: WS, EventSource: ES };
 }
 
 function resolveUrl(url: string | undefined): string {
@@ -54,6 +90,15 @@ function resolveUrl(url: string | undefined): string {
   if (u.protocol !== 'ws:' && u.protocol !== 'wss:') {
     throw new Error(`nestjs-broadcasting/client: "url" must be a ws:// or wss:// URL, got ${url}`);
   }
+  return u.href;
+}
+
+/** The SSE endpoint of a native WebSocket URL: `ws://h/ws` → `http://h/ws/sse` (the query is kept). */
+export function sseUrl(wsUrl: string): string {
+  const u = new URL(wsUrl);
+  u.protocol = u.protocol === 'wss:' ? 'https:' : 'http:';
+  u.pathname = `${u.pathname.replace(/\/+$/, '')}/sse`;
+  u.hash = '';
   return u.href;
 }
 

@@ -76,6 +76,12 @@ export class Subscriptions {
     for (const ch of this.channels.values()) ch.subscribe();
   }
 
+  /** True when no channel awaits the answer to its subscription (or its authorization). */
+  settled(): boolean {
+    for (const ch of this.channels.values()) if (ch.state === 'pending' || ch.state === 'subscribing') return false;
+    return true;
+  }
+
   /** The connection closed: no answer to our `unsubscribe`s will come, and every channel waits for the next one. */
   reset(): void {
     this.leaving.clear();

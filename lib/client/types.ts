@@ -17,6 +17,24 @@ export interface WebSocketLike {
 /** A WebSocket class: `globalThis.WebSocket` in browsers (and Node 22+), `WebSocket` from `ws` in Node 20. */
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
+/**
+ * The little of an `EventSource` the SSE transport uses: the browser's and the `eventsource`
+ * package's both fit. (Handlers take `never`, as in {@link WebSocketLike}.)
+ */
+export interface EventSourceLike {
+  readonly readyState: number;
+  close(): void;
+  onopen: ((event: never) => void) | null;
+  onmessage: ((event: never) => void) | null;
+  onerror: ((event: never) => void) | null;
+}
+
+/** An `EventSource` class: `globalThis.EventSource` in browsers; in Node 20, `EventSource` from the `eventsource` package. */
+export type EventSourceConstructor = new (url: string, init?: { withCredentials?: boolean }) => EventSourceLike;
+
+/** How the client reaches the server: a WebSocket, or Server-Sent Events plus `POST`s where WebSockets cannot go. */
+export type TransportName = 'websocket' | 'sse';
+
 /** The little of `fetch` the client uses (the global one by default). */
 export type FetchLike = (
   url: string,
@@ -51,6 +69,22 @@ export interface ClientOptions {
   /** The WebSocket class. Default `globalThis.WebSocket`; in Node 20 pass `WebSocket` from `ws`. */
   WebSocket?: WebSocketConstructor;
   /**
+   * `auto` (default): WebSocket, falling back to Server-Sent Events when a WebSocket cannot connect,
+   * and back to WebSocket when it can again. `websocket` or `sse`: that transport only.
+   * See docs/client.md#transports.
+   */
+  transport?: 'auto' | TransportName;
+  /**
+   * The EventSource class of the SSE transport. Default `globalThis.EventSource` (every browser);
+   * in Node pass `EventSource` from the `eventsource` package. Without one, `auto` uses WebSockets only.
+   */
+  EventSource?: EventSourceConstructor;
+  /**
+   * `auto` only: while connected over SSE, how often to try a WebSocket again, moving over when it
+   * connects. 0 = never. Default 60000.
+   */
+  upgradeInterval?: number;
+  /**
    * Where private and presence channels are authorized (POST, JSON `{socket_id, channel_name}`).
    * A relative URL resolves against the WebSocket URL's origin. Default `/broadcasting/auth`.
    */
@@ -59,11 +93,14 @@ export interface ClientOptions {
   userAuthEndpoint?: string;
   /** Headers for both endpoints (e.g. `Authorization`), or a function giving them (called for every request). */
   headers?: Record<string, string> | (() => Record<string, string> | Promise<Record<string, string>>);
-  /** `fetch` credentials mode for both endpoints (cookies). Default `same-origin`. */
+  /**
+   * `fetch` credentials mode for both endpoints (cookies), and for the SSE transport (`include`
+   * opens the stream `withCredentials`). Default `same-origin`.
+   */
   credentials?: 'omit' | 'same-origin' | 'include';
   /** Replaces the auth endpoint: returns the token for a channel and socket id. */
   authorizer?: (channel: string, socketId: string) => Promise<ChannelAuthorization>;
-  /** The `fetch` to call the endpoints with. Default `globalThis.fetch`. */
+  /** The `fetch` to call the endpoints with (and the SSE transport's `POST`s). Default `globalThis.fetch`. */
   fetch?: FetchLike;
   /** Reconnection with exponential back-off and jitter, or `false` to never reconnect. */
   reconnect?: ReconnectOptions | false;

@@ -240,3 +240,157 @@ if (!haveChromium && !inCI) {
     expect(outside).toEqual([]);
   });
 });
+
+/**
+ * What the page's `WebSocket` becomes: a class whose sockets fail as behind a proxy that breaks
+ * upgrades (an error, then close 1006, never open). It counts the attempts in `window.wsAttempts`.
+ */
+const BLOCK_WEBSOCKETS = `(() => {
+  window.wsAttempts = 0;
+  class BlockedWebSocket extends EventTarget {
+    static CONNECTING = 0; static OPEN = 1; static CLOSING = 2; static CLOSED = 3;
+    constructor(url) {
+      super();
+      window.wsAttempts++;
+      this.url = String(url);
+      this.readyState = 0;
+      this.onopen = this.onmessage = this.onerror = this.onclose = null;
+      setTimeout(() => {
+        this.readyState = 3;
+        const error = new Event('error');
+        this.dispatchEvent(error);
+        this.onerror?.(error);
+        const close = new CloseEvent('close', { code: 1006, reason: '', wasClean: false });
+        this.dispatchEvent(close);
+        this.onclose?.(close);
+      }, 5);
+    }
+    send() { throw new DOMException('still connecting', 'InvalidStateError'); }
+    close() {}
+  }
+  window.WebSocket = BlockedWebSocket;
+})();`;
+
+/** The page the typed client runs in: nothing but an empty document, under the demo page's CSP. */
+const EMPTY_PAGE =
+  '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>SSE</title></head><body></body></html>';
+
+/** What `joinRoom` keeps in the page: the member ids (sorted) and the whispers heard (`user: text`). */
+type PageState = { t: { members: string[]; heard: string[] } };
+
+/** Joins `room` as `user` with the typed client served at /client/index.js; state in `window.t`. */
+const joinRoom = (user: string, room: string) => `(async () => {
+  const { createClient } = await import('/client/index.js');
+  const client = createClient({ headers: { Authorization: 'Bearer ${user}' } });
+  const t = (window.t = { client, members: [], heard: [] });
+  t.room = client
+    .presence('presence-chat.${room}')
+    .here((list) => { t.members = list.map((m) => m.id).sort(); })
+    .joining((m) => { t.members = [...t.members, m.id].sort(); })
+    .leaving((m) => { t.members = t.members.filter((id) => id !== m.id); })
+    .listenForWhisper('message', (d, meta) => t.heard.push(meta.userId + ': ' + d.text));
+})()`;
+
+(haveChromium || inCI ? describe : describe.skip)(
+  'the typed client in headless Chromium, WebSockets blocked: SSE',
+  () => {
+    let run: RunningApp;
+    let cleanup: () => void;
+    let context: BrowserContext;
+    let profile: string;
+    const problems: string[] = [];
+    const outside: string[] = [];
+    /** `METHOD path` of every request the pages made to the SSE endpoint. */
+    const sse: string[] = [];
+
+    const open = async (user: string) => {
+      const page = await context.newPage();
+      page.on('pageerror', (err) => problems.push(`${user}: ${err.message}`));
+      page.on('console', (m) => {
+        if (m.type() === 'error') problems.push(`${user}: console: ${m.text()}`);
+      });
+      page.on('request', (r) => {
+        const url = new URL(r.url());
+        if (url.pathname.startsWith('/ws')) sse.push(`${user} ${r.method()} ${url.pathname}`);
+      });
+      await page.goto(`${run.http}/sse.html`);
+      await page.evaluate(joinRoom(user, 'sse'));
+      return page;
+    };
+    // Functions, not strings: the page's CSP has no 'unsafe-eval', which a string predicate needs.
+    const membersAre = (page: Page, ids: string) =>
+      page.waitForFunction((want) => (globalThis as unknown as PageState).t.members.join() === want, ids, {
+        timeout: 5000,
+      });
+    const heard = (page: Page, line: string) =>
+      page.waitForFunction((want) => (globalThis as unknown as PageState).t.heard.includes(want), line, {
+        timeout: 5000,
+      });
+
+    beforeAll(async () => {
+      if (!haveChromium) throw new Error(`CI=true but there is no Chromium at ${CHROMIUM}: .ci/run installs it`);
+      ({ run, cleanup } = await startDemo());
+      const csp = (await fetch(`${run.http}/`)).headers.get('content-security-policy') ?? '';
+      expect(csp).toMatch(/connect-src 'self'/);
+      profile = mkdtempSync(join(tmpdir(), 'nb-chromium-sse-'));
+      context = await chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+      });
+      await context.addInitScript(BLOCK_WEBSOCKETS);
+      await context.route('**/*', (route) => {
+        const url = new URL(route.request().url());
+        if (url.hostname !== '127.0.0.1') {
+          outside.push(url.href);
+          return route.abort();
+        }
+        if (url.pathname === '/sse.html') {
+          return route.fulfill({
+            status: 200,
+            contentType: 'text/html; charset=utf-8',
+            headers: { 'content-security-policy': csp },
+            body: EMPTY_PAGE,
+          });
+        }
+        return route.continue();
+      });
+    }, 30_000);
+
+    afterAll(async () => {
+      await context?.close();
+      if (profile) rmSync(profile, { recursive: true, force: true });
+      await run?.close();
+      cleanup?.();
+    });
+
+    it('two pages join a presence room over SSE, see each other, whisper, and see the other leave', async () => {
+      const a = await open('1');
+      const b = await open('2');
+      await membersAre(a, '1,2');
+      await membersAre(b, '1,2');
+      for (const page of [a, b]) {
+        expect(await page.evaluate('window.t.client.transport')).toBe('sse');
+        expect(await page.evaluate('window.t.client.state')).toBe('connected');
+        // The WebSocket was tried (and failed) first: this is the fallback, not a configured SSE.
+        expect(await page.evaluate('window.wsAttempts')).toBeGreaterThanOrEqual(1);
+      }
+      expect(await a.evaluate(`window.t.room.whisper('message', { name: 'User 1', text: 'hello over SSE' })`)).toBe(
+        true,
+      );
+      await heard(b, '1: hello over SSE');
+      expect(await b.evaluate(`window.t.room.whisper('message', { name: 'User 2', text: 'and back' })`)).toBe(true);
+      await heard(a, '2: and back');
+
+      await b.close();
+      await membersAre(a, '1');
+      // The stream and the commands went to the SSE endpoint (through the sample's origin and CSP).
+      expect(sse).toEqual(
+        expect.arrayContaining(['1 GET /ws/sse', '1 POST /ws/sse', '2 GET /ws/sse', '2 POST /ws/sse']),
+      );
+      expect(problems).toEqual([]);
+      expect(outside).toEqual([]);
+      await a.close();
+    });
+  },
+);
