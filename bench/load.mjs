@@ -1,4 +1,4 @@
-// The load generator: every WebSocket client and the publisher, in one child process of
+// The load generator: every client (WebSocket or SSE) and the publisher, in one child process of
 // bench/run.mjs (the server under test is another process: with 2 cores, one core each). It runs
 // one scenario per IPC message {scenario, server, port, pid, …} and answers {result} or {error}.
 // The publisher shares the clients' process, so publish and receive timestamps come from one clock.
@@ -19,6 +19,10 @@ const PAD = 'x'.repeat(36);
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const agent = new Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });
+/** SSE streams: one socket each, never pooled (an agent's default would queue them at maxSockets). */
+const streamAgent = new Agent({ keepAlive: false, maxSockets: Number.POSITIVE_INFINITY });
+/** SSE commands (POSTs): kept alive and shared, at most one per handshake in flight. */
+const commandAgent = new Agent({ keepAlive: true, maxSockets: CONNECT_CONCURRENCY });
 
 /** State of the running scenario. */
 let S;
@@ -145,13 +149,152 @@ function onFrame(c, text) {
   }
 }
 
+/**
+ * An SSE client of the native protocol (docs/protocol.md), shaped like a `ws` WebSocket for
+ * openClient and the target hooks: `GET {path}` opens the stream (its own socket, read with
+ * node:http: a close-delimited body); `send(text)` POSTs frames to it, one request at a time
+ * (frames queued meanwhile go together in the next one, a JSON array).
+ */
+class SseStream {
+  constructor(port, path) {
+    this.port = port;
+    this.path = path;
+    this.onOpen = undefined;
+    this.onError = undefined;
+    this.onClose = undefined;
+    /** (text) for each message's data: a native frame's JSON text. */
+    this.onText = undefined;
+    this.socketId = undefined;
+    this.token = undefined;
+    /** The end of what was read after its last line break: a line not yet complete. */
+    this.rest = '';
+    /** The data lines of the message being read (joined with `\n`). */
+    this.data = undefined;
+    this.queue = [];
+    this.posting = false;
+    this.closed = false;
+    /** terminate() was called: what the socket reports after that is no error. */
+    this.ended = false;
+    this.req = request({ host: '127.0.0.1', port, path, agent: streamAgent, headers: { accept: 'text/event-stream' } });
+    this.req.on('response', (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        this.fail(new Error(`stream answered ${res.statusCode}`));
+        return;
+      }
+      this.onOpen?.();
+      res.on('data', (chunk) => this.read(chunk));
+      res.on('error', (err) => this.fail(err));
+    });
+    this.req.on('error', (err) => this.fail(err));
+    this.req.on('close', () => {
+      this.closed = true;
+      this.onClose?.();
+    });
+    this.req.end();
+  }
+
+  /**
+   * Reads what arrived line by line (`\n` ends a line: the server writes no `\r`): a `data:` line
+   * is (part of) the message's data, a blank line ends the message, other lines (`id:`, `retry:`,
+   * `:` heartbeats) are skipped. A frame costs two indexOf calls and one slice.
+   */
+  read(chunk) {
+    const text = this.rest === '' ? chunk.toString('latin1') : this.rest + chunk.toString('latin1');
+    let start = 0;
+    for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+      if (nl === start) {
+        if (this.data !== undefined) {
+          const data = this.data;
+          this.data = undefined;
+          this.message(data);
+        }
+      } else if (text.startsWith('data:', start)) {
+        const value = text.slice(text.charCodeAt(start + 5) === 32 ? start + 6 : start + 5, nl);
+        this.data = this.data === undefined ? value : `${this.data}\n${value}`;
+      }
+      start = nl + 1;
+    }
+    this.rest = start === text.length ? '' : text.slice(start);
+  }
+
+  message(text) {
+    // The first message is `connected`: the socket id and token the stream's commands carry.
+    if (this.token === undefined && text.startsWith('{"type":"connected"')) {
+      const m = JSON.parse(text);
+      this.socketId = m.socket_id;
+      this.token = m.token;
+    }
+    this.onText(text);
+  }
+
+  send(text) {
+    this.queue.push(text);
+    if (!this.posting) this.post();
+  }
+
+  post() {
+    if (this.closed || this.queue.length === 0) return;
+    const body = `[${this.queue.join(',')}]`;
+    this.queue.length = 0;
+    this.posting = true;
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: this.port,
+        method: 'POST',
+        path: this.path,
+        agent: commandAgent,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          'x-socket-id': this.socketId,
+          'x-broadcast-token': this.token,
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => {
+          this.posting = false;
+          if (res.statusCode !== 204) this.fail(new Error(`command answered ${res.statusCode}`));
+          else this.post();
+        });
+      },
+    );
+    req.on('error', (err) => {
+      this.posting = false;
+      this.fail(err);
+    });
+    req.end(body);
+  }
+
+  fail(err) {
+    if (this.ended) return;
+    this.onError?.(err);
+    this.terminate();
+  }
+
+  /** Ends the stream (the server sees its connection close: SSE has no close frame). */
+  terminate() {
+    this.ended = true;
+    this.req.destroy();
+  }
+
+  close() {
+    this.terminate();
+  }
+}
+
 /** Opens one client and subscribes it to channel `ch`; resolves once subscribed. */
 function openClient(ch, extra) {
   const protocol = S.target.client;
-  const ws = new WebSocket(`ws://127.0.0.1:${S.port}${protocol.path}`, {
-    perMessageDeflate: false,
-    skipUTF8Validation: true,
-  });
+  const ws =
+    protocol.transport === 'sse'
+      ? new SseStream(S.port, protocol.path)
+      : new WebSocket(`ws://127.0.0.1:${S.port}${protocol.path}`, {
+          perMessageDeflate: false,
+          skipUTF8Validation: true,
+        });
   const c = { ws, ch, channel: S.channels[ch], ready: false, received: 0, lastSeq: 0, ...extra };
   S.clients.push(c);
   return new Promise((resolve, reject) => {
@@ -160,14 +303,13 @@ function openClient(ch, extra) {
       reject(err);
     };
     const timer = setTimeout(() => fail(new Error('subscribe timed out')), HANDSHAKE_TIMEOUT_MS);
-    ws.on('open', () => protocol.onOpen?.(c));
-    ws.on('error', (err) => (c.ready ? S.socketErrors++ : fail(err)));
-    ws.on('close', () => {
+    const onOpen = () => protocol.onOpen?.(c);
+    const onError = (err) => (c.ready ? S.socketErrors++ : fail(err));
+    const onClose = () => {
       if (!c.ready) fail(new Error('closed while subscribing'));
       else if (!S.closing && !c.leaving) S.unexpectedCloses++;
-    });
-    ws.on('message', (data) => {
-      const text = data.toString('latin1');
+    };
+    const onText = (text) => {
       if (c.ready) return onFrame(c, text);
       try {
         if (!protocol.handshake(c, text)) return;
@@ -179,7 +321,18 @@ function openClient(ch, extra) {
       S.subscribers[ch]++;
       S.onReady?.(c);
       resolve(c);
-    });
+    };
+    if (ws instanceof SseStream) {
+      ws.onOpen = onOpen;
+      ws.onError = onError;
+      ws.onClose = onClose;
+      ws.onText = onText;
+    } else {
+      ws.on('open', onOpen);
+      ws.on('error', onError);
+      ws.on('close', onClose);
+      ws.on('message', (data) => onText(data.toString('latin1')));
+    }
   });
 }
 
@@ -204,6 +357,7 @@ function closeClients() {
   S.pump = undefined;
   for (const c of S.clients) c.ws.terminate();
   S.clients.length = 0;
+  commandAgent.destroy();
 }
 
 // ---- publisher ----
@@ -382,6 +536,7 @@ async function idle(job) {
   const m = meter();
   const connectionsPerSec = await connectPhase(job.connections, () => 0);
   const cost = m();
+  commandAgent.destroy(); // SSE: the command connections are not the idle connections measured
   await sleep(job.settleMs);
   const rssAfterKb = rssKb(S.pid);
   return {

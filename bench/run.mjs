@@ -375,8 +375,14 @@ async function main() {
   if (buildNote) notes.push(buildNote);
   const git = gitState();
   const active = [];
-  for (const target of SERVERS) {
-    if (serverNames ? !serverNames.includes(target.name) : target.optIn) continue;
+  // --servers runs them in its order (the order of a run has an effect on the figures); by default
+  // every server that is not opt-in, in targets.mjs's order.
+  const unknown = serverNames?.filter((name) => !SERVERS.some((t) => t.name === name)) ?? [];
+  if (unknown.length) throw new Error(`bench: unknown server(s) ${unknown.join(', ')}`);
+  const chosen = serverNames
+    ? serverNames.map((name) => SERVERS.find((t) => t.name === name))
+    : SERVERS.filter((t) => !t.optIn);
+  for (const target of chosen) {
     if (target.probe) {
       try {
         await probe(target);

@@ -2,7 +2,8 @@
 // and subscribes, how to recognise an event frame, and how to publish. bench/run.mjs starts the
 // servers; bench/load.mjs (the clients and the publisher) speaks their protocols.
 //
-// Client hooks, each given the bench client `c` ({ ws, channel, socketId, … }) and a frame's text:
+// Client hooks, each given the bench client `c` ({ ws, channel, socketId, … }) and a frame's text
+// (`c.ws` is a WebSocket, or with `transport: 'sse'` load.mjs's SSE stream, whose send() POSTs):
 //   handshake(c, text) → true once subscribed (called for every frame until then; may send)
 //   isEvent(text)      → whether a frame is a published event (cheap: runs for every delivery)
 //   onOther(c, text)   → optional, for any other frame after the handshake (pings)
@@ -43,6 +44,13 @@ function presenceAuth(c) {
   const channelData = JSON.stringify({ user_id: c.userId, user_info: { name: `user ${c.userId}` } });
   return { auth: `${CREDENTIALS.key}:${hmac(`${c.socketId}:${c.channel}:${channelData}`)}`, channel_data: channelData };
 }
+
+/**
+ * The native protocol over Server-Sent Events (docs/protocol.md): the same hooks, over a `GET
+ * /ws/sse` stream whose `c.ws.send()` is a `POST /ws/sse` (load.mjs takes the stream's token from
+ * its `connected` message).
+ */
+const nativeSse = { ...native, transport: 'sse', path: '/ws/sse' };
 
 /** Presence on the native protocol. */
 const nativePresence = {
@@ -88,6 +96,15 @@ export const SERVERS = [
     script: 'servers/library.mjs',
     client: native,
     // Published through the library's own server-side API, the Pusher HTTP API (as backends do).
+    publish: pusherApi,
+    presence: nativePresence,
+  },
+  {
+    // The same server and publish path as `library`; its clients are SSE streams, not WebSockets.
+    name: 'library-sse',
+    label: 'nestjs-broadcasting, native protocol over SSE',
+    script: 'servers/library.mjs',
+    client: nativeSse,
     publish: pusherApi,
     presence: nativePresence,
   },
