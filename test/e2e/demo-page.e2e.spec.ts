@@ -213,6 +213,7 @@ if (!haveChromium && !inCI) {
       await text(page, '#native-state', 'connected');
       await text(page, '#native-log li', `signed in as user ${user}`);
       expect(await page.textContent('#native-socket')).toMatch(/^\d+\.\d+$/);
+      expect(await page.textContent('#native-transport')).toBe('websocket');
     }
     await b.click('#ship'); // user 2 ships order #2: the public feed reaches both
     await text(a, '#native-log li', 'orders: order 2 shipped');

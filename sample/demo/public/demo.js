@@ -147,7 +147,7 @@ function startChat(user, room) {
   });
 }
 
-/** The typed native client: connection state, public and private events, sign-in and an app request. */
+/** The typed native client: connection state and transport, public and private events, sign-in and an app request. */
 function startNative(user) {
   const log = (text) => append($('native-log'), text);
   const client = createClient({
@@ -159,6 +159,10 @@ function startNative(user) {
   });
   client.on('connected', (socketId) => {
     $('native-socket').textContent = socketId;
+  });
+  // WebSocket, or Server-Sent Events where a proxy breaks WebSockets (the client falls back on its own).
+  client.on('transport', (transport) => {
+    $('native-transport').textContent = transport;
   });
   client.on('close', ({ code, willReconnect, delay }) =>
     log(`closed ${code}${willReconnect ? `, reconnecting in ${delay} ms` : ''}`),
