@@ -29,6 +29,7 @@ import { IpLimit } from './client-ip.js';
 import { gateOnConnectHooks } from './connect-gate.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { Endpoints } from './endpoints.js';
+import { appMessages, transportHost } from './transport-host.js';
 import { rawSocketOf } from './ws-internals.js';
 
 const CLOSED = 3;
@@ -47,13 +48,8 @@ export class BroadcastGateway
   private server?: WebSocketServer & { [BROADCAST_SERVER]?: true; [BROADCAST_CLOSING]?: true };
   private heartbeat?: NodeJS.Timeout;
   private closing = false;
-  private readonly host: ConnectionHost = {
-    maxBufferedBytes: this.options.maxBufferedBytes,
-    onSlow: (conn) => this.hub.tooSlow(conn),
-    close: (conn, code, reason) => this.hub.close(conn, code, reason),
-  };
-  private readonly appMessage = (client: Client, type: string, m: Record<string, unknown>) =>
-    this.hooks.message(client, type, m);
+  private readonly host: ConnectionHost = transportHost(this.hub, this.options.maxBufferedBytes);
+  private readonly appMessage = appMessages(this.hooks);
 
   constructor(
     private readonly hub: BroadcastHub,

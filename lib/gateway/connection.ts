@@ -2,6 +2,7 @@ import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { Client, Codec, ConnectionState, SharedFrame } from '../core/client.js';
 import type { BroadcastClient } from '../interfaces/broadcast-client.interface.js';
+import type { TransportHost } from './transport-host.js';
 import { type Corkable, corkForTurn } from './turn-flush.js';
 import { frameText, senderBusy } from './ws-internals.js';
 
@@ -10,15 +11,8 @@ const OPEN = 1;
 /** How long a closing peer has to answer the close frame. */
 const CLOSE_GRACE_MS = 1000;
 
-/** Shared by every connection of a gateway: the backlog limit, and the server's decisions. */
-export interface ConnectionHost {
-  /** Unsent bytes a socket may hold; 0 = unlimited. */
-  maxBufferedBytes: number;
-  /** Called when a socket's backlog passes the limit. */
-  onSlow(connection: Connection): void;
-  /** Closes a connection (the lifecycle's close: nothing more of it is applied). */
-  close(connection: Connection, code: number, reason: string): void;
-}
+/** Shared by every connection of the gateway (see transport-host.ts). */
+export type ConnectionHost = TransportHost<Connection>;
 
 /** One WebSocket client, as the hub, the protocols and app hooks see it. The only socket code is here. */
 export class Connection implements Client, BroadcastClient, Corkable {

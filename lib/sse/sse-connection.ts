@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { Client, ConnectionState, SharedFrame } from '../core/client.js';
+import type { TransportHost } from '../gateway/transport-host.js';
 import { type Corkable, corkForTurn } from '../gateway/turn-flush.js';
 import type { BroadcastClient } from '../interfaces/broadcast-client.interface.js';
 import type { StreamPosition } from '../port/stream.js';
@@ -10,13 +11,8 @@ import { idLine, SSE_HEARTBEAT, sseClosed, sseMessage } from './sse-frames.js';
 /** How long a stream's reader has to take its last message before the socket is destroyed. */
 const CLOSE_GRACE_MS = 1000;
 
-/** Shared by every stream of the transport: the backlog limit, and the server's decisions. */
-export interface SseHost {
-  /** Unsent bytes a socket may hold; 0 = unlimited. */
-  maxBufferedBytes: number;
-  onSlow(connection: SseConnection): void;
-  close(connection: SseConnection, code: number, reason: string): void;
-}
+/** Shared by every stream of the transport (see gateway/transport-host.ts). */
+export type SseHost = TransportHost<SseConnection>;
 
 /**
  * One Server-Sent Events stream: the native protocol's frames as SSE messages, written straight to

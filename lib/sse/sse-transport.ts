@@ -13,6 +13,7 @@ import { BroadcastHub } from '../core/broadcast-hub.js';
 import type { Client } from '../core/client.js';
 import { IpLimit } from '../gateway/client-ip.js';
 import { gateOnConnectHooks } from '../gateway/connect-gate.js';
+import { appMessages, transportHost } from '../gateway/transport-host.js';
 import { ClientHooks } from '../hooks/client-hooks.js';
 import { readBody, replyJson } from '../http/serve-ahead.js';
 import { handleNativeMessage } from '../protocols/native.handler.js';
@@ -42,13 +43,8 @@ export class SseTransport implements OnApplicationBootstrap, OnModuleDestroy, Be
   private readonly origins = new Set(this.options.allowedOrigins);
   private heartbeat?: NodeJS.Timeout;
   private closing = false;
-  private readonly host: SseHost = {
-    maxBufferedBytes: this.options.maxBufferedBytes,
-    onSlow: (conn) => this.hub.tooSlow(conn),
-    close: (conn, code, reason) => this.hub.close(conn, code, reason),
-  };
-  private readonly appMessage = (client: Client, type: string, m: Record<string, unknown>) =>
-    this.hooks.message(client, type, m);
+  private readonly host: SseHost = transportHost(this.hub, this.options.maxBufferedBytes);
+  private readonly appMessage = appMessages(this.hooks);
 
   constructor(
     private readonly hub: BroadcastHub,

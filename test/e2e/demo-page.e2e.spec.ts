@@ -38,6 +38,27 @@ async function startDemo(): Promise<{ run: RunningApp; cleanup(): void }> {
   }
 }
 
+/** Headless Chromium with a profile of its own (a temporary folder the caller removes). */
+async function launchChromium(prefix: string): Promise<{ context: BrowserContext; profile: string }> {
+  const profile = mkdtempSync(join(tmpdir(), prefix));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    viewport: { width: 1100, height: 760 },
+  });
+  return { context, profile };
+}
+
 describe('the demo page and its files, served by the sample', () => {
   let run: RunningApp;
   let cleanup: () => void;
@@ -147,22 +168,7 @@ if (!haveChromium && !inCI) {
   beforeAll(async () => {
     if (!haveChromium) throw new Error(`CI=true but there is no Chromium at ${CHROMIUM}: .ci/run installs it`);
     ({ run, cleanup } = await startDemo());
-    profile = mkdtempSync(join(tmpdir(), 'nb-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1100, height: 760 },
-    });
+    ({ context, profile } = await launchChromium('nb-chromium-'));
     // Nothing but this machine: any request elsewhere is recorded and refused.
     await context.route('**/*', (route) => {
       const url = new URL(route.request().url());
@@ -333,12 +339,7 @@ const joinRoom = (user: string, room: string) => `(async () => {
       ({ run, cleanup } = await startDemo());
       const csp = (await fetch(`${run.http}/`)).headers.get('content-security-policy') ?? '';
       expect(csp).toMatch(/connect-src 'self'/);
-      profile = mkdtempSync(join(tmpdir(), 'nb-chromium-sse-'));
-      context = await chromium.launchPersistentContext(profile, {
-        executablePath: CHROMIUM,
-        headless: true,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-      });
+      ({ context, profile } = await launchChromium('nb-chromium-sse-'));
       await context.addInitScript(BLOCK_WEBSOCKETS);
       await context.route('**/*', (route) => {
         const url = new URL(route.request().url());

@@ -1,5 +1,6 @@
 import { type ClientRequest, type IncomingMessage, request } from 'node:http';
-import type { Frame } from './test-client.js';
+import type { Frame } from './frame-queue.js';
+import { FrameQueue } from './frame-queue.js';
 
 export interface SseOpenOptions {
   /** Native path (default `/ws`): the stream is `{path}/sse`. */
@@ -25,8 +26,7 @@ export class SseRefused extends Error {
  * as the protocol says (POST with X-Socket-ID and X-Broadcast-Token).
  */
 export class SseTestClient {
-  readonly frames: Frame[] = [];
-  private waiters: Array<(f: Frame) => void> = [];
+  private readonly queue = new FrameQueue();
   /** Everything received, as text. */
   raw = '';
   /** Comment lines (heartbeats) received. */
@@ -100,26 +100,17 @@ export class SseTestClient {
     }
     if (data.length === 0) return;
     const f = JSON.parse(data.join('\n')) as Frame;
-    const w = this.waiters.shift();
-    if (w) w(f);
-    else this.frames.push(f);
+    this.queue.push(f);
+  }
+
+  /** Frames received and not yet taken by next(). */
+  get frames(): Frame[] {
+    return this.queue.frames;
   }
 
   /** The next frame, in arrival order. */
   next(timeoutMs = 5000): Promise<Frame> {
-    const queued = this.frames.shift();
-    if (queued) return Promise.resolve(queued);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== settle);
-        reject(new Error(`no frame within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const settle = (f: Frame) => {
-        clearTimeout(timer);
-        resolve(f);
-      };
-      this.waiters.push(settle);
-    });
+    return this.queue.next(timeoutMs);
   }
 
   /** POSTs frames to the stream (as the protocol says, unless `as` overrides the socket id, token or headers). */

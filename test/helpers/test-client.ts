@@ -1,11 +1,11 @@
 import { WebSocket } from 'ws';
+import { type Frame, FrameQueue } from './frame-queue.js';
 
-export type Frame = Record<string, unknown> & { type?: string; event?: string };
+export type { Frame };
 
 /** A WebSocket test client that queues every frame it receives and lets tests await them. */
 export class TestClient {
-  readonly frames: Frame[] = [];
-  private waiters: Array<(f: Frame) => void> = [];
+  private readonly queue = new FrameQueue();
   readonly closed: Promise<{ code: number; reason: string }>;
   socketId = '';
   /** Speaks the Pusher protocol (made by {@link TestClient.pusher}). */
@@ -14,9 +14,7 @@ export class TestClient {
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data, isBinary) => {
       const f = isBinary ? { binary: data } : (JSON.parse(data.toString()) as Frame);
-      const w = this.waiters.shift();
-      if (w) w(f);
-      else this.frames.push(f);
+      this.queue.push(f);
     });
     this.closed = new Promise((resolve) =>
       ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
@@ -58,21 +56,14 @@ export class TestClient {
     return c;
   }
 
+  /** Frames received and not yet taken by next(). */
+  get frames(): Frame[] {
+    return this.queue.frames;
+  }
+
   /** The next frame, in arrival order. */
   next(timeoutMs = 5000): Promise<Frame> {
-    const queued = this.frames.shift();
-    if (queued) return Promise.resolve(queued);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== settle);
-        reject(new Error(`no frame within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const settle = (f: Frame) => {
-        clearTimeout(timer);
-        resolve(f);
-      };
-      this.waiters.push(settle);
-    });
+    return this.queue.next(timeoutMs);
   }
 
   send(frame: unknown): void {
