@@ -15,62 +15,10 @@ import type { ChatMember, FixtureEvents, FixtureWhispers } from '../fixture/even
 import { postJson, type RunningApp, startFixture } from '../helpers/app.js';
 import { connectedClient, nextEvent, nodeClient } from '../helpers/native-client.js';
 import { Inbox } from '../helpers/pusher-clients.js';
+import { gatedWebSocket, recordingEventSource, recordingFetch } from '../helpers/sse-fallback.js';
 import { until } from '../helpers/until.js';
 
 type Client = BroadcastingClient<FixtureEvents, FixtureWhispers>;
-
-/**
- * `ws`'s WebSocket behind a gate. Closed, every instance asks for a path the server does not serve:
- * the upgrade is answered 404 and the socket closes with 1006, as behind a proxy that breaks
- * WebSocket upgrades. Open, it connects as usual. Counts what was tried.
- */
-function gatedWebSocket(open = false) {
-  const gate = { open, tried: 0, opened: 0 };
-  class GatedWebSocket extends WebSocket {
-    constructor(url: string) {
-      gate.tried++;
-      if (gate.open) gate.opened++;
-      super(gate.open ? url : `${url}-blocked`);
-    }
-  }
-  return { gate, WebSocket: GatedWebSocket };
-}
-
-/** The `eventsource` package's EventSource, keeping every instance (the test reads their state). */
-function recordingEventSource(sources: EventSource[]) {
-  return class RecordingEventSource extends EventSource {
-    constructor(url: string, init?: ConstructorParameters<typeof EventSource>[1]) {
-      super(url, init);
-      sources.push(this);
-    }
-  };
-}
-
-/** One SSE POST: its frames, its body's size and the server's answer. */
-interface Post {
-  frames: Array<Record<string, unknown>>;
-  bytes: number;
-  status: number;
-}
-
-/** The global fetch, recording the SSE POSTs, and how many requests were in flight at once. */
-function recordingFetch() {
-  const record = { posts: [] as Post[], inFlight: 0, maxInFlight: 0 };
-  const f: FetchLike = async (url, init) => {
-    record.maxInFlight = Math.max(record.maxInFlight, ++record.inFlight);
-    try {
-      const res = await fetch(url, init);
-      if (init.method === 'POST' && url.endsWith('/ws/sse')) {
-        const frames = JSON.parse(init.body) as Post['frames'];
-        record.posts.push({ frames, bytes: Buffer.byteLength(init.body), status: res.status });
-      }
-      return res;
-    } finally {
-      record.inFlight--;
-    }
-  };
-  return { record, fetch: f };
-}
 
 describe('nestjs-broadcasting/client over SSE, against the fixture app', () => {
   let run: RunningApp;
@@ -373,59 +321,5 @@ describe('nestjs-broadcasting/client over SSE, against the fixture app', () => {
     ).toEqual(['1', '2']);
     expect(await observer.request('echo', { text: 'after' })).toEqual({ text: 'after' });
     expect(seen.pending).toBe(0);
-  });
-});
-
-describe('nestjs-broadcasting/client over SSE, against a server with a small maxMessageSize', () => {
-  let run: RunningApp;
-  const clients: Array<BroadcastingClient<object, object>> = [];
-  const client = (fetch: FetchLike): Client => {
-    const c = nodeClient<FixtureEvents, FixtureWhispers>(run, {
-      transport: 'sse',
-      EventSource,
-      fetch,
-      reconnect: { initialDelay: 40, jitter: 0 },
-    });
-    clients.push(c);
-    return c;
-  };
-
-  beforeAll(async () => {
-    run = await startFixture({ maxMessageSize: 2000 });
-  });
-  afterEach(() => {
-    for (const c of clients.splice(0)) c.disconnect();
-  });
-  afterAll(async () => {
-    await run.close();
-  });
-
-  it('splits a batch the server refuses as too large (413) and sends every frame, in order, once', async () => {
-    const { record, fetch } = recordingFetch();
-    const c = client(fetch);
-    const closes: CloseInfo[] = [];
-    c.on('close', (i) => closes.push(i));
-    await connectedClient(c);
-    const texts = Array.from({ length: 12 }, (_, i) => `${i}:`.padEnd(400, '.'));
-    expect(await Promise.all(texts.map((text) => c.request('echo', { text })))).toEqual(
-      texts.map((text) => ({ text })),
-    );
-    // About 5 KB at first: refused whole, then halved until each POST fits in 2000 bytes.
-    expect(record.posts[0]).toMatchObject({ status: 413 });
-    expect(record.posts[0].frames).toHaveLength(12);
-    const accepted = record.posts.filter((p) => p.status === 204);
-    expect(accepted.every((p) => p.bytes <= 2000)).toBe(true);
-    expect(accepted.flatMap((p) => p.frames.map((f) => f.text))).toEqual(texts);
-    expect(closes).toEqual([]);
-  });
-
-  it('closes with 1009 for one frame larger than maxMessageSize, as a WebSocket is', async () => {
-    const { fetch } = recordingFetch();
-    const c = client(fetch);
-    const first = await connectedClient(c);
-    const closed = nextEvent(c, 'close');
-    await expect(c.request('echo', { text: 'x'.repeat(3000) })).rejects.toThrow('connection closed');
-    expect(await closed).toEqual([{ code: 1009, reason: 'POST answered HTTP 413', willReconnect: true, delay: 40 }]);
-    expect(await connectedClient(c)).not.toBe(first);
   });
 });
