@@ -12,7 +12,7 @@ import type { BroadcastOptions } from '../config/options.interface.js';
 import { driverServesConnections } from '../config/serves-connections.js';
 import { BROADCAST_OPTIONS, CloseCode, GATEWAY_PLACEHOLDER_PATH } from '../constants.js';
 import { BroadcastHub } from '../core/broadcast-hub.js';
-import type { Client, Codec } from '../core/client.js';
+import type { Codec } from '../core/client.js';
 import { ClientHooks } from '../hooks/client-hooks.js';
 import { native, nativeCodec } from '../protocols/native.codec.js';
 import { handleNativeFrame } from '../protocols/native.handler.js';

@@ -10,7 +10,6 @@ import {
 import type { BroadcastOptions } from '../config/options.interface.js';
 import { BROADCAST_OPTIONS, CloseCode } from '../constants.js';
 import { BroadcastHub } from '../core/broadcast-hub.js';
-import type { Client } from '../core/client.js';
 import { IpLimit } from '../gateway/client-ip.js';
 import { gateOnConnectHooks } from '../gateway/connect-gate.js';
 import { appMessages, transportHost } from '../gateway/transport-host.js';

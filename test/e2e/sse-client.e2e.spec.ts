@@ -10,7 +10,6 @@ import type {
   SubscribedInfo,
   TransportName,
 } from 'nestjs-broadcasting/client';
-import { WebSocket } from 'ws';
 import type { ChatMember, FixtureEvents, FixtureWhispers } from '../fixture/events.js';
 import { postJson, type RunningApp, startFixture } from '../helpers/app.js';
 import { connectedClient, nextEvent, nodeClient } from '../helpers/native-client.js';
