@@ -28,7 +28,12 @@ export type {
   ResolvedPusherOptions,
   WebhookOptions,
 } from './config/options.interface.js';
-export type { RedisClient, RedisClientOptions } from './config/redis-client.interface.js';
+export type {
+  RedisClient,
+  RedisClientOptions,
+  RedisClusterClient,
+  RedisClusterNode,
+} from './config/redis-client.interface.js';
 export { type ResolveContext, resolveBroadcastOptions } from './config/resolve-options.js';
 export type { WebhookEvent, WebhookEventName } from './config/webhook-events.js';
 export { ConnectionManager, type PresenceMember } from './connection-manager.js';

@@ -100,6 +100,11 @@ export function broadcastConfigFromEnv(env: Env = process.env): BroadcastModuleO
     {},
     { url: text(env, 'REDIS_URL'), prefix: text(env, 'BROADCAST_REDIS_PREFIX') },
   );
+  const clusterNodes = text(env, 'REDIS_CLUSTER_NODES');
+  if (clusterNodes !== undefined) {
+    redis.cluster = list(clusterNodes);
+    delete redis.url;
+  }
   if (Object.keys(redis).length > 0) out.redis = redis;
   // Each recovery variable stands alone: SIZE or TTL without CHANNELS changes the limits of the
   // channels configured in code.

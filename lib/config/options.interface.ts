@@ -1,6 +1,11 @@
 import type { CanActivate, Type } from '@nestjs/common';
 import type { BroadcastDriver } from '../port/driver.interface.js';
-import type { RedisClient, RedisClientOptions } from './redis-client.interface.js';
+import type {
+  RedisClient,
+  RedisClientOptions,
+  RedisClusterClient,
+  RedisClusterNode,
+} from './redis-client.interface.js';
 import type { WebhookEventName } from './webhook-events.js';
 
 /**
@@ -287,8 +292,18 @@ export interface RedisDriverOptions {
   url?: string;
   /** ioredis options (merged over the URL). */
   options?: RedisClientOptions;
-  /** An existing ioredis client to use for commands (a duplicate of it subscribes). Not closed by the driver. */
-  client?: RedisClient;
+  /**
+   * A Redis Cluster (Redis >= 7): its first nodes (env REDIS_CLUSTER_NODES, comma-separated
+   * `host:port`). Channels' events go through sharded pub/sub to the shard that owns the channel.
+   */
+  cluster?: RedisClusterNode[];
+  /** ioredis `ClusterOptions` with `cluster` (`redisOptions` are merged over `options`). */
+  clusterOptions?: RedisClientOptions;
+  /**
+   * An existing ioredis client (`Redis`, or a `Cluster`) to use for commands (a duplicate of it
+   * subscribes). Not closed by the driver.
+   */
+  client?: RedisClient | RedisClusterClient;
   /** Key and channel prefix (env BROADCAST_REDIS_PREFIX); default `nestjs-broadcasting:<appId>:`. */
   prefix?: string;
   /** Milliseconds after which a silent node is considered dead; default 3000 (heartbeat: a third of it). */

@@ -48,9 +48,34 @@ export interface RedisClient {
   unsubscribe(...channels: string[]): Promise<unknown>;
   set(key: string, value: string, expiry: 'PX', milliseconds: number): Promise<unknown>;
   hlen(key: string): Promise<number>;
+  hget(key: string, field: string): Promise<string | null>;
+  hdel(key: string, ...fields: string[]): Promise<number>;
+  sadd(key: string, ...members: string[]): Promise<number>;
+  srem(key: string, ...members: string[]): Promise<number>;
+  smembers(key: string): Promise<string[]>;
+  del(...keys: string[]): Promise<number>;
   hgetall(key: string): Promise<Record<string, string>>;
   multi(): RedisMulti;
 }
 
 /** The ioredis `Redis` class: `new Redis(url, options)`. */
 export type RedisClientClass = new (url: string, options: RedisClientOptions) => RedisClient;
+
+/** A node of a Redis Cluster to connect to first: `'127.0.0.1:7000'` or `{ host, port }`. @publicApi */
+export type RedisClusterNode = string | { host: string; port: number };
+
+/**
+ * An ioredis Cluster (`new Cluster(nodes, options)`): what the redis driver calls besides the
+ * members of {@link RedisClient}. Channels' traffic goes through sharded pub/sub (Redis >= 7).
+ * @publicApi
+ */
+export interface RedisClusterClient extends Omit<RedisClient, 'duplicate'> {
+  readonly isCluster: true;
+  duplicate(overrideStartupNodes?: RedisClusterNode[], overrideOptions?: RedisClientOptions): RedisClusterClient;
+  spublish(channel: string, message: string): Promise<number>;
+  ssubscribe(...channels: string[]): Promise<unknown>;
+  sunsubscribe(...channels: string[]): Promise<unknown>;
+}
+
+/** The ioredis `Cluster` class: `new Cluster(nodes, options)`. */
+export type RedisClusterClass = new (nodes: RedisClusterNode[], options: RedisClientOptions) => RedisClusterClient;

@@ -138,6 +138,21 @@ export function resolveBroadcastOptions(
   }
   if (redis.options?.keyPrefix !== undefined)
     throw new BroadcastConfigError('redis.options.keyPrefix', KEY_PREFIX_REFUSED);
+  if (redis.prefix !== undefined && /[{}]/.test(redis.prefix)) {
+    // Braces would make the prefix the hash tag of every key, putting the whole state in one slot.
+    throw new BroadcastConfigError('redis.prefix', 'must not contain "{" or "}" (the driver places hash tags itself)');
+  }
+  if (
+    redis.cluster !== undefined &&
+    (!Array.isArray(redis.cluster) ||
+      redis.cluster.length === 0 ||
+      redis.cluster.some((n) => (typeof n === 'string' ? n.length === 0 : typeof n?.host !== 'string')))
+  ) {
+    throw new BroadcastConfigError('redis.cluster', 'must be a non-empty array of "host:port" or { host, port }');
+  }
+  if (redis.cluster !== undefined && redis.url !== undefined) {
+    throw new BroadcastConfigError('redis.cluster', 'give either redis.url (one Redis) or redis.cluster, not both');
+  }
   if (redis.nodeTtl !== undefined && (!Number.isInteger(redis.nodeTtl) || redis.nodeTtl < 300)) {
     throw new BroadcastConfigError('redis.nodeTtl', 'must be an integer number of milliseconds >= 300');
   }

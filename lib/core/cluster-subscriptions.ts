@@ -137,7 +137,7 @@ export class ClusterSubscriptions {
     }
     const id = result.cached.id;
     if (id === undefined) return;
-    await this.cluster.barrier?.().catch(() => undefined);
+    await this.cluster.barrier?.(name).catch(() => undefined);
     const held = client.gates?.get(name)?.held;
     if (held?.some((m) => m !== RESUBSCRIBE && m.cacheId === id)) result.cached = undefined;
   }

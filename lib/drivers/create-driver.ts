@@ -5,12 +5,14 @@ import { LocalDriver } from './local.driver.js';
 import { LogDriver, NullDriver } from './log.driver.js';
 import { MemoryDriver } from './memory.driver.js';
 import { createPusherDriver } from './pusher.driver.js';
+import type { RedisClasses } from './redis/connections.js';
 import { RedisDriver } from './redis/redis.driver.js';
 
 /** ioredis is an optional peer dependency: loaded only for the redis driver. */
-async function loadRedis(): Promise<typeof import('ioredis').Redis> {
+async function loadRedis(): Promise<RedisClasses> {
   try {
-    return (await import('ioredis')).Redis;
+    const { Redis, Cluster } = await import('ioredis');
+    return { Redis, Cluster } as unknown as RedisClasses;
   } catch {
     throw new BroadcastConfigError('driver', 'the redis driver needs the "ioredis" package: npm install ioredis');
   }

@@ -160,8 +160,9 @@ export interface ClusterLink extends ChannelDirectory {
   /** The last event of a cache channel, kept cluster-wide by the driver's publish. */
   cached(channel: string): Promise<CachedEvent | null>;
   /**
-   * Resolves once every message the cluster sent this node before the call has been received. After
-   * a cache read, the live copy of the cached event, if it is coming, has then arrived.
+   * Resolves once every message the cluster sent this node before the call has been received (at
+   * least those of `channel`, which this node subscribes to). After a cache read of `channel`, the
+   * live copy of the cached event, if it is coming, has then arrived.
    */
-  barrier?(): Promise<void>;
+  barrier?(channel?: string): Promise<void>;
 }

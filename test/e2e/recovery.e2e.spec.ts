@@ -307,7 +307,7 @@ describeRedis('recovery: a node whose Redis connection drops for a moment', () =
     const b = await startFixture({ driver: 'redis', redis: { url: REDIS_URL, prefix }, recovery });
     const fromB = b.app.get(BroadcastService);
     const subscribers = async () =>
-      Number(((await redis.pubsub('NUMSUB', `${prefix}ch:orders`)) as [string, number])[1]);
+      Number(((await redis.pubsub('NUMSUB', `${prefix}ch:{orders}`)) as [string, number])[1]);
     /** Cuts A off Redis while `during` runs, then waits until A is subscribed again. */
     const outage = async (during: () => Promise<void>) => {
       await proxy.cut();

@@ -32,7 +32,7 @@ describeRedis('redis driver: three nodes behave as one broadcaster', () => {
     for (let i = 0; i < 3; i++)
       nodes.push(await startFixture({ driver: 'redis', redis: { url: REDIS_URL, prefix, nodeTtl: 1500 } }));
     redis = new Redis(REDIS_URL);
-    await until(async () => (await redis.scard(`${prefix}nodes`)) === 3, 10_000, 'every node to register');
+    await until(async () => (await redis.scard(`${prefix}nodes:{live}`)) === 3, 10_000, 'every node to register');
   });
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.close()));
@@ -87,7 +87,7 @@ describeRedis('redis driver: three nodes behave as one broadcaster', () => {
     const c = await on(1);
     await c.subscribe('sturdy');
     for (const junk of ['not json', '42', '{"e":{"event":5}}', '{"p":"a"}', '{"k":{}}']) {
-      await redis.publish(`${prefix}ch:sturdy`, junk);
+      await redis.publish(`${prefix}ch:{sturdy}`, junk);
       await redis.publish(`${prefix}all`, junk);
     }
     await nodes[0].app.get(BroadcastService).broadcast('sturdy', 'Fine', 1);
@@ -174,7 +174,7 @@ describeRedis('redis driver: three nodes behave as one broadcaster', () => {
   });
 
   it('subscribes a node only to channels it has subscribers on, over a constant number of connections', async () => {
-    const numsub = async (ch: string) => ((await redis.pubsub('NUMSUB', `${prefix}ch:${ch}`)) as [string, number])[1];
+    const numsub = async (ch: string) => ((await redis.pubsub('NUMSUB', `${prefix}ch:{${ch}}`)) as [string, number])[1];
     // This suite's connections only (other test files share the Redis): each node names them after the prefix.
     const connections = async () =>
       String(await redis.client('LIST'))
@@ -291,7 +291,7 @@ describeRedis('redis driver: subscriptions across an outage', () => {
     try {
       const onA = await t.client(t.a);
       expect((await onA.subscribe('gone')).type).toBe('subscribed');
-      expect(await t.numsub('ch:gone')).toBe(1);
+      expect(await t.numsub('ch:{gone}')).toBe(1);
       await t.proxy.cut();
       expect(await onA.request({ type: 'unsubscribe', channel: 'gone' })).toEqual({
         type: 'unsubscribed',
@@ -300,8 +300,8 @@ describeRedis('redis driver: subscriptions across an outage', () => {
       // Confirmed locally after the watch timeout: by then ioredis gave up on commands queued at the cut.
       expect((await onA.subscribe('fresh')).type).toBe('subscribed');
       await t.proxy.restore();
-      await until(async () => (await t.numsub('ch:fresh')) === 1, 10_000, 'node A to SUBSCRIBE to fresh');
-      expect(await t.numsub('ch:gone')).toBe(0);
+      await until(async () => (await t.numsub('ch:{fresh}')) === 1, 10_000, 'node A to SUBSCRIBE to fresh');
+      expect(await t.numsub('ch:{gone}')).toBe(0);
       await t.b.app.get(BroadcastService).broadcast('fresh', 'FromB', 1);
       expect(await onA.next()).toEqual({ type: 'event', event: 'FromB', channel: 'fresh', data: 1 });
     } finally {
@@ -318,9 +318,9 @@ describeRedis('redis driver: subscriptions across an outage', () => {
       // A subscribe waits for Redis (at most the watch timeout), longer than ioredis keeps queued commands.
       expect((await onA.subscribe('early')).type).toBe('subscribed');
       await t.proxy.restore();
-      await until(async () => (await t.numsub(`node:${nodeA}`)) === 1, 10_000, 'node A to SUBSCRIBE to its channel');
+      await until(async () => (await t.numsub(`node:{${nodeA}}`)) === 1, 10_000, 'node A to SUBSCRIBE to its channel');
       await until(async () => (await t.numsub('all')) === 2, 10_000, 'node A to SUBSCRIBE to all');
-      await until(async () => (await t.numsub('ch:early')) === 1, 10_000, 'node A to SUBSCRIBE to early');
+      await until(async () => (await t.numsub('ch:{early}')) === 1, 10_000, 'node A to SUBSCRIBE to early');
       const fromB = t.b.app.get(BroadcastService);
       await fromB.sendTo(onA.socketId, 'Direct', 1);
       expect(await onA.next()).toEqual({ type: 'event', event: 'Direct', data: 1 });
@@ -558,16 +558,21 @@ describeRedis('redis driver: leaving while Redis is unreachable', () => {
       expect(await watcher.next()).toMatchObject({ type: 'member_added', user_id: '1' });
       const nodeA = onA.socketId.split('.')[0];
       const key = (suffix: string) => `${t.prefix}${suffix}`;
-      expect(await t.redis.sismember(key('nodes'), nodeA)).toBe(1);
-      expect(await t.redis.get(key(`tot:{${room}}`))).toBe('2');
+      expect(await t.redis.sismember(key('nodes:{live}'), nodeA)).toBe(1);
+      expect(await t.redis.hget(key(`sc:{${room}}`), '*')).toBe('2');
 
       await t.proxy.cut();
       await until(() => t.proxy.refused > 0, 5000, 'node A to notice the outage');
       await t.a.close(); // cannot deregister: Redis is unreachable
       expect(await watcher.next(10_000)).toEqual({ type: 'member_removed', channel: room, user_id: '1' });
-      await until(async () => (await t.redis.sismember(key('nodes'), nodeA)) === 0, 10_000, 'node A to be swept');
-      expect(await t.redis.exists(key(`subs:${nodeA}`), key(`pm:${nodeA}`), key(`alive:${nodeA}`))).toBe(0);
-      expect(await t.redis.get(key(`tot:{${room}}`))).toBe('1');
+      await until(
+        async () => (await t.redis.sismember(key('nodes:{live}'), nodeA)) === 0,
+        10_000,
+        'node A to be swept',
+      );
+      const pn = key(`pn:{${room}}:${nodeA}`);
+      expect(await t.redis.exists(key(`idx:{${nodeA}}`), pn, key(`alive:{live}:${nodeA}`))).toBe(0);
+      expect(await t.redis.hgetall(key(`sc:{${room}}`))).toEqual({ '*': '1', [watcher.socketId.split('.')[0]]: '1' });
       expect(await t.redis.hkeys(key(`pu:{${room}}`))).toEqual(['2']);
       expect(await t.redis.hgetall(key(`pc:{${room}}`))).toEqual({ '2': '1' });
     } finally {

@@ -8,6 +8,8 @@ import type {
   LocalMember,
   PresenceChange,
 } from 'nestjs-broadcasting';
+import { Keys } from '../../lib/drivers/redis/keys.js';
+import type { Ledger } from '../../lib/drivers/redis/ledger.js';
 import { RedisDriver } from '../../lib/drivers/redis/redis.driver.js';
 import { REDIS_URL } from './redis.js';
 import { until } from './until.js';
@@ -137,12 +139,12 @@ export async function startNode(
   { url = REDIS_URL, nodeTtl = 3000 }: { url?: string; nodeTtl?: number } = {},
 ): Promise<TestNode> {
   const node = new RecordingNode(id);
+  const keys = new Keys(prefix);
   const driver = new RedisDriver(Redis, 'test', { url, prefix, nodeTtl });
   driver.attach(node);
   try {
     await until(
-      async () =>
-        (await redis.sismember(`${prefix}nodes`, id)) === 1 && (await numsub(redis, `${prefix}node:${id}`)) === 1,
+      async () => (await redis.sismember(keys.nodes(), id)) === 1 && (await numsub(redis, keys.node(id))) === 1,
       5000,
       `node ${id} to register and listen`,
     );
@@ -156,4 +158,14 @@ export async function startNode(
 /** Subscribers of a Redis pub/sub channel. */
 export async function numsub(redis: Redis, channel: string): Promise<number> {
   return ((await redis.pubsub('NUMSUB', channel)) as [string, number])[1];
+}
+
+/**
+ * Members a node holds that Redis never heard of, as the hub leaves them when their joins failed:
+ * the node holds them (`holdsMember`), and the driver's ledger has them (what a reconcile writes).
+ */
+export function holdLocally(t: TestNode, members: LocalMember[]): void {
+  t.node.members = members;
+  const { ledger } = (t.driver as unknown as { ctx: { ledger: Ledger } }).ctx;
+  for (const m of members) for (let i = 0; i < m.sockets; i++) ledger.member(m.channel, m.userId, 1, m.infoJson);
 }

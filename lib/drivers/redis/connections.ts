@@ -1,18 +1,46 @@
 import { BroadcastConfigError, KEY_PREFIX_REFUSED } from '../../config/config-error.js';
 import type { RedisDriverOptions } from '../../config/options.interface.js';
-import type { RedisClient, RedisClientClass, RedisClientOptions } from '../../config/redis-client.interface.js';
+import type {
+  RedisClient,
+  RedisClientClass,
+  RedisClientOptions,
+  RedisClusterClass,
+  RedisClusterClient,
+  RedisClusterNode,
+} from '../../config/redis-client.interface.js';
 import type { ClusterReport } from '../../port/driver.interface.js';
 import type { Throttled } from '../../util/throttled.js';
-import { SCRIPTS, type Scripted } from './scripts.js';
+import { defineScripts, type Scripted } from './scripts.js';
+
+/** The ioredis classes the driver creates clients with (`Cluster` only for `redis.cluster`). */
+export interface RedisClasses {
+  Redis: RedisClientClass;
+  Cluster?: RedisClusterClass;
+}
+
+const isCluster = (client: RedisClient | RedisClusterClient | undefined): client is RedisClusterClient =>
+  (client as RedisClusterClient | undefined)?.isCluster === true;
+
+/** `'host:port'` → `{ host, port }` (ioredis takes both; a string without a port is port 6379). */
+function clusterNode(node: RedisClusterNode): { host: string; port: number } {
+  if (typeof node !== 'string') return node;
+  const at = node.lastIndexOf(':');
+  return at < 0 ? { host: node, port: 6379 } : { host: node.slice(0, at), port: Number(node.slice(at + 1)) };
+}
 
 /**
- * The node's two Redis connections, whatever the number of channels: commands (with the scripts
- * defined on it) and a subscriber. Calls fail fast while the command connection is down.
+ * The node's Redis connections, whatever the number of channels: commands (with the scripts defined
+ * on it) and a subscriber. On one Redis these are two connections and pub/sub is PUBLISH/SUBSCRIBE;
+ * on a Redis Cluster, ioredis keeps a connection per primary for each, and pub/sub is sharded
+ * (SPUBLISH/SSUBSCRIBE: a channel's events go only to the shard that owns its slot). Calls fail fast
+ * while the command connection is down.
  */
 export class Connections {
   /** Use {@link redis} for a caller's call (fails fast); this one where the driver checks the state itself. */
   cmd!: Scripted;
-  sub!: RedisClient;
+  sub!: RedisClient | RedisClusterClient;
+  /** A Redis Cluster: sharded pub/sub. */
+  sharded = false;
   private ownsClient = false;
   /** False from the moment the command connection drops until it is ready again (see {@link redis}). */
   private isReachable = false;
@@ -22,7 +50,7 @@ export class Connections {
   closed = false;
 
   constructor(
-    private readonly RedisClass: RedisClientClass,
+    private readonly classes: RedisClasses,
     private readonly options: RedisDriverOptions,
     private readonly prefix: string,
   ) {
@@ -45,25 +73,31 @@ export class Connections {
     const name = `${this.prefix}${id}`.replace(/[^!-~]/g, '_');
     const base: RedisClientOptions = { maxRetriesPerRequest: 2, connectionName: name, ...options.options };
     this.ownsClient = !options.client;
-    const cmd = options.client ?? new this.RedisClass(options.url ?? 'redis://127.0.0.1:6379', base);
+    const cmd = options.client ?? this.create(base);
+    this.sharded = isCluster(cmd);
     if (cmd.options.keyPrefix) {
       cmd.disconnect();
       const from = options.options?.keyPrefix ? 'redis.options.keyPrefix' : 'redis.url';
       throw new BroadcastConfigError(from, KEY_PREFIX_REFUSED);
     }
-    this.sub = cmd.duplicate({
-      connectionName: `${cmd.options.connectionName ?? name}:sub`,
-      // What this connection listens to is the driver's decision alone (resubscribe() at every
-      // ready): no (UN)SUBSCRIBE is dropped while Redis is away, and nothing left meanwhile comes back.
-      maxRetriesPerRequest: null,
-      enableOfflineQueue: true,
-      autoResubscribe: false,
-      lazyConnect: false,
-    });
-    for (const [name, [numberOfKeys, script]] of Object.entries(SCRIPTS)) {
-      cmd.defineCommand(name, { numberOfKeys, lua: script });
-    }
-    this.cmd = cmd as Scripted;
+    // What the subscriber listens to is the driver's decision alone (resubscribe() at every ready):
+    // no (UN)SUBSCRIBE is dropped while Redis is away, and nothing left meanwhile comes back. On a
+    // cluster, ioredis moves shard subscriptions itself when slots move.
+    const subName = `${cmd.options.connectionName ?? name}:sub`;
+    const sub = isCluster(cmd)
+      ? cmd.duplicate([], {
+          shardedSubscribers: true,
+          redisOptions: { ...(cmd.options as RedisClientOptions).redisOptions, connectionName: subName },
+        })
+      : cmd.duplicate({
+          connectionName: subName,
+          maxRetriesPerRequest: null,
+          enableOfflineQueue: true,
+          autoResubscribe: false,
+          lazyConnect: false,
+        });
+    this.sub = sub;
+    this.cmd = defineScripts(cmd as RedisClient, this.sharded);
     this.isReachable = cmd.status !== 'reconnecting' && cmd.status !== 'close' && cmd.status !== 'end';
     // A lazy connection would wait for a first command that, failing fast, never comes.
     if (cmd.status === 'wait') cmd.connect().catch(() => {});
@@ -127,6 +161,38 @@ export class Connections {
       timer.unref();
       this.cmd.once('ready', done);
     });
+  }
+
+  /** A new command client: a Cluster with `redis.cluster`, else one Redis at `redis.url`. */
+  private create(base: RedisClientOptions): RedisClient | RedisClusterClient {
+    const { options, classes } = this;
+    if (!options.cluster) return new classes.Redis(options.url ?? 'redis://127.0.0.1:6379', base);
+    if (!classes.Cluster) throw new BroadcastConfigError('redis.cluster', 'this ioredis has no Cluster class');
+    const { redisOptions, ...clusterOptions } = options.clusterOptions ?? {};
+    return new classes.Cluster(options.cluster.map(clusterNode), {
+      ...clusterOptions,
+      redisOptions: { ...base, ...redisOptions },
+    });
+  }
+
+  /** PUBLISH, or SPUBLISH on a cluster (to the shard that owns the channel's slot). */
+  publish(channel: string, message: string): Promise<number> {
+    const cmd = this.redis as unknown as RedisClient | RedisClusterClient;
+    return isCluster(cmd) ? cmd.spublish(channel, message) : cmd.publish(channel, message);
+  }
+
+  /** SUBSCRIBE, or on a cluster SSUBSCRIBE (one call per channel: a call may only name one slot). */
+  async subscribe(...channels: string[]): Promise<void> {
+    const { sub } = this;
+    if (!isCluster(sub)) await sub.subscribe(...channels);
+    else await Promise.all(channels.map((c) => sub.ssubscribe(c)));
+  }
+
+  /** UNSUBSCRIBE, or SUNSUBSCRIBE on a cluster. */
+  async unsubscribe(...channels: string[]): Promise<void> {
+    const { sub } = this;
+    if (!isCluster(sub)) await sub.unsubscribe(...channels);
+    else await Promise.all(channels.map((c) => sub.sunsubscribe(c)));
   }
 
   /** Health check: resolves when Redis answers PING, throws when it does not. */

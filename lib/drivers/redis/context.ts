@@ -4,6 +4,7 @@ import { LiveSequencer, type SequencerLink } from '../../recovery/sequencer.js';
 import { Throttled } from '../../util/throttled.js';
 import type { Connections } from './connections.js';
 import type { Keys } from './keys.js';
+import { Ledger } from './ledger.js';
 
 /** This node's subscriptions of a channel, and the SUBSCRIBE that must complete before it hears it. */
 export interface Watch {
@@ -30,6 +31,8 @@ export class RedisContext {
   readonly watched = new Map<string, Watch>();
   /** Recovery channels: live events in offset order, gaps filled from the stream. */
   readonly live: LiveSequencer;
+  /** What this node has written to Redis (what a reconcile puts back). */
+  readonly ledger = new Ledger();
   /** Redis may miss some of this node's state: re-register at the next heartbeat. */
   dirty = true;
   /**

@@ -9,7 +9,7 @@ export class Directory implements ChannelDirectory {
 
   async subscriptionCount(channel: string): Promise<number> {
     const { conn, keys } = this.ctx;
-    return Number(await conn.guarded(conn.redis.bcSubscriptionCount(keys.prefix, channel)));
+    return Number((await conn.guarded(conn.redis.hget(keys.counts(channel), '*'))) ?? 0);
   }
 
   async userCount(channel: string): Promise<number> {
@@ -22,11 +22,25 @@ export class Directory implements ChannelDirectory {
     return pairs(Object.entries(await conn.guarded(conn.redis.hgetall(keys.members(channel)))).flat());
   }
 
+  /**
+   * Occupied channels starting with `prefix`: the channels in the indexes of the registered nodes,
+   * with their totals (one read per node, then one per matching channel; slots differ, so these are
+   * separate reads, not one atomic step).
+   */
   async channels(prefix: string): Promise<Map<string, number>> {
     const { conn, keys } = this.ctx;
-    const flat = await conn.guarded(conn.redis.bcChannels(keys.prefix, prefix));
+    const nodes = await conn.guarded(conn.redis.smembers(keys.nodes()));
+    const names = new Set<string>();
+    for (const list of await Promise.all(nodes.map((id) => conn.guarded(conn.redis.smembers(keys.index(id)))))) {
+      for (const channel of list) if (channel.startsWith(prefix)) names.add(channel);
+    }
     const out = new Map<string, number>();
-    for (let i = 0; i < flat.length; i += 2) out.set(String(flat[i]), Number(flat[i + 1]));
-    return out;
+    await Promise.all(
+      [...names].map(async (channel) => {
+        const n = Number((await conn.guarded(conn.redis.hget(keys.counts(channel), '*'))) ?? 0);
+        if (n > 0) out.set(channel, n);
+      }),
+    );
+    return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }
 }

@@ -1,6 +1,12 @@
 /**
- * Key and pub/sub channel names under the driver's prefix P (the layout the scripts use is described
- * in scripts.ts). Names with `{<channel>}` keep a channel's keys in one Redis Cluster hash slot.
+ * Key and pub/sub channel names under the driver's prefix P (the layout, and what each operation
+ * costs, is in docs/scaling.md, "Redis key layout"). Every script touches keys of one hash slot only,
+ * so the same layout runs on one Redis and on a Redis Cluster:
+ *
+ * - `{<channel>}`: everything of one broadcast channel (members, counts, cache, history, its pub/sub
+ *   channel), so a channel's scripts run on the shard that owns it and publish there (SPUBLISH).
+ * - `{live}`: the node list and heartbeats (one small slot).
+ * - `{<node>}`: a node's index of the channels it holds state on (found again when it dies).
  */
 export class Keys {
   constructor(readonly prefix: string) {}
@@ -9,19 +15,19 @@ export class Keys {
     return this.prefix + suffix;
   }
 
-  /** `P ch:<channel>`: pub/sub channel of a broadcast channel. */
+  /** `P ch:{<channel>}`: pub/sub channel of a broadcast channel (a shard channel on a cluster). */
   channel(channel: string): string {
-    return this.key(`ch:${channel}`);
+    return this.key(`ch:{${channel}}`);
   }
 
-  /** The broadcast channel of a `P ch:<channel>` pub/sub channel (the prefix is not checked). */
+  /** The broadcast channel of a `P ch:{<channel>}` pub/sub channel (the prefix is not checked). */
   channelOf(pubsub: string): string {
-    return pubsub.slice(this.key('ch:').length);
+    return pubsub.slice(this.key('ch:{').length, -1);
   }
 
-  /** `P node:<id>`: pub/sub channel of one node (direct sends, control messages, barriers). */
+  /** `P node:{<id>}`: pub/sub channel of one node (direct sends, control messages, barriers). */
   node(id: string): string {
-    return this.key(`node:${id}`);
+    return this.key(`node:{${id}}`);
   }
 
   /** `P all`: pub/sub channel of every node (user and all sends, control messages). */
@@ -34,34 +40,53 @@ export class Keys {
     return this.key(`cache:{${channel}}`);
   }
 
-  /** `P nodes`: live node ids. */
+  /** `P nodes:{live}`: registered node ids. */
   nodes(): string {
-    return this.key('nodes');
+    return this.key('nodes:{live}');
   }
 
-  /** `P alive:<node>`: a node's heartbeat. */
+  /** `P alive:{live}:<node>`: a node's heartbeat (the `{live}` slot, with the node list). */
   alive(id: string): string {
-    return this.key(`alive:${id}`);
+    return `${this.alivePrefix()}${id}`;
   }
 
-  /** `P subs:<node>`: channel → a node's subscriptions. */
-  subs(id: string): string {
-    return this.key(`subs:${id}`);
+  alivePrefix(): string {
+    return this.key('alive:{live}:');
   }
 
-  /** `P tot:{<channel>}`: the channel's subscriptions in the cluster. */
-  total(channel: string): string {
-    return this.key(`tot:{${channel}}`);
+  /** `P swept:{live}`: node → when a survivor claimed it, until its state is removed. */
+  swept(): string {
+    return this.key('swept:{live}');
   }
 
-  /** `P pu:{<channel>}`, `P pc:{<channel>}`, `P pm:<node>`, `P ch:<channel>`: the JOIN and LEAVE keys. */
-  presence(channel: string, id: string): [string, string, string, string] {
-    return [this.key(`pu:{${channel}}`), this.key(`pc:{${channel}}`), this.key(`pm:${id}`), this.channel(channel)];
+  /** `P idx:{<node>}`: the channels a node holds subscriptions or members on. */
+  index(id: string): string {
+    return this.key(`idx:{${id}}`);
+  }
+
+  /** `P sc:{<channel>}`: node → its subscriptions on the channel, and `*` → the cluster's total. */
+  counts(channel: string): string {
+    return this.key(`sc:{${channel}}`);
   }
 
   /** `P pu:{<channel>}`: user → user_info JSON (the channel's members). */
   members(channel: string): string {
     return this.key(`pu:{${channel}}`);
+  }
+
+  /**
+   * A node's state on one channel, the KEYS of JOIN, LEAVE, DROP and PUT: `P pu:{<channel>}`,
+   * `P pc:{<channel>}` (user → sockets in the cluster), `P pn:{<channel>}:<node>` (user → the node's
+   * sockets), `P sc:{<channel>}` and the channel's pub/sub channel.
+   */
+  state(channel: string, id: string): [string, string, string, string, string] {
+    return [
+      this.members(channel),
+      this.key(`pc:{${channel}}`),
+      this.key(`pn:{${channel}}:${id}`),
+      this.counts(channel),
+      this.channel(channel),
+    ];
   }
 
   /** A recovery channel's stream: `P rec:{<channel>}:off`, `…:epoch`, `…:s`. */
@@ -75,5 +100,5 @@ export class Keys {
   }
 }
 
-/** A presence member's field in `P pm:<node>` and in `told`: "<channel>\n<user>". */
+/** A presence member in a node's `told` map: "<channel>\n<user>". */
 export const memberField = (channel: string, userId: string): string => `${channel}\n${userId}`;

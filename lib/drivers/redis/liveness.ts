@@ -2,13 +2,22 @@ import type { ClusterReport } from '../../port/driver.interface.js';
 import type { RedisContext } from './context.js';
 
 /**
- * A heartbeat key per node (TTL `nodeTtl`), refreshed every third of it; every node sweeps dead
- * ones atomically; a node that finds itself unregistered (swept after a stall, Redis restarted) or
- * that lost writes (`dirty`) re-registers its local state (`reconcile`).
+ * A heartbeat key per node (TTL `nodeTtl`), refreshed every third of it; survivors sweep dead nodes
+ * (CLAIM: one survivor takes each, atomically; then DROP on every channel of its index, each atomic
+ * and idempotent in its channel's slot); a node that finds itself unregistered (swept after a stall,
+ * Redis restarted) or that lost writes (`dirty`) re-registers its local state (`reconcile`).
  */
 export class Liveness {
   private timer?: NodeJS.Timeout;
   private ticking = false;
+  /**
+   * Reconcile once more at the next heartbeat: a node swept after a stall registers again while its
+   * sweeper may still be dropping its old state, channel by channel; the second pass puts back
+   * whatever that undid.
+   */
+  private again = false;
+  /** This node has registered once: finding itself unregistered after that means it was swept. */
+  private registered = false;
 
   constructor(
     private readonly ctx: RedisContext,
@@ -38,12 +47,16 @@ export class Liveness {
       const registered = await conn.guarded(conn.cmd.bcHeartbeat(keys.nodes(), keys.alive(ctx.id), ctx.id, this.ttl));
       // A node closing meanwhile has deregistered: registering its state again would undo that.
       if (conn.closed) return;
-      if (!registered || ctx.dirty) {
+      if (!registered || ctx.dirty || this.again) {
         ctx.dirty = false;
+        this.again = !registered && this.registered;
         await this.reconcile();
+        if (conn.closed) return;
+        if (!registered) await conn.guarded(conn.cmd.sadd(keys.nodes(), ctx.id));
+        this.registered = true;
       }
       if (conn.closed) return;
-      reportChanges(ctx.node.report, await conn.guarded(conn.cmd.bcSweep(keys.prefix, ctx.id)));
+      await this.sweep();
     } catch (err) {
       ctx.dirty = true;
       ctx.trouble.heartbeat.warn(`Redis heartbeat failed: ${(err as Error).message}`);
@@ -52,22 +65,47 @@ export class Liveness {
     }
   }
 
+  /** Claims the nodes whose heartbeat expired and removes their state, channel by channel. */
+  private async sweep(): Promise<void> {
+    const { conn, keys, id, node } = this.ctx;
+    const dead = await conn.guarded(
+      conn.cmd.bcClaim(keys.nodes(), keys.swept(), keys.alivePrefix(), id, Date.now(), 10 * this.ttl),
+    );
+    for (const gone of dead) {
+      await this.drop(gone, node.report);
+      await conn.guarded(conn.cmd.hdel(keys.swept(), gone));
+    }
+  }
+
+  /** Removes everything node `gone` held, channel by channel, and reports what changed. */
+  private async drop(gone: string, report: ClusterReport): Promise<void> {
+    const { conn, keys } = this.ctx;
+    const index = keys.index(gone);
+    const channels = await conn.guarded(conn.cmd.smembers(index));
+    await Promise.all(
+      channels.map(async (channel) => {
+        reportDrop(report, channel, await conn.guarded(conn.cmd.bcDrop(...keys.state(channel, gone), gone)));
+      }),
+    );
+    // Only the channels read: a node swept after a stall may be adding its own again by now.
+    if (channels.length > 0) await conn.guarded(conn.cmd.srem(index, ...channels));
+  }
+
   /** This node leaves the cluster cleanly: its remaining members are removed everywhere. */
   async deregister(): Promise<void> {
     const { conn, keys, id, node } = this.ctx;
-    reportChanges(node.report, await conn.guarded(conn.cmd.bcDeregister(keys.prefix, id)).catch(() => []));
+    try {
+      await this.drop(id, node.report);
+      await conn.guarded(conn.cmd.srem(keys.nodes(), id));
+      await conn.guarded(conn.cmd.del(keys.alive(id), keys.index(id)));
+    } catch {
+      // The others' sweep removes what is left once the heartbeat expires.
+    }
   }
 }
 
-/**
- * Webhooks for what a sweep, a reconcile or this node's own exit changed: "r\n<channel>\n<user>",
- * "v\n<channel>", "o\n<channel>".
- */
-export function reportChanges(report: ClusterReport, out: string[]): void {
-  for (const line of out) {
-    const [kind, channel, userId] = line.split('\n');
-    if (kind === 'v') report.vacated(channel);
-    else if (kind === 'o') report.occupied(channel);
-    else if (kind === 'r') report.memberRemoved(channel, userId);
-  }
+/** Webhooks for what a DROP removed on one channel: `"v"` (vacated) or `""`, then removed users. */
+export function reportDrop(report: ClusterReport, channel: string, out: string[]): void {
+  if (out[0] === 'v') report.vacated(channel);
+  for (let i = 1; i < out.length; i++) report.memberRemoved(channel, out[i]);
 }

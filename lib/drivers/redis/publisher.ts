@@ -125,14 +125,20 @@ export class Publisher {
 
   /**
    * Resolves once every message the cluster sent this node before the call has been received: a
-   * token published to this node's own channel comes back after them (see {@link passed}).
+   * token published to this node's own channel comes back after them (see {@link passed}). On a
+   * cluster, each shard's messages come on a connection of their own, so the token goes through the
+   * shard of `channel` (which this node subscribes to): it comes back after that channel's messages.
    */
-  async barrier(): Promise<void> {
+  async barrier(channel?: string): Promise<void> {
     const { keys, conn } = this.ctx;
     const token = String(++this.barrierSeq);
     const passed = new Promise<void>((resolve) => this.barriers.set(token, resolve));
+    const through =
+      conn.sharded && channel !== undefined && this.ctx.watched.has(channel)
+        ? keys.channel(channel)
+        : keys.node(this.ctx.id);
     try {
-      await conn.guarded(conn.redis.publish(keys.node(this.ctx.id), barrierWire(this.ctx.id, token)));
+      await conn.guarded(conn.publish(through, barrierWire(this.ctx.id, token)));
       await withTimeout(passed, WATCH_TIMEOUT, 'Redis did not return the barrier in time');
     } finally {
       this.barriers.delete(token);
@@ -148,7 +154,7 @@ export class Publisher {
   private async send(channel: string, message: string): Promise<void> {
     const { conn } = this.ctx;
     try {
-      await conn.guarded(conn.redis.publish(channel, message));
+      await conn.guarded(conn.publish(channel, message));
     } catch (err) {
       this.ctx.node.report.error();
       this.ctx.trouble.publish.warn(`Redis publish failed, other nodes miss events: ${(err as Error).message}`);

@@ -34,6 +34,8 @@ export class Receiver {
       if (typeof wire.b === 'string') this.links.passed(wire.b);
       return;
     }
+    // Another node's barrier, through a channel this node subscribes to as well (on a cluster).
+    if (typeof wire.b === 'string') return;
     if (typeof wire.t === 'number') node.report.lag(Math.max(0, Date.now() - wire.t) / 1000);
     try {
       const got = classify(wire);

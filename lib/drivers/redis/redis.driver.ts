@@ -1,31 +1,33 @@
 import type { RedisDriverOptions } from '../../config/options.interface.js';
-import type { RedisClientClass } from '../../config/redis-client.interface.js';
 import type { BroadcastDriver, ClusterLink, DriverNode } from '../../port/driver.interface.js';
 import type { BroadcastEnvelope, ControlMessage, MemberInfo } from '../../port/envelope.js';
 import type { CachedEvent, Recovery, StreamPosition } from '../../port/stream.js';
-import { Connections } from './connections.js';
+import { Connections, type RedisClasses } from './connections.js';
 import { RedisContext } from './context.js';
 import { Directory } from './directory.js';
 import { History } from './history.js';
 import { Keys } from './keys.js';
 import { Liveness } from './liveness.js';
+import { NodeIndex } from './node-index.js';
 import { Presence } from './presence.js';
 import { Publisher } from './publisher.js';
 import { Receiver } from './receiver.js';
 import { Subscriptions } from './subscriptions.js';
 
 /**
- * N nodes as one broadcaster over Redis pub/sub.
+ * N nodes as one broadcaster over Redis pub/sub, on one Redis or on a Redis Cluster.
  *
  * - Delivery: local first (this node's subscribers get every event even while Redis is down), then
- *   one PUBLISH per channel on `P ch:<channel>`; a node SUBSCRIBEs only to channels it has
- *   subscribers on (reference-counted), and skips its own copies. Direct sends go to the owning
- *   node's channel `P node:<id>` (socket ids start with the node id), user/all sends and control
- *   messages to `P all`. Two Redis connections per node, whatever the number of channels.
- * - Presence: Lua scripts make join/leave atomic and publish member events once per user.
- * - Liveness: a heartbeat key per node (TTL `nodeTtl`), refreshed every third of it; every node
- *   sweeps dead ones atomically; a node that finds itself unregistered (swept after a stall,
- *   Redis restarted) or that lost writes re-registers its local state.
+ *   one PUBLISH per channel on `P ch:{<channel>}` (SPUBLISH on a cluster: only the shard that owns
+ *   the channel carries it); a node SUBSCRIBEs only to channels it has subscribers on
+ *   (reference-counted), and skips its own copies. Direct sends go to the owning node's channel
+ *   `P node:{<id>}` (socket ids start with the node id), user/all sends and control messages to
+ *   `P all`. Two Redis connections per node (per primary on a cluster), whatever the number of channels.
+ * - Presence: Lua scripts make join/leave atomic and publish member events once per user; every
+ *   script touches one channel's slot only (keys.ts).
+ * - Liveness: a heartbeat key per node (TTL `nodeTtl`), refreshed every third of it; survivors
+ *   sweep dead ones (one claims each, then clears it channel by channel); a node that finds itself
+ *   unregistered (swept after a stall, Redis restarted) or that lost writes re-registers its local state.
  *
  * This class wires the parts (one concern each, sharing a {@link RedisContext}) and answers for them.
  */
@@ -42,15 +44,17 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
   private readonly directory: Directory;
   private readonly liveness: Liveness;
 
-  constructor(RedisClass: RedisClientClass, appId: string, options: RedisDriverOptions = {}) {
+  /** `classes`: ioredis' `Redis` class, or `{ Redis, Cluster }` for `redis.cluster`. */
+  constructor(classes: RedisClasses | RedisClasses['Redis'], appId: string, options: RedisDriverOptions = {}) {
     const keys = new Keys(options.prefix ?? `nestjs-broadcasting:${appId}:`);
     const ttl = options.nodeTtl ?? 3000;
-    this.conn = new Connections(RedisClass, options, keys.prefix);
+    this.conn = new Connections(typeof classes === 'function' ? { Redis: classes } : classes, options, keys.prefix);
     const ctx = new RedisContext(this.conn, keys, (channel, after) => this.history.readStream(channel, after));
     this.ctx = ctx;
+    const index = new NodeIndex(ctx);
     this.publisher = new Publisher(ctx);
-    this.subscriptions = new Subscriptions(ctx);
-    this.presence = new Presence(ctx);
+    this.subscriptions = new Subscriptions(ctx, index);
+    this.presence = new Presence(ctx, index);
     this.receiver = new Receiver(ctx, {
       heard: (added, channel, userId) => this.presence.heard(added, channel, userId),
       passed: (token) => this.publisher.passed(token),
@@ -70,7 +74,8 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
       void this.liveness.tick();
     });
     conn.sub.on('ready', () => this.subscriptions.resubscribe());
-    conn.sub.on('message', (channel: string, message: string) => this.receiver.receive(channel, message));
+    const receive = (channel: string, message: string) => this.receiver.receive(channel, message);
+    conn.sub.on(conn.sharded ? 'smessage' : 'message', receive);
     // Recovery: what arrives after the subscriber connection closed may follow a gap.
     for (const change of ['close', 'ready']) conn.sub.on(change, () => ctx.live.generation++);
     this.liveness.start();
@@ -86,8 +91,8 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     this.publisher.control(message);
   }
 
-  barrier(): Promise<void> {
-    return this.publisher.barrier();
+  barrier(channel?: string): Promise<void> {
+    return this.publisher.barrier(channel);
   }
 
   // ---- subscriptions ----------------------------------------------------------------------------

@@ -2,6 +2,7 @@ import { describe, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { BroadcastConfigError } from 'nestjs-broadcasting';
+import { Keys } from '../../../lib/drivers/redis/keys.js';
 import { RedisDriver } from '../../../lib/drivers/redis/redis.driver.js';
 import { numsub, RecordingNode, startNode } from '../../helpers/driver-node.js';
 import { REDIS_URL, redisAvailable, TcpProxy, testPrefix } from '../../helpers/redis.js';
@@ -78,7 +79,11 @@ describeRedis('redis driver: connections', () => {
       await n.node.facts.waitFor((f) => f.fact === 'memberAdded', 'the reconcile once Redis is back', 10_000);
       expect(await n.driver.userCount('presence-x')).toBe(1);
       expect(await n.driver.subscriptionCount('later')).toBe(1);
-      await until(async () => (await numsub(redis, `${prefix}ch:later`)) === 1, 5000, 'the SUBSCRIBE at ready');
+      await until(
+        async () => (await numsub(redis, new Keys(prefix).channel('later'))) === 1,
+        5000,
+        'the SUBSCRIBE at ready',
+      );
       await n.driver.ping();
       // It leaves cleanly.
       await n.driver.close();

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import type { BroadcastEnvelope, HistoryEntry } from 'nestjs-broadcasting';
 import { Keys } from '../../../lib/drivers/redis/keys.js';
-import { PUBLISH_RECOVERABLE } from '../../../lib/drivers/redis/scripts.js';
+import { PUBLISH_RECOVERABLE } from '../../../lib/drivers/redis/lua-stream.js';
+import { luaFor } from '../../../lib/drivers/redis/scripts.js';
 import { startNode, type TestNode } from '../../helpers/driver-node.js';
 import { REDIS_URL, redisAvailable, testPrefix } from '../../helpers/redis.js';
 
@@ -41,7 +42,7 @@ describeRedis('redis driver: history of recovery channels', () => {
   async function numberedUnheard(channel: string, e: Omit<BroadcastEnvelope, 'channels'>): Promise<void> {
     seq++;
     await redis.eval(
-      PUBLISH_RECOVERABLE,
+      luaFor(PUBLISH_RECOVERABLE, false),
       5,
       ...keys.recovery(channel),
       keys.channel('nobody-listens'),

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
-import { type Fact, startNode, type TestNode } from '../../helpers/driver-node.js';
+import { Keys } from '../../../lib/drivers/redis/keys.js';
+import { type Fact, holdLocally, startNode, type TestNode } from '../../helpers/driver-node.js';
 import { REDIS_URL, redisAvailable, TcpProxy, testPrefix } from '../../helpers/redis.js';
 
 const available = await redisAvailable();
@@ -62,8 +63,10 @@ describeRedis('redis driver: liveness', () => {
         { fact: 'occupied', channel: 'presence-lobby' },
         { fact: 'memberRemoved', channel: 'presence-lobby', userId: 'u9' },
       ]);
-      expect(await redis.sismember(`${prefix}nodes`, '302')).toBe(0);
-      expect(await redis.exists(`${prefix}subs:302`, `${prefix}pm:302`, `${prefix}alive:302`)).toBe(0);
+      expect(await redis.sismember(new Keys(prefix).nodes(), '302')).toBe(0);
+      expect(await redis.exists(new Keys(prefix).index('302'), new Keys(prefix).alive('302'))).toBe(0);
+      expect(await redis.keys(`${prefix}pn:*:302`)).toEqual([]);
+      expect(await redis.hexists(new Keys(prefix).swept(), '302')).toBe(0);
       expect(await a.driver.subscriptionCount('presence-lobby')).toBe(1);
       expect(await a.driver.userCount('presence-lobby')).toBe(0);
       expect(await a.driver.channels('')).toEqual(new Map([['presence-lobby', 1]]));
@@ -81,12 +84,13 @@ describeRedis('redis driver: liveness', () => {
     const b = await start('312');
     await b.driver.watch('presence-desk');
     await a.driver.watch('presence-desk');
-    a.node.members = [{ channel: 'presence-desk', userId: 'u3', sockets: 2, infoJson: '{"n":3}' }];
+    holdLocally(a, [{ channel: 'presence-desk', userId: 'u3', sockets: 2, infoJson: '{"n":3}' }]);
     expect(await b.driver.subscriptionCount('presence-desk')).toBe(2);
     // Redis lost node A's subscription and its registration (a failover, or a sweep after a stall).
-    await redis.hdel(`${prefix}subs:311`, 'presence-desk');
-    await redis.decr(`${prefix}tot:{presence-desk}`);
-    await redis.srem(`${prefix}nodes`, '311');
+    const keys = new Keys(prefix);
+    await redis.hdel(keys.counts('presence-desk'), '311');
+    await redis.hincrby(keys.counts('presence-desk'), '*', -1);
+    await redis.srem(keys.nodes(), '311');
     expect(await b.node.presences.waitFor((p) => p.userId === 'u3', 'u3 on node B')).toEqual({
       kind: 'member_added',
       channel: 'presence-desk',
@@ -95,9 +99,9 @@ describeRedis('redis driver: liveness', () => {
       except: undefined,
     });
     await a.node.facts.waitFor((f) => f.fact === 'memberAdded');
-    expect(await redis.sismember(`${prefix}nodes`, '311')).toBe(1);
-    expect(await redis.hgetall(`${prefix}subs:311`)).toEqual({ 'presence-desk': '1' });
-    expect(await redis.get(`${prefix}tot:{presence-desk}`)).toBe('2');
+    expect(await redis.sismember(keys.nodes(), '311')).toBe(1);
+    expect(await redis.hgetall(keys.counts('presence-desk'))).toEqual({ '311': '1', '312': '1', '*': '2' });
+    expect(await redis.smembers(keys.index('311'))).toEqual(['presence-desk']);
     expect(await redis.hget(`${prefix}pc:{presence-desk}`, 'u3')).toBe('2');
     // Its own subscribers knew u3 (this node holds it): nothing to tell them.
     await a.driver.barrier();
@@ -122,8 +126,10 @@ describeRedis('redis driver: liveness', () => {
       { fact: 'vacated', channel: 'only-a' },
     ]);
     expect(a.node.facts.count((f) => f.fact === 'memberRemoved')).toBe(1);
-    expect(await redis.sismember(`${prefix}nodes`, '321')).toBe(0);
-    expect(await redis.exists(`${prefix}subs:321`, `${prefix}pm:321`, `${prefix}alive:321`)).toBe(0);
+    expect(await redis.sismember(new Keys(prefix).nodes(), '321')).toBe(0);
+    expect(await redis.exists(new Keys(prefix).index('321'), new Keys(prefix).alive('321'))).toBe(0);
+    expect(await redis.keys(`${prefix}pn:*:321`)).toEqual([]);
+    expect(await redis.hexists(new Keys(prefix).swept(), '321')).toBe(0);
     expect(await b.driver.subscriptionCount('presence-exit')).toBe(1);
     // Closing again does nothing.
     await a.driver.close();

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import type { PresenceChange } from 'nestjs-broadcasting';
-import { type Fact, startNode, type TestNode } from '../../helpers/driver-node.js';
+import { Keys } from '../../../lib/drivers/redis/keys.js';
+import { type Fact, holdLocally, startNode, type TestNode } from '../../helpers/driver-node.js';
 import { REDIS_URL, redisAvailable, testPrefix } from '../../helpers/redis.js';
 import { until } from '../../helpers/until.js';
 
@@ -141,11 +142,11 @@ describeRedis('redis driver: presence across two nodes', () => {
     await a.node.presences.waitFor(change('member_added', 'u7'));
     a.driver.presenceTold(ROOM, 'u7', false);
     // Node A holds u5, and told its subscribers so itself: Redis never heard of it.
-    a.node.members = [{ channel: ROOM, userId: 'u5', sockets: 1, infoJson: '{"n":5}' }];
+    holdLocally(a, [{ channel: ROOM, userId: 'u5', sockets: 1, infoJson: '{"n":5}' }]);
     a.driver.presenceTold(ROOM, 'u5', true);
 
     // Node A finds itself unregistered at its next heartbeat (as after a sweep) and reconciles.
-    await redis.srem(`${prefix}nodes`, '201');
+    await redis.srem(new Keys(prefix).nodes(), '201');
     expect(await b.node.presences.waitFor(change('member_added', 'u5'), 'u5 on node B')).toEqual({
       kind: 'member_added',
       channel: ROOM,
@@ -169,8 +170,8 @@ describeRedis('redis driver: presence across two nodes', () => {
     expect((await b.driver.members(ROOM)).map((m) => m.userId).sort()).toEqual(['u5', 'u7']);
 
     // Told once: the next reconcile has nothing to tell.
-    await redis.srem(`${prefix}nodes`, '201');
-    await until(async () => (await redis.sismember(`${prefix}nodes`, '201')) === 1, 3000, 'the next reconcile');
+    await redis.srem(new Keys(prefix).nodes(), '201');
+    await until(async () => (await redis.sismember(new Keys(prefix).nodes(), '201')) === 1, 3000, 'the next reconcile');
     await settled();
     expect(a.node.presences.count(change('member_added', 'u7'))).toBe(2);
     expect(b.node.presences.count(change('member_added', 'u5'))).toBe(1);
@@ -182,12 +183,9 @@ describeRedis('redis driver: presence across two nodes', () => {
     a.node.members = [{ channel: ROOM, userId: 'u8', sockets: 1, infoJson: '{}' }];
     // Redis loses node A's entry (another node swept it, say) and publishes the removal.
     await redis.eval(
-      "redis.call('HDEL', KEYS[1], ARGV[1]); redis.call('HDEL', KEYS[2], ARGV[1]); redis.call('DEL', KEYS[3]); redis.call('PUBLISH', KEYS[4], ARGV[2])",
-      4,
-      `${prefix}pu:{${ROOM}}`,
-      `${prefix}pc:{${ROOM}}`,
-      `${prefix}pm:201`,
-      `${prefix}ch:${ROOM}`,
+      "redis.call('HDEL', KEYS[1], ARGV[1]); redis.call('HDEL', KEYS[2], ARGV[1]); redis.call('DEL', KEYS[3]); redis.call('PUBLISH', KEYS[5], ARGV[2])",
+      5,
+      ...new Keys(prefix).state(ROOM, '201'),
       'u8',
       '{"p":"r","u":"u8"}',
     );
@@ -196,7 +194,7 @@ describeRedis('redis driver: presence across two nodes', () => {
     for (const { node } of both()) await node.presences.nth(2, change('member_added', 'u8'), `u8 back on ${node.id}`);
     await a.node.facts.nth(2, fact('memberAdded', 'u8'));
     expect(await a.driver.userCount(ROOM)).toBe(1);
-    expect(await redis.hget(`${prefix}pm:201`, `${ROOM}\nu8`)).toBe('1');
+    expect(await redis.hget(new Keys(prefix).state(ROOM, '201')[2], 'u8')).toBe('1');
     await settled();
     for (const { node } of both()) expect(node.presences.count(change('member_added', 'u8'))).toBe(2);
   });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import type { BroadcastEnvelope } from 'nestjs-broadcasting';
+import { Keys } from '../../../lib/drivers/redis/keys.js';
 import { numsub, startNode, type TestNode } from '../../helpers/driver-node.js';
 import { REDIS_URL, redisAvailable, TcpProxy, testPrefix } from '../../helpers/redis.js';
 import { until } from '../../helpers/until.js';
@@ -57,7 +58,7 @@ describeRedis('redis driver: publish on one node, receive on another', () => {
     await a.driver.publish({ channels: ['counted'], event: 'StillHeard' });
     await b.node.delivered.waitFor(of('StillHeard'), 'an event after one of two unwatches');
     b.driver.unwatch('counted');
-    await until(async () => (await numsub(redis, `${prefix}ch:counted`)) === 0, 2000, 'the UNSUBSCRIBE');
+    await until(async () => (await numsub(redis, new Keys(prefix).channel('counted'))) === 0, 2000, 'the UNSUBSCRIBE');
     await a.driver.publish({ channels: ['counted'], event: 'NotHeard' });
     await a.driver.publish({ channels: ['news'], event: 'After' });
     await b.node.delivered.waitFor(of('After'), 'the event after it');
@@ -154,7 +155,7 @@ describeRedis('redis driver: publish on one node, receive on another', () => {
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
     try {
       for (const junk of ['{oops', '"text"', '{"n":"999"}', '{"pos":{"epoch":1},"c":"news","e":{"event":"X"}}']) {
-        await redis.publish(`${prefix}ch:news`, junk);
+        await redis.publish(new Keys(prefix).channel('news'), junk);
       }
       await a.driver.publish({ channels: ['news'], event: 'Fine' });
       await b.node.delivered.waitFor(of('Fine'));
@@ -162,8 +163,8 @@ describeRedis('redis driver: publish on one node, receive on another', () => {
       expect(b.node.delivered.count((e) => e.event === 'X')).toBe(0);
       // Both nodes watch the channel: one line each, for three unreadable messages.
       expect(warn.mock.calls.map(([m]) => String(m))).toEqual([
-        `ignored a malformed message on ${prefix}ch:news`,
-        `ignored a malformed message on ${prefix}ch:news`,
+        `ignored a malformed message on ${new Keys(prefix).channel('news')}`,
+        `ignored a malformed message on ${new Keys(prefix).channel('news')}`,
       ]);
     } finally {
       warn.mockRestore();

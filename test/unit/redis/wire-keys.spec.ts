@@ -11,41 +11,48 @@ import {
   parseWire,
   type Wire,
 } from '../../../lib/drivers/redis/wire.js';
+import { keySlot } from '../../helpers/key-slot.js';
 
 describe('redis keys', () => {
   const keys = new Keys('app:1:');
 
-  it('names every key and pub/sub channel under the prefix, with hash tags on per-channel keys', () => {
-    expect(keys.channel('news')).toBe('app:1:ch:news');
-    expect(keys.node('42')).toBe('app:1:node:42');
+  it('names every key and pub/sub channel under the prefix, with hash tags that keep each script in one slot', () => {
+    expect(keys.channel('news')).toBe('app:1:ch:{news}');
+    expect(keys.node('42')).toBe('app:1:node:{42}');
     expect(keys.all()).toBe('app:1:all');
     expect(keys.cache('cache-x')).toBe('app:1:cache:{cache-x}');
-    expect(keys.nodes()).toBe('app:1:nodes');
-    expect(keys.alive('42')).toBe('app:1:alive:42');
-    expect(keys.subs('42')).toBe('app:1:subs:42');
-    expect(keys.total('news')).toBe('app:1:tot:{news}');
+    expect(keys.nodes()).toBe('app:1:nodes:{live}');
+    expect(keys.alive('42')).toBe('app:1:alive:{live}:42');
+    expect(keys.alive('42').startsWith(keys.alivePrefix())).toBe(true);
+    expect(keys.swept()).toBe('app:1:swept:{live}');
+    expect(keys.index('42')).toBe('app:1:idx:{42}');
+    expect(keys.counts('news')).toBe('app:1:sc:{news}');
     expect(keys.members('presence-room')).toBe('app:1:pu:{presence-room}');
     expect(keys.sent('orders', '42')).toBe('app:1:rec:{orders}:sent:42');
   });
 
-  it('gives the scripts their keys in the order they read them', () => {
-    // JOIN / LEAVE: KEYS pu, pc, pm, ch
-    expect(keys.presence('presence-room', '42')).toEqual([
+  it('gives the scripts their keys in the order they read them, all in one hash slot', () => {
+    // JOIN / LEAVE / DROP / PUT: KEYS pu, pc, pn, sc, ch
+    const state = keys.state('presence-room', '42');
+    expect(state).toEqual([
       'app:1:pu:{presence-room}',
       'app:1:pc:{presence-room}',
-      'app:1:pm:42',
-      'app:1:ch:presence-room',
+      'app:1:pn:{presence-room}:42',
+      'app:1:sc:{presence-room}',
+      'app:1:ch:{presence-room}',
     ]);
     // PUBLISH_RECOVERABLE / RECOVER: KEYS off, epoch, stream
-    expect(keys.recovery('orders')).toEqual([
-      'app:1:rec:{orders}:off',
-      'app:1:rec:{orders}:epoch',
-      'app:1:rec:{orders}:s',
-    ]);
+    const recovery = keys.recovery('orders');
+    expect(recovery).toEqual(['app:1:rec:{orders}:off', 'app:1:rec:{orders}:epoch', 'app:1:rec:{orders}:s']);
+    const slots = (names: string[]) => new Set(names.map((k) => keySlot(k)));
+    expect(slots([...state, keys.cache('presence-room')]).size).toBe(1);
+    expect(slots([...recovery, keys.sent('orders', '42'), keys.channel('orders')]).size).toBe(1);
+    expect(slots([keys.nodes(), keys.alive('42'), keys.alive('7'), keys.swept()]).size).toBe(1);
+    expect(slots([keys.channel('a'), keys.channel('b'), keys.channel('c'), keys.channel('d')]).size).toBeGreaterThan(1);
   });
 
   it('reads the broadcast channel back from its pub/sub channel, dots and colons included', () => {
-    for (const channel of ['news', 'presence-chat.1', 'private-a:b:c', '']) {
+    for (const channel of ['news', 'presence-chat.1', 'private-a;b@c=d,e', '']) {
       expect(keys.channelOf(keys.channel(channel))).toBe(channel);
     }
   });
@@ -131,5 +138,14 @@ describe('member lists from Redis', () => {
       { userId: 'u1', info: { name: 'Ann' }, infoJson: '{"name":"Ann"}' },
       { userId: 'u2', info: null, infoJson: 'null' },
     ]);
+  });
+});
+
+describe('key slots', () => {
+  it('are those Redis computes (CLUSTER KEYSLOT values from the specification)', () => {
+    expect(keySlot('123456789')).toBe(12739);
+    expect(keySlot('{user1000}.following')).toBe(keySlot('{user1000}.followers'));
+    expect(keySlot('foo{}{bar}')).toBe(keySlot('foo{}{bar}'));
+    expect(keySlot('foo{bar}{zap}')).toBe(keySlot('bar'));
   });
 });
