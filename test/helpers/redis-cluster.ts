@@ -7,7 +7,10 @@ export const REDIS_CLUSTER_NODES = (process.env.REDIS_CLUSTER_NODES ?? '127.0.0.
   .map((n) => n.trim())
   .filter(Boolean);
 
-/** An ioredis Cluster client of {@link REDIS_CLUSTER_NODES}; `fast` gives up at once when nothing answers. */
+/**
+ * An ioredis Cluster client of {@link REDIS_CLUSTER_NODES}, not connected yet (`await connect()`:
+ * until then it knows no nodes); `fast` gives up at once when nothing answers.
+ */
 export function redisCluster(fast = false): Cluster {
   const startup = REDIS_CLUSTER_NODES.map((n) => {
     const at = n.lastIndexOf(':');
@@ -22,7 +25,7 @@ export function redisCluster(fast = false): Cluster {
           enableOfflineQueue: false,
           redisOptions: { connectTimeout: 1000, maxRetriesPerRequest: 0 },
         }
-      : {},
+      : { lazyConnect: true },
   );
 }
 

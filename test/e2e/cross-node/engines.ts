@@ -126,6 +126,7 @@ function redisClusterEngine(): Engine {
     async leftovers(prefix) {
       const cluster = redisCluster();
       try {
+        await cluster.connect();
         const left: string[] = [];
         for (const primary of cluster.nodes('master'))
           left.push(...(await sweepKeys(await scanKeys(primary, prefix), prefix, primary)));
