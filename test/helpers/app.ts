@@ -45,7 +45,7 @@ export async function postForm(url: string, body: Record<string, string>, header
 
 /** Asks the auth endpoint for a token and subscribes with it; returns the server's reply. */
 export async function authorizeAndSubscribe(
-  run: RunningApp,
+  run: Pick<RunningApp, 'http'>,
   client: { socketId: string; subscribe(channel: string, extra?: Record<string, unknown>): Promise<unknown> },
   channel: string,
   userId: string,
@@ -62,7 +62,7 @@ export async function authorizeAndSubscribe(
 
 /** Signs a native client in as `userId` through POST /broadcasting/user-auth; returns the server's reply. */
 export async function signIn(
-  run: RunningApp,
+  run: Pick<RunningApp, 'http'>,
   client: { socketId: string; request(frame: unknown): Promise<unknown> },
   userId: string,
 ) {

@@ -97,7 +97,8 @@ export class Liveness {
     try {
       await this.drop(id, node.report);
       await conn.guarded(conn.cmd.srem(keys.nodes(), id));
-      await conn.guarded(conn.cmd.del(keys.alive(id), keys.index(id)));
+      // Two slots: two DELs (one DEL of both would be refused by a cluster).
+      await Promise.all([conn.guarded(conn.cmd.del(keys.alive(id))), conn.guarded(conn.cmd.del(keys.index(id)))]);
     } catch {
       // The others' sweep removes what is left once the heartbeat expires.
     }

@@ -1,0 +1,4 @@
+import { crossNodeCases } from './cases.js';
+import { engines } from './engines.js';
+
+await crossNodeCases(engines['redis-cluster']);
