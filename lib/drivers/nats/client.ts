@@ -75,7 +75,8 @@ export interface StreamConfig {
 
 export interface JetStreamManager {
   streams: {
-    info(name: string): Promise<unknown>;
+    info(name: string, opts?: { subjects_filter: string }): Promise<{ state: { subjects?: Record<string, number> } }>;
+    purge(name: string, opts: { filter: string }): Promise<unknown>;
     add(config: StreamConfig): Promise<unknown>;
     getMessage(stream: string, query: { last_by_subj: string } | { seq: number }): Promise<StoredMessage | null>;
   };

@@ -119,6 +119,27 @@ export class NatsLink {
     this.isReachable = !this.nc.isClosed();
   }
 
+  /**
+   * The keys of a bucket, deleted ones included (callers read each): one request for the stream's
+   * subjects, where the client's `keys()` runs a consumer that may wait for an idle heartbeat when
+   * keys change meanwhile.
+   */
+  async keys(kind: Parameters<Names['bucket']>[0]): Promise<string[]> {
+    this.check();
+    const prefix = `$KV.${this.names.bucket(kind)}.`;
+    const info = await this.guarded(
+      this.jsm.streams.info(`KV_${this.names.bucket(kind)}`, { subjects_filter: `${prefix}>` }),
+    );
+    return Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(prefix.length));
+  }
+
+  /** Removes a key with its history (no delete marker left behind). */
+  async purge(kind: Parameters<Names['bucket']>[0], key: string): Promise<void> {
+    this.check();
+    const bucket = this.names.bucket(kind);
+    await this.guarded(this.jsm.streams.purge(`KV_${bucket}`, { filter: `$KV.${bucket}.${key}` }));
+  }
+
   /** Subscribes one subject of this node (messages go to `on.message`). */
   listen(subject: string, on: LinkEvents): NatsSubscription {
     const sub = this.nc.subscribe(subject, {

@@ -1,7 +1,7 @@
 import type { ChannelDirectory } from '../../port/driver.interface.js';
 import type { MemberInfo } from '../../port/envelope.js';
 import type { NatsContext } from './context.js';
-import { entryValue, listKeys } from './modules.js';
+import { entryValue } from './modules.js';
 import { membersOf, type Users } from './presence.js';
 import { escapeToken, unescapeToken } from './subjects.js';
 import { type Counts, total } from './subscriptions.js';
@@ -33,7 +33,7 @@ export class Directory implements ChannelDirectory {
     await this.ctx.settled();
     const { subs } = conn.store;
     const out = new Map<string, number>();
-    const keys = (await conn.guarded(listKeys(subs))).filter((k) => unescapeToken(k).startsWith(prefix));
+    const keys = (await conn.keys('subs')).filter((k) => unescapeToken(k).startsWith(prefix));
     const values = await conn.guarded(Promise.all(keys.map((k) => subs.get(k))));
     keys.forEach((key, i) => {
       const count = total(entryValue<Counts>(values[i]));

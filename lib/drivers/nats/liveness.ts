@@ -1,5 +1,5 @@
 import type { NatsContext } from './context.js';
-import { isConflict, listKeys, mutate } from './modules.js';
+import { isConflict, mutate } from './modules.js';
 import type { Presence } from './presence.js';
 import { unescapeToken } from './subjects.js';
 import { type Counts, total } from './subscriptions.js';
@@ -75,7 +75,7 @@ export class Liveness {
   private async sweep(): Promise<void> {
     const { ctx } = this;
     const { nodes } = ctx.conn.store;
-    const entries = await ctx.conn.guarded(Promise.all((await listKeys(nodes)).map((k) => nodes.get(k))));
+    const entries = await ctx.conn.guarded(Promise.all((await ctx.conn.keys('nodes')).map((k) => nodes.get(k))));
     // The server's time: that of this node's heartbeat, written just before (no clock of this host).
     const now = entries.find((e) => e?.key === ctx.id)?.created.getTime() ?? Date.now();
     for (const e of entries) {
@@ -87,6 +87,9 @@ export class Liveness {
         throw err;
       }
       await this.removeNode(e.key);
+      // Its delete marker goes too (else every node ever seen would be read at each sweep). Were it
+      // back meanwhile, its next heartbeat would find its entry gone and register it again.
+      await ctx.conn.purge('nodes', e.key);
     }
   }
 
@@ -96,8 +99,8 @@ export class Liveness {
    */
   async removeNode(nodeId: string, from?: string): Promise<void> {
     const { ctx } = this;
-    const { subs, presence } = ctx.conn.store;
-    for (const key of await ctx.conn.guarded(listKeys(subs))) {
+    const { subs } = ctx.conn.store;
+    for (const key of await ctx.conn.keys('subs')) {
       const channel = unescapeToken(key);
       const m = await ctx.serial(`subs\n${channel}`, () =>
         ctx.conn.guarded(
@@ -110,7 +113,7 @@ export class Liveness {
       );
       if (m.changed && total(m.before) > 0 && total(m.after) === 0) ctx.node.report.vacated(channel);
     }
-    for (const key of await ctx.conn.guarded(listKeys(presence))) {
+    for (const key of await ctx.conn.keys('presence')) {
       const channel = unescapeToken(key);
       const m = await this.presence.write(channel, (users) => {
         if (!users) return undefined;
@@ -132,6 +135,6 @@ export class Liveness {
   async deregister(): Promise<void> {
     const { ctx } = this;
     await this.removeNode(ctx.id, ctx.id);
-    await ctx.conn.guarded(ctx.conn.store.nodes.delete(ctx.id));
+    await ctx.conn.purge('nodes', ctx.id);
   }
 }

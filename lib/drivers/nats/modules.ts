@@ -73,10 +73,3 @@ export async function mutate<T>(
     }
   }
 }
-
-/** Every key of a bucket (an empty list for an empty bucket). */
-export async function listKeys(kv: KV): Promise<string[]> {
-  const out: string[] = [];
-  for await (const key of await kv.keys()) out.push(key);
-  return out;
-}

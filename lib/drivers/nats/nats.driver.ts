@@ -13,7 +13,10 @@ import { Publisher } from './publisher.js';
 import { Receiver } from './receiver.js';
 import { reconcile } from './reconcile.js';
 import { defaultNatsPrefix, Names } from './subjects.js';
-import { Subscriptions } from './subscriptions.js';
+import { Subscriptions, withTimeout } from './subscriptions.js';
+
+/** How long close() gives the deregistration. */
+const DEREGISTER_TIMEOUT = 5000;
 
 /**
  * N nodes as one broadcaster over NATS: core subjects carry the events (a node subscribes only to
@@ -155,9 +158,12 @@ export class NatsDriver implements BroadcastDriver, ClusterLink {
     this.liveness.stop();
     if (conn.nc !== undefined && conn.reachable) {
       await this.ctx.settled();
-      await this.liveness.deregister().catch((err: Error) => {
-        this.ctx.trouble.heartbeat.warn(`NATS deregistration failed: ${err.message}`);
-      });
+      // Bounded: a shutdown never waits long for NATS (what is left is swept by the others).
+      await withTimeout(this.liveness.deregister(), DEREGISTER_TIMEOUT, 'NATS did not answer in time').catch(
+        (err: Error) => {
+          this.ctx.trouble.heartbeat.warn(`NATS deregistration failed: ${err.message}`);
+        },
+      );
     }
     conn.closed = true;
     await conn.disconnect();

@@ -1,5 +1,5 @@
 import { memberField, type NatsContext } from './context.js';
-import { listKeys, mutate } from './modules.js';
+import { mutate } from './modules.js';
 import type { Presence } from './presence.js';
 import { escapeToken, unescapeToken } from './subjects.js';
 import { type Counts, total } from './subscriptions.js';
@@ -13,9 +13,9 @@ import { type Counts, total } from './subscriptions.js';
 export async function reconcile(ctx: NatsContext, presence: Presence): Promise<void> {
   const { node, conn } = ctx;
   const id = ctx.id;
-  const { subs, presence: members } = conn.store;
+  const { subs } = conn.store;
 
-  const counted = (await conn.guarded(listKeys(subs))).map(unescapeToken);
+  const counted = (await conn.keys('subs')).map(unescapeToken);
   for (const channel of new Set([...counted, ...ctx.watched.keys()])) {
     const refs = ctx.watched.get(channel)?.refs ?? 0;
     const m = await ctx.serial(`subs\n${channel}`, () =>
@@ -43,7 +43,7 @@ export async function reconcile(ctx: NatsContext, presence: Presence): Promise<v
   const told = ctx.told;
   ctx.told = new Map();
   try {
-    const channels = new Set((await conn.guarded(listKeys(members))).map(unescapeToken));
+    const channels = new Set((await conn.keys('presence')).map(unescapeToken));
     for (const channel of local.keys()) channels.add(channel);
     for (const field of told.keys()) channels.add(field.slice(0, field.indexOf('\n')));
     for (const channel of channels) {
