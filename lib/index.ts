@@ -22,6 +22,8 @@ export type {
   BroadcastPusherOptions,
   BroadcastQueueOptions,
   MetricsRegistry,
+  NatsClientConnection,
+  NatsDriverOptions,
   RecoveryOptions,
   RedisDriverOptions,
   ResolvedMetricsOptions,

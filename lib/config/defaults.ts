@@ -30,6 +30,7 @@ export const DEFAULT_BROADCAST_OPTIONS: Readonly<BroadcastOptions> = Object.free
   httpApi: true,
   sse: true,
   redis: Object.freeze({}),
+  nats: Object.freeze({}),
   recovery: Object.freeze({
     channels: [],
     size: 1000,

@@ -3,6 +3,7 @@ import type {
   BroadcastMetricsOptions,
   BroadcastModuleOptions,
   BroadcastPusherOptions,
+  NatsDriverOptions,
   RecoveryOptions,
   RedisDriverOptions,
 } from './options.interface.js';
@@ -106,6 +107,16 @@ export function broadcastConfigFromEnv(env: Env = process.env): BroadcastModuleO
     delete redis.url;
   }
   if (Object.keys(redis).length > 0) out.redis = redis;
+  const natsUrl = text(env, 'NATS_URL');
+  const nats = assign<NatsDriverOptions>(
+    {},
+    {
+      servers: natsUrl === undefined ? undefined : list(natsUrl).length > 1 ? list(natsUrl) : natsUrl,
+      prefix: text(env, 'BROADCAST_NATS_PREFIX'),
+      nodeTtl: number(env, 'BROADCAST_NATS_NODE_TTL', 'nats.nodeTtl'),
+    },
+  );
+  if (Object.keys(nats).length > 0) out.nats = nats;
   // Each recovery variable stands alone: SIZE or TTL without CHANNELS changes the limits of the
   // channels configured in code.
   const channels = text(env, 'BROADCAST_RECOVERY_CHANNELS');

@@ -32,7 +32,7 @@ export interface BroadcastAuthOptions {
 }
 
 /** Built-in driver names. @publicApi */
-export type BroadcastDriverName = 'local' | 'redis' | 'pusher' | 'log' | 'null' | 'memory';
+export type BroadcastDriverName = 'local' | 'redis' | 'nats' | 'pusher' | 'log' | 'null' | 'memory';
 
 /**
  * Where the `pusher` driver publishes: any Pusher-compatible HTTP API (Pusher, Soketi, Reverb, or
@@ -185,6 +185,8 @@ export interface BroadcastModuleOptions {
   sse?: boolean;
   /** The redis driver's connection, prefix and node TTL. */
   redis?: RedisDriverOptions;
+  /** The nats driver's servers, subject prefix and node TTL. */
+  nats?: NatsDriverOptions;
   /** Channels whose events are numbered and kept, so reconnecting native clients can resume. */
   recovery?: RecoveryOptions;
   /** Base64 of 32 random bytes: enables `private-encrypted-*` channels (Pusher end-to-end encryption). */
@@ -275,6 +277,7 @@ export interface BroadcastOptions {
   httpApi: boolean;
   sse: boolean;
   redis: RedisDriverOptions;
+  nats: NatsDriverOptions;
   recovery: Required<RecoveryOptions>;
   encryptionMasterKey?: string;
   cacheTtl: number;
@@ -308,6 +311,36 @@ export interface RedisDriverOptions {
   prefix?: string;
   /** Milliseconds after which a silent node is considered dead; default 3000 (heartbeat: a third of it). */
   nodeTtl?: number;
+}
+
+/**
+ * A NATS connection as the nats driver uses it, described by its shape: the NATS client is an
+ * optional peer, so no type of this package names it. A `NatsConnection` of `@nats-io/transport-node`
+ * fits.
+ * @publicApi
+ */
+export interface NatsClientConnection {
+  flush(): Promise<void>;
+  rtt(): Promise<number>;
+  isClosed(): boolean;
+}
+
+/** Options of the nats driver (NATS core subjects and JetStream key-value buckets). @publicApi */
+export interface NatsDriverOptions {
+  /** `nats://host:port`, or several (env NATS_URL, comma-separated); default `nats://127.0.0.1:4222`. */
+  servers?: string | string[];
+  /**
+   * Subject prefix (env BROADCAST_NATS_PREFIX): tokens of `[A-Za-z0-9_-]` separated by dots; default
+   * `nestjs-broadcasting.<appId>` (made subject-safe). Bucket and stream names derive from it.
+   */
+  prefix?: string;
+  /** Milliseconds after which a silent node is considered dead; default 3000 (heartbeat: a third of it). */
+  nodeTtl?: number;
+  /** An existing connection (a `NatsConnection`) the app owns: used as it is, not closed by the driver. */
+  connection?: NatsClientConnection;
+  /** NATS `ConnectionOptions` (user, pass, token, tls, …), merged over the driver's. */
+  // biome-ignore lint/suspicious/noExplicitAny: any NATS connection option, passed to the client as it is
+  options?: Record<string, any>;
 }
 
 /** Which channels keep history, how much and how long; what one connection may replay. @publicApi */

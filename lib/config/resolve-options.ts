@@ -8,13 +8,14 @@ import type {
   BroadcastModuleOptions,
   BroadcastOptions,
   BroadcastPusherOptions,
+  NatsDriverOptions,
   ResolvedMetricsOptions,
   ResolvedPusherOptions,
 } from './options.interface.js';
 import { resolveQueue } from './queue-options.js';
 import { WEBHOOK_EVENTS } from './webhook-events.js';
 
-const DRIVERS: readonly string[] = ['local', 'redis', 'pusher', 'log', 'null', 'memory'];
+const DRIVERS: readonly string[] = ['local', 'redis', 'nats', 'pusher', 'log', 'null', 'memory'];
 
 export interface ResolveContext {
   nodeEnv?: string;
@@ -156,6 +157,7 @@ export function resolveBroadcastOptions(
   if (redis.nodeTtl !== undefined && (!Number.isInteger(redis.nodeTtl) || redis.nodeTtl < 300)) {
     throw new BroadcastConfigError('redis.nodeTtl', 'must be an integer number of milliseconds >= 300');
   }
+  const nats = resolveNats(o.nats);
   if (o.encryptionMasterKey !== undefined && !parseMasterKey(o.encryptionMasterKey)) {
     throw new BroadcastConfigError('encryptionMasterKey', 'must be the base64 encoding of exactly 32 bytes');
   }
@@ -215,7 +217,33 @@ export function resolveBroadcastOptions(
     queue,
     recovery: { ...rec, channels: [...rec.channels] },
     redis: { ...redis },
+    nats,
   });
+}
+
+/** NATS subject tokens: letters, digits, `_` and `-`. */
+const NATS_PREFIX = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+
+function resolveNats(input: BroadcastModuleOptions['nats']): NatsDriverOptions {
+  const nats = input ?? {};
+  if (typeof nats !== 'object') throw new BroadcastConfigError('nats', 'must be an object');
+  const servers = nats.servers === undefined ? [] : Array.isArray(nats.servers) ? nats.servers : [nats.servers];
+  if (servers.some((s) => typeof s !== 'string' || !/^(nats|tls|wss?):\/\/\S+$|^[^\s:/]+(:\d+)?$/.test(s))) {
+    throw new BroadcastConfigError('nats.servers', 'must be nats://host:port URLs (or host:port)');
+  }
+  if (nats.prefix !== undefined && (typeof nats.prefix !== 'string' || !NATS_PREFIX.test(nats.prefix))) {
+    throw new BroadcastConfigError('nats.prefix', 'must be subject tokens of [A-Za-z0-9_-] separated by dots');
+  }
+  if (nats.nodeTtl !== undefined && (!Number.isInteger(nats.nodeTtl) || nats.nodeTtl < 300)) {
+    throw new BroadcastConfigError('nats.nodeTtl', 'must be an integer number of milliseconds >= 300');
+  }
+  if (nats.options !== undefined && (typeof nats.options !== 'object' || nats.options === null)) {
+    throw new BroadcastConfigError('nats.options', 'must be an object of NATS connection options');
+  }
+  if (nats.connection !== undefined && typeof nats.connection?.flush !== 'function') {
+    throw new BroadcastConfigError('nats.connection', 'must be a NatsConnection');
+  }
+  return { ...nats };
 }
 
 /**

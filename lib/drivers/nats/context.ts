@@ -1,0 +1,86 @@
+import { Logger } from '@nestjs/common';
+import type { DriverNode } from '../../port/driver.interface.js';
+import { LiveSequencer, type SequencerLink } from '../../recovery/sequencer.js';
+import { Throttled } from '../../util/throttled.js';
+import type { NatsSubscription } from './client.js';
+import type { NatsLink } from './connection.js';
+import type { Names } from './subjects.js';
+
+/** This node's subscriptions of a channel, and the SUBSCRIBE that must reach the server before it hears it. */
+export interface Watch {
+  refs: number;
+  sub?: NatsSubscription;
+  ready: Promise<void>;
+}
+
+/** A member's field in `told` and `revisions`: "<channel>\n<user>". */
+export const memberField = (channel: string, userId: string): string => `${channel}\n${userId}`;
+
+/** What the parts of the nats driver share: the node, the connection, and the state they all touch. */
+export class NatsContext {
+  readonly logger = new Logger('NatsDriver');
+  /** NATS failures, one log line per kind and interval (see Throttled). */
+  readonly trouble = {
+    connection: new Throttled(this.logger),
+    write: new Throttled(this.logger),
+    publish: new Throttled(this.logger),
+    numbering: new Throttled(this.logger),
+    heartbeat: new Throttled(this.logger),
+  };
+  readonly badData = new Throttled(this.logger);
+  node!: DriverNode;
+  readonly watched = new Map<string, Watch>();
+  readonly live: LiveSequencer;
+  /** NATS may miss some of this node's state: re-register at the next heartbeat. */
+  dirty = false;
+  /** What this node's subscribers were last told of a member, where it may differ from the cluster (see Presence). */
+  told = new Map<string, boolean>();
+  /** "<channel>\n<user>" → revision of the last member event applied here (older ones are dropped). */
+  readonly revisions = new Map<string, number>();
+  /** This node's KV writes under way: figures read here wait for them (read your own writes). */
+  private readonly writes = new Set<Promise<unknown>>();
+  /** Per key, the KV writes of this node one after the other (no conflicts between its own calls). */
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(
+    readonly conn: NatsLink,
+    readonly names: Names,
+    read: SequencerLink['read'],
+  ) {
+    this.live = new LiveSequencer({
+      deliver: (e) => this.node.deliver(e),
+      read,
+      lost: (channel) => this.node.lost(channel),
+    });
+  }
+
+  get id(): string {
+    return this.node.id;
+  }
+
+  /** Runs `write` after this node's earlier writes of the same key; figures read here wait for it. */
+  serial<T>(key: string, write: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(key) ?? Promise.resolve();
+    const run = previous.then(write, write);
+    const tail = run.catch(() => {});
+    this.queues.set(key, tail);
+    tail.then(() => {
+      if (this.queues.get(key) === tail) this.queues.delete(key);
+    });
+    this.writes.add(tail);
+    tail.then(() => this.writes.delete(tail));
+    return run;
+  }
+
+  /** Resolves when this node's writes started before the call are done. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.writes]);
+  }
+
+  /** A NATS write failed: counted, logged (throttled), and this node's state registered again. */
+  lost(): void {
+    this.node.report.error();
+    this.dirty = true;
+    this.trouble.write.warn('NATS write failed; this node re-registers its state once NATS answers');
+  }
+}

@@ -1,0 +1,150 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { BroadcastEnvelope } from 'nestjs-broadcasting';
+import { NatsProbe, type NatsTestNode, natsAvailable, natsPrefix, startNatsNode } from '../../helpers/nats.js';
+
+const available = await natsAvailable();
+const describeNats = available ? describe : describe.skip;
+
+const of = (event: string) => (e: BroadcastEnvelope) => e.event === event;
+
+describeNats('nats driver: publish on one node, receive on another', () => {
+  const prefix = natsPrefix('unit-publish');
+  let probe: NatsProbe;
+  let a: NatsTestNode;
+  let b: NatsTestNode;
+
+  beforeAll(async () => {
+    probe = await NatsProbe.open(prefix);
+    a = await startNatsNode(probe, prefix, '101');
+    b = await startNatsNode(probe, prefix, '102');
+  });
+  afterAll(async () => {
+    await a?.driver.close();
+    await b?.driver.close();
+    // Nodes take their state with them.
+    const left: string[] = [];
+    for (const kind of ['nodes', 'subs', 'presence'] as const) {
+      for await (const k of await (await probe.bucket(kind)).keys()) left.push(`${kind}:${k}`);
+    }
+    await probe.cleanup();
+    expect(left).toEqual([]);
+  });
+
+  it('delivers locally in the call, then once on every other node watching; its own copy comes back and is skipped', async () => {
+    await a.driver.watch('news');
+    await b.driver.watch('news');
+    const e = { channels: ['news'], event: 'Tick', data: { i: 1 } };
+    const sent = a.driver.publish(e);
+    expect(a.node.delivered.items.filter(of('Tick'))).toEqual([e]);
+    await sent;
+    expect(await b.node.delivered.waitFor(of('Tick'), 'Tick on node B')).toEqual(e);
+    await Promise.all([a.driver.barrier(), b.driver.barrier()]);
+    expect(a.node.delivered.count(of('Tick'))).toBe(1);
+    expect(b.node.delivered.count(of('Tick'))).toBe(1);
+    expect(b.node.lags.length).toBeGreaterThan(0);
+  });
+
+  it('a published event has arrived everywhere once the publish and a barrier resolved', async () => {
+    await a.driver.publish({ channels: ['news'], event: 'Ordered' });
+    await b.driver.barrier();
+    expect(b.node.delivered.count(of('Ordered'))).toBe(1);
+  });
+
+  it('keeps a channel subscribed until its last unwatch, and counts subscriptions cluster-wide', async () => {
+    await b.driver.watch('counted');
+    await b.driver.watch('counted');
+    await a.driver.watch('counted');
+    expect(await b.driver.subscriptionCount('counted')).toBe(2);
+    expect(await a.driver.subscriptionCount('counted')).toBe(3);
+    expect(await a.driver.channels('count')).toEqual(new Map([['counted', 3]]));
+    a.driver.unwatch('counted');
+    b.driver.unwatch('counted');
+    await a.driver.publish({ channels: ['counted'], event: 'StillHeard' });
+    await b.node.delivered.waitFor(of('StillHeard'), 'an event after one of two unwatches');
+    b.driver.unwatch('counted');
+    await a.driver.publish({ channels: ['counted'], event: 'NotHeard' });
+    await a.driver.publish({ channels: ['news'], event: 'After' });
+    await b.node.delivered.waitFor(of('After'), 'the event after it');
+    await b.driver.barrier();
+    expect(b.node.delivered.count(of('NotHeard'))).toBe(0);
+    // Unwatching a channel not watched changes nothing (no count below zero, nothing vacated twice).
+    b.driver.unwatch('counted');
+    // A node's figures follow its own writes: once both have read, every write is in.
+    await Promise.all([a.driver.subscriptionCount('counted'), b.driver.subscriptionCount('counted')]);
+    expect(await a.driver.subscriptionCount('counted')).toBe(0);
+    expect(await b.driver.subscriptionCount('counted')).toBe(0);
+    expect(await b.driver.channels('count')).toEqual(new Map());
+    const facts = [...a.node.facts.items, ...b.node.facts.items].filter(
+      (f) => 'channel' in f && f.channel === 'counted',
+    );
+    // Once each in the cluster, by whichever node's write made the total 0→1 and 1→0.
+    expect(facts).toHaveLength(2);
+    expect(facts).toEqual(
+      expect.arrayContaining([
+        { fact: 'occupied', channel: 'counted' },
+        { fact: 'vacated', channel: 'counted' },
+      ]),
+    );
+  });
+
+  it('sends to sockets through the node that owns them, to users and everyone through every node', async () => {
+    const direct = { channels: [], socketIds: ['101.1', '102.7', '102.8'], event: 'Direct', data: 1 };
+    await a.driver.publish(direct);
+    expect(a.node.delivered.items.filter(of('Direct'))).toEqual([direct]);
+    expect(await b.node.delivered.waitFor(of('Direct'))).toEqual({ ...direct, socketIds: ['102.7', '102.8'] });
+    await a.driver.publish({ channels: [], socketIds: ['101.2'], event: 'Mine' });
+    await a.driver.publish({ channels: [], userIds: ['u1'], event: 'ToUser', data: 2 });
+    await a.driver.publish({ channels: [], all: true, event: 'Everyone' });
+    expect(await b.node.delivered.waitFor(of('ToUser'))).toEqual({
+      channels: [],
+      userIds: ['u1'],
+      event: 'ToUser',
+      data: 2,
+    });
+    expect(await b.node.delivered.waitFor(of('Everyone'))).toEqual({ channels: [], all: true, event: 'Everyone' });
+    await Promise.all([a.driver.barrier(), b.driver.barrier()]);
+    expect(b.node.delivered.count(of('Mine'))).toBe(0);
+    for (const event of ['ToUser', 'Everyone']) expect(a.node.delivered.count(of(event))).toBe(1);
+  });
+
+  it('carries control messages to the node holding the socket, or to every other node', async () => {
+    a.driver.control({ op: 'disconnect', socketId: '103.1', code: 4009, reason: 'elsewhere' });
+    a.driver.control({ op: 'disconnect', socketId: '102.3', code: 4009, reason: 'bye' });
+    a.driver.control({ op: 'unsubscribe', userId: 'u1', channel: 'news' });
+    await b.node.controls.waitFor((k) => k.op === 'unsubscribe');
+    expect(b.node.controls.items).toEqual([
+      { op: 'disconnect', socketId: '102.3', code: 4009, reason: 'bye' },
+      { op: 'unsubscribe', userId: 'u1', channel: 'news' },
+    ]);
+    await a.driver.barrier();
+    expect(a.node.controls.items).toEqual([]);
+  });
+
+  it('keeps the last event of a cache channel, with the id its live copy carries', async () => {
+    await b.driver.watch('cache-prices');
+    await a.driver.publish({ channels: ['cache-prices'], event: 'Price', data: 5 });
+    const local = a.node.delivered.items.filter(of('Price'))[0];
+    expect(local.cacheId).toMatch(/^101:\d+$/);
+    expect((await b.node.delivered.waitFor(of('Price'))).cacheId).toBe(local.cacheId);
+    expect(await b.driver.cached('cache-prices')).toEqual({ event: 'Price', json: '5', id: local.cacheId, ttl: 30 });
+    // Whispers are not cached and carry no id; an HTTP API payload is kept as received.
+    await a.driver.publish({ channels: ['cache-prices'], event: 'typing', kind: 'whisper', data: {} });
+    expect(a.node.delivered.items.filter(of('typing'))[0].cacheId).toBeUndefined();
+    await a.driver.publish({ channels: ['cache-prices'], event: 'Raw', raw: '{"a": 1}' });
+    expect(await a.driver.cached('cache-prices')).toMatchObject({ event: 'Raw', json: '{"a": 1}', raw: '{"a": 1}' });
+    expect(await a.driver.cached('cache-nothing')).toBeNull();
+  });
+
+  it('ignores messages it cannot read and goes on with the next ones', async () => {
+    for (const junk of ['{oops', '"text"', '{"n":"999"}', '{"pos":{"epoch":1},"c":"news","e":{"event":"X"}}']) {
+      probe.nc.publish(`${prefix}.ch.news`, junk);
+    }
+    await a.driver.publish({ channels: ['news'], event: 'Fine' });
+    await b.node.delivered.waitFor(of('Fine'));
+    expect(b.node.delivered.count(of('X'))).toBe(0);
+  });
+
+  it('answers ping while NATS answers', async () => {
+    await expect(a.driver.ping()).resolves.toBeUndefined();
+  });
+});
