@@ -5,6 +5,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { NatsModules } from '../../lib/drivers/nats/client.js';
 import { NatsDriver } from '../../lib/drivers/nats/nats.driver.js';
 import { Names } from '../../lib/drivers/nats/subjects.js';
+import { unavailable } from './availability.js';
 import { RecordingNode } from './driver-node.js';
 import { until } from './until.js';
 
@@ -19,8 +20,8 @@ export const natsModules = async (): Promise<NatsModules> =>
   }) as unknown as NatsModules;
 
 /**
- * Whether a NATS server with JetStream answers. Under CI=true a missing NATS fails the run;
- * elsewhere the NATS suites are skipped with a visible message.
+ * Whether a NATS server with JetStream answers. Under a truthy CI a missing NATS fails the run;
+ * elsewhere the NATS suites are skipped with a visible message (availability.ts).
  */
 export async function natsAvailable(): Promise<boolean> {
   let nc: NatsConnection | undefined;
@@ -29,13 +30,7 @@ export async function natsAvailable(): Promise<boolean> {
     await (await jetstreamManager(nc)).getAccountInfo();
     return true;
   } catch {
-    if (process.env.CI === 'true') {
-      throw new Error(`NATS with JetStream is required under CI=true but ${NATS_URL} does not answer`);
-    }
-    console.warn(
-      `\n  ⚠ NATS at ${NATS_URL} does not answer (or has no JetStream): the NATS suites are SKIPPED (set NATS_URL or start nats-server -js)\n`,
-    );
-    return false;
+    return unavailable(`NATS with JetStream at ${NATS_URL}`, 'set NATS_URL or start nats-server -js');
   } finally {
     await nc?.close();
   }
@@ -58,6 +53,21 @@ export class NatsProbe {
   /** A bucket of the prefix (opened, not created). */
   bucket(kind: Parameters<Names['bucket']>[0]) {
     return new Kvm(this.nc).open(this.names.bucket(kind));
+  }
+
+  /** Keys of a bucket that hold a value (not deleted or purged). */
+  async liveKeys(kind: 'nodes' | 'subs' | 'presence'): Promise<string[]> {
+    const jsm = await jetstreamManager(this.nc);
+    const bucket = this.names.bucket(kind);
+    const info = await jsm.streams.info(`KV_${bucket}`, { subjects_filter: '>' }).catch(() => undefined);
+    const kv = await this.bucket(kind);
+    const out: string[] = [];
+    for (const subject of Object.keys(info?.state.subjects ?? {})) {
+      const key = subject.slice(`$KV.${bucket}.`.length);
+      const entry = await kv.get(key);
+      if (entry && entry.operation === 'PUT') out.push(key);
+    }
+    return out;
   }
 
   /** Deletes the prefix's buckets and history stream, and closes. */

@@ -72,8 +72,12 @@ export class NatsContext {
     return run;
   }
 
-  /** Resolves when this node's writes started before the call are done. */
+  /**
+   * Resolves when this node's writes started before the call are done; at start, once the first
+   * connection is there (reads wait for it, like ioredis' first connect; later they fail fast).
+   */
   async settled(): Promise<void> {
+    await this.conn.ready;
     await Promise.all([...this.writes]);
   }
 

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { BroadcastModuleOptions } from 'nestjs-broadcasting';
 import { MemoryCluster } from '../../cluster/memory-cluster.driver.js';
-import { NATS_URL, natsAvailable } from '../../helpers/nats-reachable.js';
+import { NATS_URL, NatsProbe, natsAvailable } from '../../helpers/nats.js';
 import { REDIS_URL, redisAvailable, testPrefix } from '../../helpers/redis.js';
 import { REDIS_CLUSTER_NODES, redisCluster, redisClusterAvailable } from '../../helpers/redis-cluster.js';
 
@@ -112,12 +112,7 @@ function redisClusterEngine(): Engine {
     available: redisClusterAvailable,
     processNodes: true,
     prefix: (name) => testPrefix(`x-${name}`),
-    // `redis.cluster` is being added to the driver: loosely typed until then.
-    node: (prefix) =>
-      ({
-        driver: 'redis',
-        redis: { cluster: REDIS_CLUSTER_NODES, prefix, nodeTtl: 1500 },
-      }) as unknown as BroadcastModuleOptions,
+    node: (prefix) => ({ driver: 'redis', redis: { cluster: REDIS_CLUSTER_NODES, prefix, nodeTtl: 1500 } }),
     processEnv: (prefix) => ({
       BROADCAST_DRIVER: 'redis',
       REDIS_CLUSTER_NODES: REDIS_CLUSTER_NODES.join(','),
@@ -145,14 +140,21 @@ function nats(): Engine {
     available: natsAvailable,
     processNodes: true,
     prefix: (name) => `nbtest.${name.replace(/[^A-Za-z0-9_-]/g, '_')}.${randomBytes(4).toString('hex')}`,
-    // The nats driver is being written: loosely typed until it lands.
-    node: (prefix) =>
-      ({ driver: 'nats', nats: { servers: NATS_URL, prefix, nodeTtl: 1500 } }) as unknown as BroadcastModuleOptions,
+    node: (prefix) => ({ driver: 'nats', nats: { servers: NATS_URL, prefix, nodeTtl: 1500 } }),
     processEnv: (prefix) => ({ BROADCAST_DRIVER: 'nats', NATS_URL, BROADCAST_NATS_PREFIX: prefix }),
-    async leftovers(_prefix) {
-      // For the nats driver's author: list (and remove) what its nodes left under the prefix
-      // (KV buckets, streams …), returning what should not be there. Nothing is asserted yet.
-      return [];
+    async leftovers(prefix) {
+      // Nodes that left take their heartbeats, counts and members with them; cache and history
+      // outlive them by design. Then the prefix's buckets and stream are deleted.
+      const probe = await NatsProbe.open(prefix);
+      try {
+        const left: string[] = [];
+        for (const kind of ['nodes', 'subs', 'presence'] as const) {
+          for (const key of await probe.liveKeys(kind)) left.push(`${kind}: ${key}`);
+        }
+        return left;
+      } finally {
+        await probe.cleanup();
+      }
     },
   };
 }
