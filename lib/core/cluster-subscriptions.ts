@@ -148,9 +148,10 @@ export class ClusterSubscriptions {
     const gone = this.registry.remove(client, name);
     drop(client, name);
     if (gone === undefined) return false;
-    this.cluster.unwatch(name);
-    if (userId === undefined) return true;
-    return this.cluster.presenceLeave(name, client.id, userId).then(
+    // The answer waits for a driver's count (see ClusterLink.unwatch), never for its failure.
+    const uncounted = this.cluster.unwatch(name)?.catch(() => undefined);
+    if (userId === undefined) return uncounted ? uncounted.then(() => true) : true;
+    return Promise.all([uncounted, this.cluster.presenceLeave(name, client.id, userId)]).then(
       () => true,
       (err: Error) => {
         this.trouble.leave.warn(`${name}: presence leave not recorded in the cluster (${err.message})`);

@@ -128,8 +128,12 @@ export interface ClusterLink extends ChannelDirectory {
    * published anywhere reach this node. Reference-counted with {@link unwatch}.
    */
   watch(channel: string): Promise<void>;
-  /** One subscription of this node on `channel` fewer. */
-  unwatch(channel: string): void;
+  /**
+   * One subscription of this node on `channel` fewer. A driver whose count is not written in order
+   * with the cluster's later reads may return a promise that resolves once it is: the server answers
+   * the unsubscribe after it, so figures read after the answer, on any node, no longer include it.
+   */
+  unwatch(channel: string): void | Promise<void>;
   /**
    * Joins a presence member cluster-wide: `member_added` goes to every node's subscribers (through
    * {@link DriverNode.presence}) once per user; returns every member, this one included. With

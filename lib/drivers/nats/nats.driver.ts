@@ -100,8 +100,8 @@ export class NatsDriver implements BroadcastDriver, ClusterLink {
     return this.subscriptions.watch(channel);
   }
 
-  unwatch(channel: string): void {
-    this.subscriptions.unwatch(channel);
+  unwatch(channel: string): Promise<void> | undefined {
+    return this.subscriptions.unwatch(channel);
   }
 
   presenceJoin(

@@ -45,35 +45,36 @@ export class Subscriptions {
       watched.set(channel, w);
     }
     w.refs++;
-    this.count(channel, +1);
-    return conn.reachable
-      ? w.ready
-      : withTimeout(w.ready, WATCH_TIMEOUT, 'NATS did not confirm the subscription in time');
+    // Resolved once subscribed and counted: cluster figures read after it include this subscription.
+    const ready = Promise.all([w.ready, this.count(channel, +1)]).then(() => undefined);
+    return conn.reachable ? ready : withTimeout(ready, WATCH_TIMEOUT, 'NATS did not confirm the subscription in time');
   }
 
-  unwatch(channel: string): void {
+  /** Resolves once the cluster's count no longer includes the subscription (or its write failed). */
+  unwatch(channel: string): Promise<void> | undefined {
     const { watched, conn } = this.ctx;
     const w = watched.get(channel);
     if (!w) return;
-    this.count(channel, -1);
-    if (--w.refs > 0) return;
+    const counted = this.count(channel, -1);
+    if (--w.refs > 0) return counted;
     watched.delete(channel);
     this.ctx.live.forget(channel);
     for (const field of this.ctx.revisions.keys())
       if (field.startsWith(`${channel}\n`)) this.ctx.revisions.delete(field);
     if (w.sub) conn.unlisten(w.sub);
+    return counted;
   }
 
   /** One subscription more or fewer of this node; the change that makes the cluster's total 0↔1 reports it. */
-  private count(channel: string, delta: number): void {
+  private count(channel: string, delta: number): Promise<void> {
     const { ctx } = this;
     // At start the writes wait for the connection; during an outage the reconcile writes them.
     if (!ctx.conn.reachable && ctx.conn.kv !== undefined) {
       ctx.lost();
-      return;
+      return Promise.resolve();
     }
     const id = ctx.id;
-    ctx
+    return ctx
       .serial(`subs\n${channel}`, async () => {
         await ctx.conn.ready;
         return ctx.conn.guarded(

@@ -18,6 +18,12 @@ export class Liveness {
   private again = false;
   /** This node has registered once: finding itself unregistered after that means it was swept. */
   private registered = false;
+  /**
+   * When this node's own heartbeat last failed. It sweeps nobody until a whole TTL later: what kept
+   * its heartbeat from Redis (an outage, a failover of the `{live}` shard) kept the others' too, and
+   * their keys may have expired meanwhile without them being dead.
+   */
+  private failedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly ctx: RedisContext,
@@ -55,9 +61,10 @@ export class Liveness {
         if (!registered) await conn.guarded(conn.cmd.sadd(keys.nodes(), ctx.id));
         this.registered = true;
       }
-      if (conn.closed) return;
+      if (conn.closed || Date.now() - this.failedAt < this.ttl) return;
       await this.sweep();
     } catch (err) {
+      this.failedAt = Date.now();
       ctx.dirty = true;
       ctx.trouble.heartbeat.warn(`Redis heartbeat failed: ${(err as Error).message}`);
     } finally {

@@ -32,10 +32,16 @@ export class Subscriptions {
     } else
       counted = this.index
         .ensure(channel)
-        .then(() => {
-          this.ctx.ledger.count(channel, 1);
-          return conn.guarded(conn.redis.bcCount(keys.counts(channel), this.ctx.id));
-        })
+        .then(
+          () => {
+            this.ctx.ledger.count(channel, 1);
+            return conn.guarded(conn.redis.bcCount(keys.counts(channel), this.ctx.id));
+          },
+          (err: Error) => {
+            this.ctx.ledger.count(channel, 1); // held here all the same: a reconcile writes it
+            throw err;
+          },
+        )
         .then(
           (total) => total === 1 && this.ctx.node.report.occupied(channel),
           () => this.ctx.lost(),
