@@ -1,7 +1,6 @@
 /** Cross-node cases: one presence list, cluster-wide figures and webhooks, members of a node that leaves. */
 
 import { expect, it } from '@jest/globals';
-import { until } from '../../helpers/until.js';
 import { webhookReceiver } from '../../helpers/webhooks.js';
 import { type CrossNode, join, memberIds } from './harness.js';
 
@@ -69,24 +68,19 @@ export function presenceCases(x: CrossNode): void {
       );
     }
 
-    // The counts follow the leaves: each subscription counts until its own unsubscribe. The reply to
-    // an unsubscribe does not wait for the cluster's count (docs/drivers.md): the figure converges.
+    // The counts follow the leaves: each subscription counts until its own unsubscribe, and the answer
+    // to an unsubscribe comes once the cluster's count no longer includes it (ClusterLink.unwatch).
     const room = async () =>
       (await a.api.get({ path: '/channels/presence-room', params: { info: 'subscription_count,user_count' } })).json();
-    const converges = async (expected: unknown) => {
-      await until(
-        async () => JSON.stringify(await room()) === JSON.stringify(expected),
-        2000,
-        JSON.stringify(expected),
-      );
-      expect(await room()).toEqual(expected);
-    };
-    await b2.request({ type: 'unsubscribe', channel: 'presence-room' }); // user 1 is still on A
-    await converges({ occupied: true, subscription_count: 2, user_count: 2 });
-    await a1.request({ type: 'unsubscribe', channel: 'presence-room' });
-    await converges({ occupied: true, subscription_count: 1, user_count: 1 });
-    await b1.request({ type: 'unsubscribe', channel: 'presence-room' });
-    await converges({ occupied: false, subscription_count: 0, user_count: 0 });
+    // Each request's reply is the next frame: the member events queued before it are taken first.
+    expect(await a1.next()).toMatchObject({ type: 'member_added', user_id: '2' });
+    expect(await b2.request({ type: 'unsubscribe', channel: 'presence-room' })).toMatchObject({ type: 'unsubscribed' });
+    expect(await room()).toEqual({ occupied: true, subscription_count: 2, user_count: 2 }); // user 1 is still on A
+    expect(await a1.request({ type: 'unsubscribe', channel: 'presence-room' })).toMatchObject({ type: 'unsubscribed' });
+    expect(await room()).toEqual({ occupied: true, subscription_count: 1, user_count: 1 });
+    expect(await b1.next()).toMatchObject({ type: 'member_removed', user_id: '1' });
+    expect(await b1.request({ type: 'unsubscribe', channel: 'presence-room' })).toMatchObject({ type: 'unsubscribed' });
+    expect(await room()).toEqual({ occupied: false, subscription_count: 0, user_count: 0 });
   });
 
   it('webhooks: channel_occupied/vacated and member_added/removed are sent once per cluster', async () => {
