@@ -11,6 +11,28 @@ export interface StreamRead {
   events: NumberedEnvelope[];
 }
 
+/**
+ * A gap read from what a driver found in its store after `after`: complete when the stored events
+ * are exactly those after it, in the same epoch, with nothing missing at the start.
+ */
+export function gapRead(
+  channel: string,
+  after: StreamPosition,
+  position: StreamPosition,
+  entries: ReadonlyArray<{ offset: number; envelope: BroadcastEnvelope }>,
+): StreamRead {
+  const complete =
+    position.epoch === after.epoch &&
+    entries.length === position.offset - after.offset &&
+    (entries.length === 0 || entries[0].offset === after.offset + 1);
+  const events: NumberedEnvelope[] = entries.map(({ offset, envelope }) => ({
+    ...envelope,
+    channels: [channel],
+    position: { epoch: position.epoch, offset },
+  }));
+  return { complete, events };
+}
+
 /** What the sequencer needs from the node. */
 export interface SequencerLink {
   /** Delivers one event to this node's subscribers. */

@@ -1,5 +1,6 @@
 import type { NatsDriverOptions } from '../../config/options.interface.js';
 import type { ClusterReport } from '../../port/driver.interface.js';
+import { FailFast } from '../../util/fail-fast.js';
 import type { Throttled } from '../../util/throttled.js';
 import type { JetStream, JetStreamManager, KV, NatsConn, NatsSubscription } from './client.js';
 import type { Buckets, NatsModules } from './modules.js';
@@ -35,7 +36,7 @@ export class NatsLink {
   closed = false;
   private isReachable = false;
   private owns = true;
-  private readonly waiting = new Set<(err: Error) => void>();
+  private readonly waiting = new FailFast();
   private flushing?: Promise<void>;
   private readonly subs = new Set<NatsSubscription>();
 
@@ -161,9 +162,7 @@ export class NatsLink {
     for await (const s of this.nc.status()) {
       if (s.type === 'disconnect') {
         this.isReachable = false;
-        const err = new Error('NATS connection lost');
-        for (const fail of this.waiting) fail(err);
-        this.waiting.clear();
+        this.waiting.failAll(new Error('NATS connection lost'));
         on.changed(false);
       } else if (s.type === 'reconnect') {
         this.isReachable = true;
@@ -185,15 +184,7 @@ export class NatsLink {
 
   /** A call's reply, or a rejection as soon as the connection drops. */
   guarded<T>(reply: Promise<T>): Promise<T> {
-    let fail!: (err: Error) => void;
-    const out = new Promise<T>((resolve, reject) => {
-      fail = reject;
-      reply.then(resolve, reject);
-    });
-    this.waiting.add(fail);
-    const done = () => this.waiting.delete(fail);
-    out.then(done, done);
-    return out;
+    return this.waiting.guarded(reply);
   }
 
   /** Publishes on a core subject (buffered by the client while it reconnects). */

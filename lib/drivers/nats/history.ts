@@ -1,7 +1,7 @@
 import { type BroadcastEnvelope, payloadJson } from '../../port/envelope.js';
 import type { CachedEvent, HistoryEntry, Recovery, StreamPosition } from '../../port/stream.js';
 import { newEpoch, resume } from '../../recovery/recovery.js';
-import type { NumberedEnvelope, StreamRead } from '../../recovery/sequencer.js';
+import { gapRead, type StreamRead } from '../../recovery/sequencer.js';
 import type { NatsModules, StoredMessage } from './client.js';
 import type { NatsContext } from './context.js';
 import { isConflict } from './modules.js';
@@ -147,16 +147,7 @@ export class History {
     const { conn } = this.ctx;
     if (!conn.reachable && !conn.closed) await conn.untilReachable(GAP_READ_WAIT);
     const { position, entries } = await this.read(channel, after);
-    const complete =
-      position.epoch === after.epoch &&
-      entries.length === position.offset - after.offset &&
-      (entries.length === 0 || entries[0].offset === after.offset + 1);
-    const events: NumberedEnvelope[] = entries.map(({ offset, envelope }) => ({
-      ...envelope,
-      channels: [channel],
-      position: { epoch: position.epoch, offset },
-    }));
-    return { complete, events };
+    return gapRead(channel, after, position, entries);
   }
 
   /** Keeps a cache channel's last event (after its live copies: one connection, in order). */

@@ -2,6 +2,7 @@ import type { NatsDriverOptions } from '../../config/options.interface.js';
 import type { BroadcastDriver, ClusterLink, DriverNode } from '../../port/driver.interface.js';
 import type { BroadcastEnvelope, ControlMessage, MemberInfo } from '../../port/envelope.js';
 import type { CachedEvent, Recovery, StreamPosition } from '../../port/stream.js';
+import { withTimeout } from '../../util/with-timeout.js';
 import type { NatsModules } from './client.js';
 import { type LinkEvents, NatsLink } from './connection.js';
 import { NatsContext } from './context.js';
@@ -13,7 +14,7 @@ import { Publisher } from './publisher.js';
 import { Receiver } from './receiver.js';
 import { reconcile } from './reconcile.js';
 import { defaultNatsPrefix, Names } from './subjects.js';
-import { Subscriptions, withTimeout } from './subscriptions.js';
+import { Subscriptions } from './subscriptions.js';
 
 /** How long close() gives the deregistration. */
 const DEREGISTER_TIMEOUT = 5000;

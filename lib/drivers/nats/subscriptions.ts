@@ -1,18 +1,8 @@
+import { WATCH_TIMEOUT, withTimeout } from '../../util/with-timeout.js';
 import type { LinkEvents } from './connection.js';
 import type { NatsContext, Watch } from './context.js';
 import { mutate } from './modules.js';
 import { escapeToken } from './subjects.js';
-
-/** How long a subscribe waits for NATS while it is unreachable (then it goes on locally). */
-export const WATCH_TIMEOUT = 1000;
-
-export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
 
 /** A channel's subscriptions per node, in the `subs` bucket. */
 export type Counts = Record<string, number>;

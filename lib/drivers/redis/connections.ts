@@ -9,6 +9,7 @@ import type {
   RedisClusterNode,
 } from '../../config/redis-client.interface.js';
 import type { ClusterReport } from '../../port/driver.interface.js';
+import { FailFast } from '../../util/fail-fast.js';
 import type { Throttled } from '../../util/throttled.js';
 import { defineScripts, type Scripted } from './scripts.js';
 
@@ -45,7 +46,7 @@ export class Connections {
   /** False from the moment the command connection drops until it is ready again (see {@link redis}). */
   private isReachable = false;
   /** Calls waiting on the command connection: failed at once when it drops (see {@link guarded}). */
-  private readonly waiting = new Set<(err: Error) => void>();
+  private readonly waiting = new FailFast();
   /** Set by the driver's close(): no heartbeat, no waiting for the connection any more. */
   closed = false;
 
@@ -112,10 +113,7 @@ export class Connections {
     }
     this.cmd.on('close', () => {
       this.isReachable = false;
-      if (this.waiting.size === 0) return;
-      const err = new Error('Redis connection lost');
-      for (const fail of this.waiting) fail(err);
-      this.waiting.clear();
+      if (this.waiting.size > 0) this.waiting.failAll(new Error('Redis connection lost'));
     });
     this.cmd.on('ready', () => {
       this.isReachable = true;
@@ -137,15 +135,7 @@ export class Connections {
    * was on the wire at the drop until Redis is back, however long that takes.
    */
   guarded<T>(reply: Promise<T>): Promise<T> {
-    let fail!: (err: Error) => void;
-    const out = new Promise<T>((resolve, reject) => {
-      fail = reject;
-      reply.then(resolve, reject);
-    });
-    this.waiting.add(fail);
-    const done = () => this.waiting.delete(fail);
-    out.then(done, done);
-    return out;
+    return this.waiting.guarded(reply);
   }
 
   /** Resolves when the command connection is ready again, or after `ms`. */

@@ -1,16 +1,5 @@
 import type { MemberInfo } from '../../port/envelope.js';
 
-/** How long a subscribe waits for Redis to confirm while Redis is unreachable (then it goes on locally). */
-export const WATCH_TIMEOUT = 1000;
-
-export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
 /** `[user, infoJson, user, infoJson, …]` → members. */
 export function pairs(flat: string[]): MemberInfo[] {
   const out: MemberInfo[] = [];

@@ -1,7 +1,7 @@
 import { type BroadcastEnvelope, payloadJson } from '../../port/envelope.js';
 import type { CachedEvent, HistoryEntry, Recovery, StreamPosition } from '../../port/stream.js';
 import { newEpoch, resume } from '../../recovery/recovery.js';
-import type { NumberedEnvelope, StreamRead } from '../../recovery/sequencer.js';
+import { gapRead, type StreamRead } from '../../recovery/sequencer.js';
 import type { RedisContext } from './context.js';
 
 /** How long a gap read waits for the command connection to come back (then the gap is reported). */
@@ -84,16 +84,7 @@ export class History {
     const { conn } = this.ctx;
     if (!conn.reachable && !conn.closed) await conn.untilReachable(GAP_READ_WAIT);
     const { position, entries } = await this.readRaw(channel, after);
-    const complete =
-      position.epoch === after.epoch &&
-      entries.length === position.offset - after.offset &&
-      (entries.length === 0 || entries[0].offset === after.offset + 1);
-    const events: NumberedEnvelope[] = entries.map(({ offset, envelope }) => ({
-      ...envelope,
-      channels: [channel],
-      position: { epoch: position.epoch, offset },
-    }));
-    return { complete, events };
+    return gapRead(channel, after, position, entries);
   }
 
   /** The last event of a cache channel, kept cluster-wide by the publish. */

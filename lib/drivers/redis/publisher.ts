@@ -1,8 +1,8 @@
 import { nodeOfSocket } from '../../names/socket-id.js';
 import type { BroadcastEnvelope, ControlMessage } from '../../port/envelope.js';
 import { newEpoch } from '../../recovery/recovery.js';
+import { WATCH_TIMEOUT, withTimeout } from '../../util/with-timeout.js';
 import type { RedisContext } from './context.js';
-import { WATCH_TIMEOUT, withTimeout } from './helpers.js';
 import { barrierWire, broadcastWire, controlWire, envelopeWire } from './wire.js';
 
 /**

@@ -1,5 +1,5 @@
+import { WATCH_TIMEOUT, withTimeout } from '../../util/with-timeout.js';
 import type { RedisContext, Watch } from './context.js';
-import { WATCH_TIMEOUT, withTimeout } from './helpers.js';
 import type { NodeIndex } from './node-index.js';
 
 /**
