@@ -39,7 +39,7 @@ describeNats('nats driver: liveness', () => {
     for (const n of opened.splice(0)) await n.driver.close();
     const left: string[] = [];
     for (const kind of ['nodes', 'subs', 'presence'] as const) {
-      for await (const k of await (await probe.bucket(kind)).keys()) left.push(`${kind}:${k}`);
+      for (const k of await probe.liveKeys(kind)) left.push(`${kind}:${k}`);
     }
     await probe.cleanup();
     expect(left).toEqual([]);

@@ -32,7 +32,7 @@ describeNats('nats driver: presence across two nodes', () => {
     await a?.driver.close();
     await b?.driver.close();
     const left: string[] = [];
-    for await (const k of await (await probe.bucket('presence')).keys()) left.push(k);
+    left.push(...(await probe.liveKeys('presence')));
     await probe.cleanup();
     expect(left).toEqual([]);
   });
