@@ -46,11 +46,15 @@ export class Liveness {
 
   async tick(): Promise<void> {
     const { ctx } = this;
-    const { conn, keys } = ctx;
-    if (conn.closed || this.ticking || conn.cmd.status !== 'ready') return;
+    const { conn } = ctx;
+    if (conn.closed || conn.cmd.status !== 'ready') return;
+    // A reconcile or a sweep may wait for a shard that is failing over: the heartbeat goes on
+    // meanwhile, or this node's key would expire and the others sweep a node that is alive.
+    if (this.ticking) return void this.beat().catch((err: Error) => this.failed(err));
     this.ticking = true;
+    const { keys } = ctx;
     try {
-      const registered = await conn.guarded(conn.cmd.bcHeartbeat(keys.nodes(), keys.alive(ctx.id), ctx.id, this.ttl));
+      const registered = await this.beat();
       // A node closing meanwhile has deregistered: registering its state again would undo that.
       if (conn.closed) return;
       if (!registered || ctx.dirty || this.again) {
@@ -64,12 +68,22 @@ export class Liveness {
       if (conn.closed || Date.now() - this.failedAt < this.ttl) return;
       await this.sweep();
     } catch (err) {
-      this.failedAt = Date.now();
-      ctx.dirty = true;
-      ctx.trouble.heartbeat.warn(`Redis heartbeat failed: ${(err as Error).message}`);
+      this.failed(err as Error);
     } finally {
       this.ticking = false;
     }
+  }
+
+  /** Refreshes this node's key; resolves whether the node is registered. */
+  private beat(): Promise<number> {
+    const { conn, keys, id } = this.ctx;
+    return conn.guarded(conn.cmd.bcHeartbeat(keys.nodes(), keys.alive(id), id, this.ttl));
+  }
+
+  private failed(err: Error): void {
+    this.failedAt = Date.now();
+    this.ctx.dirty = true;
+    this.ctx.trouble.heartbeat.warn(`Redis heartbeat failed: ${err.message}`);
   }
 
   /** Claims the nodes whose heartbeat expired and removes their state, channel by channel. */

@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { Keys } from '../../../lib/drivers/redis/keys.js';
 import { type Fact, holdLocally, startNode, type TestNode } from '../../helpers/driver-node.js';
 import { REDIS_URL, redisAvailable, TcpProxy, testPrefix } from '../../helpers/redis.js';
+import { until } from '../../helpers/until.js';
 
 const available = await redisAvailable();
 const describeRedis = available ? describe : describe.skip;
@@ -77,6 +78,34 @@ describeRedis('redis driver: liveness', () => {
       await proxy.close();
       warn.mockRestore();
     }
+  });
+
+  it('keeps its heartbeat while a reconcile waits (for a shard failing over), so nobody sweeps it', async () => {
+    const a = await start('331');
+    const keys = new Keys(prefix);
+    // The next reconcile hangs until the test lets it go, as on a shard that does not answer yet.
+    let release!: () => void;
+    const hanging = new Promise<void>((r) => {
+      release = r;
+    });
+    const liveness = (a.driver as unknown as { liveness: { reconcile: () => Promise<void> } }).liveness;
+    liveness.reconcile = () => hanging;
+    (a.driver as unknown as { ctx: { dirty: boolean } }).ctx.dirty = true;
+    // The key is refreshed (its PTTL goes back up) twice while the reconcile hangs.
+    let last = await redis.pttl(keys.alive('331'));
+    let refreshed = 0;
+    await until(
+      async () => {
+        const now = await redis.pttl(keys.alive('331'));
+        if (now > last) refreshed++;
+        last = now;
+        return refreshed >= 2;
+      },
+      5 * NODE_TTL,
+      'heartbeats during the reconcile',
+    );
+    expect(await redis.exists(keys.alive('331'))).toBe(1);
+    release();
   });
 
   it('a node that finds itself unregistered writes its subscriptions and members again', async () => {
