@@ -229,7 +229,7 @@ mkdirSync(dirname(file), { recursive: true });
 const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
 writeFileSync(
   file,
-  JSON.stringify({ commit, subscribers: SUBSCRIBERS, channels: CHANNELS, nodes: NODES, runs: RUNS, results }, null, 2),
+  `${JSON.stringify({ commit, subscribers: SUBSCRIBERS, channels: CHANNELS, nodes: NODES, runs: RUNS, results }, null, 2)}\n`,
 );
 console.log(`\n${file}`);
 process.exit(0);

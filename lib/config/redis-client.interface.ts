@@ -70,9 +70,9 @@ export type RedisClusterNode = string | { host: string; port: number };
  * @publicApi
  */
 export interface RedisClusterClient extends Omit<RedisClient, 'duplicate'> {
-  readonly isCluster: true;
+  readonly isCluster: boolean;
   duplicate(overrideStartupNodes?: RedisClusterNode[], overrideOptions?: RedisClientOptions): RedisClusterClient;
-  spublish(channel: string, message: string): Promise<number>;
+  spublish(channel: string, message: string): Promise<unknown>;
   ssubscribe(...channels: string[]): Promise<unknown>;
   sunsubscribe(...channels: string[]): Promise<unknown>;
 }

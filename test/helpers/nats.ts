@@ -70,6 +70,11 @@ export class NatsProbe {
     return out;
   }
 
+  /** Closes without deleting anything. */
+  async close(): Promise<void> {
+    await this.nc.close();
+  }
+
   /** Deletes the prefix's buckets and history stream, and closes. */
   async cleanup(): Promise<void> {
     const jsm = await jetstreamManager(this.nc);

@@ -166,7 +166,7 @@ export class Connections {
   }
 
   /** PUBLISH, or SPUBLISH on a cluster (to the shard that owns the channel's slot). */
-  publish(channel: string, message: string): Promise<number> {
+  publish(channel: string, message: string): Promise<unknown> {
     const cmd = this.redis as unknown as RedisClient | RedisClusterClient;
     return isCluster(cmd) ? cmd.spublish(channel, message) : cmd.publish(channel, message);
   }

@@ -34,23 +34,6 @@ describeRedis('redis driver: publish on one node, receive on another', () => {
     expect(left.filter((k) => !kept.includes(k))).toEqual([]);
   });
 
-  it('delivers locally in the call, then once on every other node watching; its own copy comes back and is skipped', async () => {
-    await a.driver.watch('news');
-    await b.driver.watch('news');
-    const e = { channels: ['news'], event: 'Tick', data: { i: 1 } };
-    const sent = a.driver.publish(e);
-    // This node's subscribers do not wait for Redis.
-    expect(a.node.delivered.items.filter(of('Tick'))).toEqual([e]);
-    await sent;
-    expect(await b.node.delivered.waitFor(of('Tick'), 'Tick on node B')).toEqual(e);
-    // Every message sent to a node before its barrier has arrived when the barrier resolves.
-    await Promise.all([a.driver.barrier(), b.driver.barrier()]);
-    expect(a.node.delivered.count(of('Tick'))).toBe(1);
-    expect(b.node.delivered.count(of('Tick'))).toBe(1);
-    expect(b.node.lags.length).toBeGreaterThan(0);
-    for (const lag of b.node.lags) expect(lag).toBeGreaterThanOrEqual(0);
-  });
-
   it('keeps a channel subscribed until its last unwatch', async () => {
     await b.driver.watch('counted');
     await b.driver.watch('counted');
@@ -71,41 +54,6 @@ describeRedis('redis driver: publish on one node, receive on another', () => {
       { fact: 'occupied', channel: 'counted' },
       { fact: 'vacated', channel: 'counted' },
     ]);
-  });
-
-  it('sends to sockets through the node that owns them, to users and everyone through every node', async () => {
-    const direct = { channels: [], socketIds: ['101.1', '102.7', '102.8'], event: 'Direct', data: 1 };
-    await a.driver.publish(direct);
-    // Locally the whole envelope (the node picks its own sockets); node B gets only its own.
-    expect(a.node.delivered.items.filter(of('Direct'))).toEqual([direct]);
-    expect(await b.node.delivered.waitFor(of('Direct'))).toEqual({ ...direct, socketIds: ['102.7', '102.8'] });
-    // Sockets of this node only: nothing goes to Redis.
-    await a.driver.publish({ channels: [], socketIds: ['101.2'], event: 'Mine' });
-    await a.driver.publish({ channels: [], userIds: ['u1'], event: 'ToUser', data: 2 });
-    await a.driver.publish({ channels: [], all: true, event: 'Everyone' });
-    expect(await b.node.delivered.waitFor(of('ToUser'))).toEqual({
-      channels: [],
-      userIds: ['u1'],
-      event: 'ToUser',
-      data: 2,
-    });
-    expect(await b.node.delivered.waitFor(of('Everyone'))).toEqual({ channels: [], all: true, event: 'Everyone' });
-    await a.driver.barrier();
-    expect(b.node.delivered.count(of('Mine'))).toBe(0);
-    for (const event of ['ToUser', 'Everyone']) expect(a.node.delivered.count(of(event))).toBe(1);
-  });
-
-  it('carries control messages to the node holding the socket, or to every other node', async () => {
-    a.driver.control({ op: 'disconnect', socketId: '103.1', code: 4009, reason: 'elsewhere' });
-    a.driver.control({ op: 'disconnect', socketId: '102.3', code: 4009, reason: 'bye' });
-    a.driver.control({ op: 'unsubscribe', userId: 'u1', channel: 'news' });
-    await b.node.controls.waitFor((k) => k.op === 'unsubscribe');
-    expect(b.node.controls.items).toEqual([
-      { op: 'disconnect', socketId: '102.3', code: 4009, reason: 'bye' },
-      { op: 'unsubscribe', userId: 'u1', channel: 'news' },
-    ]);
-    await a.driver.barrier();
-    expect(a.node.controls.items).toEqual([]);
   });
 
   it('numbers recovery channels in Redis once per event; every node, the publisher too, delivers them from Redis', async () => {

@@ -1,0 +1,4 @@
+import { driverContract } from './contract.js';
+import { natsEngine } from './engines.js';
+
+await driverContract(natsEngine);
