@@ -50,7 +50,17 @@ export const redisClusterEngine: ContractEngine = {
         });
         driver.attach(node);
         await until(async () => (await client.sismember(keys.nodes(), id)) === 1, 5000, `node ${id} to register`);
-        await driver.barrier(); // its own shard channel answers: it listens
+        // Listening once a barrier through its own shard channel comes back (the first may be sent
+        // before the subscriber connection is up).
+        await until(
+          () =>
+            driver.barrier().then(
+              () => true,
+              () => false,
+            ),
+          5000,
+          `node ${id} to listen`,
+        );
         return { driver, node };
       },
       async leftovers() {

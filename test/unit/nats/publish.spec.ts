@@ -17,6 +17,8 @@ describeNats('nats driver: publish on one node, receive on another', () => {
     probe = await NatsProbe.open(prefix);
     a = await startNatsNode(probe, prefix, '101');
     b = await startNatsNode(probe, prefix, '102');
+    // Both watch `news` (the later cases publish on it as a marker).
+    for (const n of [a, b]) await n.driver.watch('news');
   });
   afterAll(async () => {
     await a?.driver.close();

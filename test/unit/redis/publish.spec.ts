@@ -22,6 +22,8 @@ describeRedis('redis driver: publish on one node, receive on another', () => {
     redis = new Redis(REDIS_URL);
     a = await startNode(redis, prefix, '101');
     b = await startNode(redis, prefix, '102');
+    // Both watch `news` (the later cases publish on it as a marker).
+    for (const n of [a, b]) await n.driver.watch('news');
   });
   afterAll(async () => {
     await a?.driver.close();
