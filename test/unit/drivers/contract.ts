@@ -5,7 +5,13 @@
  * test/unit/redis and test/unit/nats.
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import type { BroadcastDriver, BroadcastEnvelope, ClusterLink, PresenceChange } from 'nestjs-broadcasting';
+import type {
+  BroadcastDriver,
+  BroadcastEnvelope,
+  ClusterLink,
+  HistoryEntry,
+  PresenceChange,
+} from 'nestjs-broadcasting';
 import type { Fact, RecordingNode } from '../../helpers/driver-node.js';
 
 /** A driver of the engine attached to a recording node, registered and listening. */
@@ -28,6 +34,7 @@ export interface ContractEngine {
 }
 
 const ROOM = 'presence-room';
+const withoutTime = ({ at: _, ...e }: HistoryEntry) => e;
 const of = (event: string) => (e: BroadcastEnvelope) => e.event === event;
 const change = (kind: PresenceChange['kind'], userId: string) => (p: PresenceChange) =>
   p.kind === kind && p.userId === userId;
@@ -186,6 +193,38 @@ export async function driverContract(engine: ContractEngine): Promise<void> {
         await n.driver.presenceLeave(ROOM, sid, user);
       }
       expect(await a.driver.userCount(ROOM)).toBe(0);
+    });
+
+    it('recovers the events after a position, and none when more were missed than the limit', async () => {
+      const start = (await a.driver.recover('orders.h')).position;
+      for (let i = 1; i <= 3; i++) await a.driver.publish({ channels: ['orders.h'], event: 'Paid', data: { i } });
+      await a.driver.publish({ channels: ['orders.h'], event: 'FromApi', raw: '{"i": 4}' });
+      const all = await b.driver.recover('orders.h', start);
+      expect(all.position).toEqual({ epoch: start.epoch, offset: 4 });
+      expect(all.recovered).toBe(true);
+      expect(all.entries.map(withoutTime)).toEqual([
+        { offset: 1, event: 'Paid', json: '{"i":1}' },
+        { offset: 2, event: 'Paid', json: '{"i":2}' },
+        { offset: 3, event: 'Paid', json: '{"i":3}' },
+        { offset: 4, event: 'FromApi', json: '{"i": 4}', raw: '{"i": 4}' },
+      ]);
+      for (const e of all.entries) expect(Math.abs(Date.now() - e.at)).toBeLessThan(60_000);
+      expect((await b.driver.recover('orders.h', start, 4)).entries).toHaveLength(4);
+      expect(await b.driver.recover('orders.h', start, 3)).toEqual({
+        position: all.position,
+        recovered: false,
+        entries: [],
+      });
+      const since2 = await b.driver.recover('orders.h', { epoch: start.epoch, offset: 2 }, 2);
+      expect(since2.entries.map((e) => e.offset)).toEqual([3, 4]);
+      expect(since2.recovered).toBe(true);
+      expect(await b.driver.recover('orders.h', all.position, 0)).toEqual({
+        position: all.position,
+        recovered: true,
+        entries: [],
+      });
+      expect((await b.driver.recover('orders.h', { epoch: start.epoch, offset: 9 })).recovered).toBe(false);
+      expect((await b.driver.recover('orders.h', { epoch: 'other', offset: 2 })).recovered).toBe(false);
     });
   });
 }

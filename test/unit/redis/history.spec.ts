@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
-import type { BroadcastEnvelope, HistoryEntry } from 'nestjs-broadcasting';
+import type { BroadcastEnvelope } from 'nestjs-broadcasting';
 import { Keys } from '../../../lib/drivers/redis/keys.js';
 import { PUBLISH_RECOVERABLE } from '../../../lib/drivers/redis/lua-stream.js';
 import { luaFor } from '../../../lib/drivers/redis/scripts.js';
@@ -9,8 +9,6 @@ import { REDIS_URL, redisAvailable, testPrefix } from '../../helpers/redis.js';
 
 const available = await redisAvailable();
 const describeRedis = available ? describe : describe.skip;
-
-const withoutTime = ({ at: _, ...entry }: HistoryEntry) => entry;
 
 describeRedis('redis driver: history of recovery channels', () => {
   const prefix = testPrefix('unit-history');
@@ -74,40 +72,6 @@ describeRedis('redis driver: history of recovery channels', () => {
       recovered: false,
       entries: [],
     });
-  });
-
-  it('recovers the events after a position, and none when more were missed than the limit', async () => {
-    const start = (await a.driver.recover('orders.h')).position;
-    for (let i = 1; i <= 3; i++) await a.driver.publish({ channels: ['orders.h'], event: 'Paid', data: { i } });
-    await a.driver.publish({ channels: ['orders.h'], event: 'FromApi', raw: '{"i": 4}' });
-    const all = await b.driver.recover('orders.h', start);
-    expect(all.position).toEqual({ epoch: start.epoch, offset: 4 });
-    expect(all.recovered).toBe(true);
-    expect(all.entries.map(withoutTime)).toEqual([
-      { offset: 1, event: 'Paid', json: '{"i":1}' },
-      { offset: 2, event: 'Paid', json: '{"i":2}' },
-      { offset: 3, event: 'Paid', json: '{"i":3}' },
-      { offset: 4, event: 'FromApi', json: '{"i": 4}', raw: '{"i": 4}' },
-    ]);
-    for (const e of all.entries) expect(Math.abs(Date.now() - e.at)).toBeLessThan(60_000);
-
-    // Exactly `limit` missed: recovered. One more than `limit`: refused, and nothing is read.
-    expect((await b.driver.recover('orders.h', start, 4)).entries).toHaveLength(4);
-    expect(await b.driver.recover('orders.h', start, 3)).toEqual({
-      position: all.position,
-      recovered: false,
-      entries: [],
-    });
-    const since2 = await b.driver.recover('orders.h', { epoch: start.epoch, offset: 2 }, 2);
-    expect(since2.entries.map((e) => e.offset)).toEqual([3, 4]);
-    expect(since2.recovered).toBe(true);
-    // Up to date: nothing missed whatever the limit; ahead of the stream: refused.
-    expect(await b.driver.recover('orders.h', all.position, 0)).toEqual({
-      position: all.position,
-      recovered: true,
-      entries: [],
-    });
-    expect((await b.driver.recover('orders.h', { epoch: start.epoch, offset: 9 })).recovered).toBe(false);
   });
 
   it('fills a gap in the live events of a watched channel from the stream, in order, once', async () => {
