@@ -1,7 +1,5 @@
-import { Logger } from '@nestjs/common';
-import type { DriverNode } from '../../port/driver.interface.js';
-import { LiveSequencer, type SequencerLink } from '../../recovery/sequencer.js';
-import { Throttled } from '../../util/throttled.js';
+import type { SequencerLink } from '../../recovery/sequencer.js';
+import { NodeState } from '../shared/node-state.js';
 import type { NatsSubscription } from './client.js';
 import type { NatsLink } from './connection.js';
 import type { Names } from './subjects.js';
@@ -13,28 +11,8 @@ export interface Watch {
   ready: Promise<void>;
 }
 
-/** A member's field in `told` and `revisions`: "<channel>\n<user>". */
-export const memberField = (channel: string, userId: string): string => `${channel}\n${userId}`;
-
 /** What the parts of the nats driver share: the node, the connection, and the state they all touch. */
-export class NatsContext {
-  readonly logger = new Logger('NatsDriver');
-  /** NATS failures, one log line per kind and interval (see Throttled). */
-  readonly trouble = {
-    connection: new Throttled(this.logger),
-    write: new Throttled(this.logger),
-    publish: new Throttled(this.logger),
-    numbering: new Throttled(this.logger),
-    heartbeat: new Throttled(this.logger),
-  };
-  readonly badData = new Throttled(this.logger);
-  node!: DriverNode;
-  readonly watched = new Map<string, Watch>();
-  readonly live: LiveSequencer;
-  /** NATS may miss some of this node's state: re-register at the next heartbeat. */
-  dirty = false;
-  /** What this node's subscribers were last told of a member, where it may differ from the cluster (see Presence). */
-  told = new Map<string, boolean>();
+export class NatsContext extends NodeState<Watch> {
   /** "<channel>\n<user>" → revision of the last member event applied here (older ones are dropped). */
   readonly revisions = new Map<string, number>();
   /** This node's KV writes under way: figures read here wait for them (read your own writes). */
@@ -47,15 +25,7 @@ export class NatsContext {
     readonly names: Names,
     read: SequencerLink['read'],
   ) {
-    this.live = new LiveSequencer({
-      deliver: (e) => this.node.deliver(e),
-      read,
-      lost: (channel) => this.node.lost(channel),
-    });
-  }
-
-  get id(): string {
-    return this.node.id;
+    super('NATS', read);
   }
 
   /** Runs `write` after this node's earlier writes of the same key; figures read here wait for it. */
@@ -79,12 +49,5 @@ export class NatsContext {
   async settled(): Promise<void> {
     await this.conn.ready;
     await Promise.all([...this.writes]);
-  }
-
-  /** A NATS write failed: counted, logged (throttled), and this node's state registered again. */
-  lost(): void {
-    this.node.report.error();
-    this.dirty = true;
-    this.trouble.write.warn('NATS write failed; this node re-registers its state once NATS answers');
   }
 }

@@ -1,3 +1,4 @@
+import { Heartbeat } from '../shared/heartbeat.js';
 import type { NatsContext } from './context.js';
 import { isConflict, mutate } from './modules.js';
 import type { Presence } from './presence.js';
@@ -13,8 +14,7 @@ import { type Counts, total } from './subscriptions.js';
  * writes (`dirty`) writes its local state again (`reconcile`).
  */
 export class Liveness {
-  private timer?: NodeJS.Timeout;
-  private ticking = false;
+  private readonly heartbeat: Heartbeat;
   /** Revision of this node's heartbeat entry (undefined before the first). */
   private revision?: number;
   /** Whether this node registered before (a later registration means its entry was removed). */
@@ -25,50 +25,58 @@ export class Liveness {
     private readonly presence: Presence,
     private readonly ttl: number,
     private readonly reconcile: () => Promise<void>,
-  ) {}
+  ) {
+    this.heartbeat = new Heartbeat(ttl, {
+      ready: () => !ctx.conn.closed && ctx.conn.reachable,
+      beat: () => this.beat(),
+      maintain: (registered, sweep) => this.maintain(registered, sweep),
+      failed: (err) => {
+        ctx.dirty = true;
+        ctx.trouble.heartbeat.warn(`NATS heartbeat failed: ${err.message}`);
+      },
+    });
+  }
 
   start(): void {
-    this.timer = setInterval(() => void this.tick(), Math.max(50, Math.floor(this.ttl / 3)));
-    this.timer.unref();
+    this.heartbeat.start();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.heartbeat.stop();
   }
 
-  async tick(): Promise<void> {
-    const { ctx } = this;
-    const { conn } = ctx;
-    if (conn.closed || this.ticking || !conn.reachable) return;
-    this.ticking = true;
-    try {
-      const { nodes } = conn.store;
-      const value = JSON.stringify({ at: Date.now() });
-      let registered = this.revision !== undefined;
-      if (this.revision !== undefined) {
-        try {
-          this.revision = await conn.guarded(nodes.update(ctx.id, value, this.revision));
-        } catch (err) {
-          if (!isConflict(err)) throw err;
-          registered = false;
-        }
+  tick(): Promise<void> {
+    return this.heartbeat.tick();
+  }
+
+  /** Rewrites this node's entry (compare-and-set); false when it was gone and had to be put again. */
+  private async beat(): Promise<boolean> {
+    const { conn, id } = this.ctx;
+    const { nodes } = conn.store;
+    const value = JSON.stringify({ at: Date.now() });
+    if (this.revision !== undefined) {
+      try {
+        this.revision = await conn.guarded(nodes.update(id, value, this.revision));
+        return true;
+      } catch (err) {
+        if (!isConflict(err)) throw err;
       }
-      if (!registered) this.revision = await conn.guarded(nodes.put(ctx.id, value));
-      if (conn.closed) return;
-      // The first heartbeat registers a node with nothing to write yet.
-      if ((!registered && this.started) || ctx.dirty) {
-        ctx.dirty = false;
-        await this.reconcile();
-      }
-      this.started = true;
-      if (conn.closed) return;
-      await this.sweep();
-    } catch (err) {
-      ctx.dirty = true;
-      ctx.trouble.heartbeat.warn(`NATS heartbeat failed: ${(err as Error).message}`);
-    } finally {
-      this.ticking = false;
     }
+    this.revision = await conn.guarded(nodes.put(id, value));
+    // The first heartbeat registers a node with nothing to write yet.
+    const first = !this.started;
+    this.started = true;
+    return first;
+  }
+
+  private async maintain(registered: boolean, sweep: boolean): Promise<void> {
+    const { ctx } = this;
+    if (ctx.conn.closed) return;
+    if (!registered || ctx.dirty) {
+      ctx.dirty = false;
+      await this.reconcile();
+    }
+    if (!ctx.conn.closed && sweep) await this.sweep();
   }
 
   /** Claims the nodes silent for longer than the TTL, one winner each, and clears what they left. */

@@ -1,8 +1,9 @@
 import type { MemberInfo } from '../../port/envelope.js';
-import { memberField, type NatsContext } from './context.js';
+import { memberField } from '../shared/node-state.js';
+import { presenceWire } from '../shared/wire.js';
+import type { NatsContext } from './context.js';
 import { type Mutation, mutate } from './modules.js';
 import { escapeToken } from './subjects.js';
-import { presenceWire } from './wire.js';
 
 /** A presence channel's members: user → info JSON of its first socket, and its sockets per node. */
 export type Users = Record<string, { i: string; n: Record<string, number> }>;

@@ -1,8 +1,8 @@
-import { nodeOfSocket } from '../../names/socket-id.js';
 import type { BroadcastEnvelope, ControlMessage } from '../../port/envelope.js';
+import { controlOwner, outbound, toSockets } from '../shared/outbound.js';
+import { broadcastWire, controlWire, envelopeWire, numberedWire } from '../shared/wire.js';
 import type { NatsContext } from './context.js';
 import type { History } from './history.js';
-import { broadcastWire, controlWire, envelopeWire, numberedWire } from './wire.js';
 
 /**
  * Everything this node sends: broadcasts (local first, then one message per channel on
@@ -21,18 +21,11 @@ export class Publisher {
 
   async publish(envelope: BroadcastEnvelope): Promise<void> {
     const { node, names } = this.ctx;
-    const e =
-      (envelope.kind ?? 'event') === 'event' && envelope.channels.some(node.policy.isCached)
-        ? { ...envelope, cacheId: `${node.id}:${++this.cacheSeq}` }
-        : envelope;
-    const { channels, socketIds, userIds, all, ...rest } = e;
-    const { isRecoverable, isCached } = node.policy;
-    const numbered = (e.kind ?? 'event') === 'event' ? channels.filter(isRecoverable) : [];
-    // Local first, except recovery channels: NATS numbers those, and every node delivers them from NATS.
-    if (numbered.length === 0) node.deliver(e);
-    else if (numbered.length < channels.length || socketIds?.length || userIds?.length || all) {
-      node.deliver({ ...e, channels: channels.filter((c) => !numbered.includes(c)) });
-    }
+    const { e, body, numbered, socketsByNode, direct } = outbound(
+      envelope,
+      node,
+      () => `${node.id}:${++this.cacheSeq}`,
+    );
     // At start, what is published before the connection is up waits for it.
     if (this.ctx.conn.nc === undefined) await this.ctx.conn.ready.catch(() => {});
     const n = JSON.stringify(node.id);
@@ -41,33 +34,19 @@ export class Publisher {
     const send = (subject: string, data: string) => {
       sent = this.send(subject, data) || sent;
     };
-    const body = JSON.stringify(rest);
-    for (const c of channels) {
+    for (const c of e.channels) {
       if (numbered.includes(c)) pending.push(this.publishNumbered(c, body, { ...e, channels: [c] }));
       else send(names.channel(c), broadcastWire(n, c, body, Date.now()));
     }
-    if (socketIds?.length) {
-      const byNode = new Map<string, string[]>();
-      for (const id of socketIds) {
-        const owner = nodeOfSocket(id);
-        if (owner === node.id) continue;
-        byNode.set(owner, [...(byNode.get(owner) ?? []), id]);
-      }
-      for (const [owner, ids] of byNode) {
-        send(names.node(owner), envelopeWire(node.id, { ...rest, channels: [], socketIds: ids }));
-      }
-    }
-    if (userIds?.length || all) {
-      const direct = { ...rest, channels: [], ...(userIds && { userIds }), ...(all && { all }) };
-      send(names.all(), envelopeWire(node.id, direct));
-    }
+    for (const [owner, ids] of socketsByNode) send(names.node(owner), envelopeWire(node.id, toSockets(e, ids)));
+    if (direct) send(names.all(), envelopeWire(node.id, direct));
     // The cache after the live copies (one connection: the server processes them in this order). A
     // subscriber whose cache read sees this event was subscribed before it was published, so its
     // live copy is on the way (barrier) and dropped by cacheId; one that reads the older value gets
     // this event live. Never lost, never twice.
     if (e.cacheId !== undefined) {
-      for (const c of channels) {
-        if (!isCached(c)) continue;
+      for (const c of e.channels) {
+        if (!node.policy.isCached(c)) continue;
         pending.push(this.history.keep(c, body).catch(() => this.ctx.lost()));
       }
     }
@@ -93,9 +72,8 @@ export class Publisher {
   /** Carries a control message to the node that holds its socket, or to every node. */
   control(message: ControlMessage): void {
     const { names } = this.ctx;
-    const socketId =
-      message.op === 'terminate' || (message.op === 'unsubscribe' && message.userId) ? undefined : message.socketId;
-    const target = socketId === undefined ? names.all() : names.node(nodeOfSocket(socketId));
+    const owner = controlOwner(message);
+    const target = owner === undefined ? names.all() : names.node(owner);
     if (this.send(target, controlWire(this.ctx.id, message))) void this.flushed();
   }
 

@@ -1,4 +1,5 @@
-import { memberField, type NatsContext } from './context.js';
+import { memberField } from '../shared/node-state.js';
+import type { NatsContext } from './context.js';
 import { mutate } from './modules.js';
 import type { Presence } from './presence.js';
 import { escapeToken, unescapeToken } from './subjects.js';

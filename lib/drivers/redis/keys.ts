@@ -99,6 +99,3 @@ export class Keys {
     return this.key(`rec:{${channel}}:sent:${id}`);
   }
 }
-
-/** A presence member in a node's `told` map: "<channel>\n<user>". */
-export const memberField = (channel: string, userId: string): string => `${channel}\n${userId}`;

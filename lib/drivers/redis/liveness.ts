@@ -1,4 +1,5 @@
 import type { ClusterReport } from '../../port/driver.interface.js';
+import { Heartbeat } from '../shared/heartbeat.js';
 import type { RedisContext } from './context.js';
 
 /**
@@ -8,8 +9,7 @@ import type { RedisContext } from './context.js';
  * Redis restarted) or that lost writes (`dirty`) re-registers its local state (`reconcile`).
  */
 export class Liveness {
-  private timer?: NodeJS.Timeout;
-  private ticking = false;
+  private readonly heartbeat: Heartbeat;
   /**
    * Reconcile once more at the next heartbeat: a node swept after a stall registers again while its
    * sweeper may still be dropping its old state, channel by channel; the second pass puts back
@@ -18,12 +18,6 @@ export class Liveness {
   private again = false;
   /** This node has registered once: finding itself unregistered after that means it was swept. */
   private registered = false;
-  /**
-   * When this node's own heartbeat last failed. It sweeps nobody until a whole TTL later: what kept
-   * its heartbeat from Redis (an outage, a failover of the `{live}` shard) kept the others' too, and
-   * their keys may have expired meanwhile without them being dead.
-   */
-  private failedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly ctx: RedisContext,
@@ -31,59 +25,48 @@ export class Liveness {
     private readonly ttl: number,
     /** Writes this node's state to Redis again (Presence.reconcile). */
     private readonly reconcile: () => Promise<void>,
-  ) {}
+  ) {
+    const { conn, keys } = ctx;
+    this.heartbeat = new Heartbeat(ttl, {
+      ready: () => !conn.closed && conn.cmd.status === 'ready',
+      beat: async () => (await conn.guarded(conn.cmd.bcHeartbeat(keys.nodes(), keys.alive(ctx.id), ctx.id, ttl))) === 1,
+      maintain: (registered, sweep) => this.maintain(registered, sweep),
+      failed: (err) => {
+        ctx.dirty = true;
+        ctx.trouble.heartbeat.warn(`Redis heartbeat failed: ${err.message}`);
+      },
+    });
+  }
 
   /** Starts the heartbeat. */
   start(): void {
-    this.timer = setInterval(() => void this.tick(), Math.max(50, Math.floor(this.ttl / 3)));
-    this.timer.unref();
+    this.heartbeat.start();
   }
 
   /** Stops the heartbeat. */
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.heartbeat.stop();
   }
 
-  async tick(): Promise<void> {
+  /** A heartbeat now (also when the command connection is ready again). */
+  tick(): Promise<void> {
+    return this.heartbeat.tick();
+  }
+
+  private async maintain(registered: boolean, sweep: boolean): Promise<void> {
     const { ctx } = this;
-    const { conn } = ctx;
-    if (conn.closed || conn.cmd.status !== 'ready') return;
-    // A reconcile or a sweep may wait for a shard that is failing over: the heartbeat goes on
-    // meanwhile, or this node's key would expire and the others sweep a node that is alive.
-    if (this.ticking) return void this.beat().catch((err: Error) => this.failed(err));
-    this.ticking = true;
-    const { keys } = ctx;
-    try {
-      const registered = await this.beat();
-      // A node closing meanwhile has deregistered: registering its state again would undo that.
+    const { conn, keys } = ctx;
+    // A node closing meanwhile has deregistered: registering its state again would undo that.
+    if (conn.closed) return;
+    if (!registered || ctx.dirty || this.again) {
+      ctx.dirty = false;
+      this.again = !registered && this.registered;
+      await this.reconcile();
       if (conn.closed) return;
-      if (!registered || ctx.dirty || this.again) {
-        ctx.dirty = false;
-        this.again = !registered && this.registered;
-        await this.reconcile();
-        if (conn.closed) return;
-        if (!registered) await conn.guarded(conn.cmd.sadd(keys.nodes(), ctx.id));
-        this.registered = true;
-      }
-      if (conn.closed || Date.now() - this.failedAt < this.ttl) return;
-      await this.sweep();
-    } catch (err) {
-      this.failed(err as Error);
-    } finally {
-      this.ticking = false;
+      if (!registered) await conn.guarded(conn.cmd.sadd(keys.nodes(), ctx.id));
+      this.registered = true;
     }
-  }
-
-  /** Refreshes this node's key; resolves whether the node is registered. */
-  private beat(): Promise<number> {
-    const { conn, keys, id } = this.ctx;
-    return conn.guarded(conn.cmd.bcHeartbeat(keys.nodes(), keys.alive(id), id, this.ttl));
-  }
-
-  private failed(err: Error): void {
-    this.failedAt = Date.now();
-    this.ctx.dirty = true;
-    this.ctx.trouble.heartbeat.warn(`Redis heartbeat failed: ${err.message}`);
+    if (!conn.closed && sweep) await this.sweep();
   }
 
   /** Claims the nodes whose heartbeat expired and removes their state, channel by channel. */

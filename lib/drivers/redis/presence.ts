@@ -1,7 +1,7 @@
 import type { MemberInfo } from '../../port/envelope.js';
+import { memberField } from '../shared/node-state.js';
 import type { RedisContext } from './context.js';
 import { pairs } from './helpers.js';
-import { memberField } from './keys.js';
 import type { NodeIndex } from './node-index.js';
 
 /**

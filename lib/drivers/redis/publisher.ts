@@ -1,9 +1,9 @@
-import { nodeOfSocket } from '../../names/socket-id.js';
 import type { BroadcastEnvelope, ControlMessage } from '../../port/envelope.js';
 import { newEpoch } from '../../recovery/recovery.js';
 import { WATCH_TIMEOUT, withTimeout } from '../../util/with-timeout.js';
+import { controlOwner, outbound, toSockets } from '../shared/outbound.js';
+import { barrierWire, broadcastWire, controlWire, envelopeWire } from '../shared/wire.js';
 import type { RedisContext } from './context.js';
-import { barrierWire, broadcastWire, controlWire, envelopeWire } from './wire.js';
 
 /**
  * Everything this node sends: broadcasts (local first, then one PUBLISH per channel on
@@ -24,58 +24,36 @@ export class Publisher {
 
   async publish(envelope: BroadcastEnvelope): Promise<void> {
     const { node, keys, conn } = this.ctx;
-    // Cache channels: the cached copy and the live one share an id (see BroadcastEnvelope.cacheId).
-    const e =
-      (envelope.kind ?? 'event') === 'event' && envelope.channels.some(node.policy.isCached)
-        ? { ...envelope, cacheId: `${node.id}:${++this.cacheSeq}` }
-        : envelope;
-    const { channels, socketIds, userIds, all, ...rest } = e;
-    const { isRecoverable, isCached, cacheTtl } = node.policy;
-    const numbered = (e.kind ?? 'event') === 'event' ? channels.filter(isRecoverable) : [];
-    // Local first, except recovery channels: Redis numbers those, and every node delivers them from Redis.
-    if (numbered.length === 0) node.deliver(e);
-    else if (numbered.length < channels.length || socketIds?.length || userIds?.length || all) {
-      node.deliver({ ...e, channels: channels.filter((c) => !numbered.includes(c)) });
-    }
+    const { e, body, numbered, socketsByNode, direct } = outbound(
+      envelope,
+      node,
+      () => `${node.id}:${++this.cacheSeq}`,
+    );
     const n = JSON.stringify(node.id);
     const pending: Promise<unknown>[] = [];
-    if (channels.length > 0) {
-      const body = JSON.stringify(rest);
-      for (const c of channels) {
-        pending.push(
-          numbered.includes(c)
-            ? this.publishNumbered(c, body, { ...e, channels: [c] })
-            : this.send(keys.channel(c), broadcastWire(n, c, body, Date.now())),
-        );
-      }
-      // The cache after the publish (one connection: Redis runs them in this order). A subscriber whose
-      // cache read sees this event was subscribed before it was published, so its live copy is on the
-      // way, held with the subscriber, and dropped by cacheId; one that reads the older value gets
-      // this event live. Never lost, never twice.
-      if (e.cacheId !== undefined) {
-        const ttl = Math.round(cacheTtl * 1000);
-        for (const c of channels) {
-          if (!isCached(c)) continue;
-          if (conn.reachable) pending.push(conn.cmd.set(keys.cache(c), body, 'PX', ttl).catch(() => this.ctx.lost()));
-          else this.ctx.lost();
-        }
+    for (const c of e.channels) {
+      pending.push(
+        numbered.includes(c)
+          ? this.publishNumbered(c, body, { ...e, channels: [c] })
+          : this.send(keys.channel(c), broadcastWire(n, c, body, Date.now())),
+      );
+    }
+    // The cache after the publish (one connection: Redis runs them in this order). A subscriber whose
+    // cache read sees this event was subscribed before it was published, so its live copy is on the
+    // way, held with the subscriber, and dropped by cacheId; one that reads the older value gets
+    // this event live. Never lost, never twice.
+    if (e.cacheId !== undefined) {
+      const ttl = Math.round(node.policy.cacheTtl * 1000);
+      for (const c of e.channels) {
+        if (!node.policy.isCached(c)) continue;
+        if (conn.reachable) pending.push(conn.cmd.set(keys.cache(c), body, 'PX', ttl).catch(() => this.ctx.lost()));
+        else this.ctx.lost();
       }
     }
-    if (socketIds?.length) {
-      const byNode = new Map<string, string[]>();
-      for (const id of socketIds) {
-        const owner = nodeOfSocket(id);
-        if (owner === node.id) continue;
-        byNode.set(owner, [...(byNode.get(owner) ?? []), id]);
-      }
-      for (const [owner, ids] of byNode) {
-        pending.push(this.send(keys.node(owner), envelopeWire(node.id, { ...rest, channels: [], socketIds: ids })));
-      }
+    for (const [owner, ids] of socketsByNode) {
+      pending.push(this.send(keys.node(owner), envelopeWire(node.id, toSockets(e, ids))));
     }
-    if (userIds?.length || all) {
-      const direct = { ...rest, channels: [], ...(userIds && { userIds }), ...(all && { all }) };
-      pending.push(this.send(keys.all(), envelopeWire(node.id, direct)));
-    }
+    if (direct) pending.push(this.send(keys.all(), envelopeWire(node.id, direct)));
     if (pending.length > 0) await Promise.all(pending);
   }
 
@@ -116,10 +94,8 @@ export class Publisher {
   /** Carries a control message to the node that holds its socket, or to every node. */
   control(message: ControlMessage): void {
     const { keys } = this.ctx;
-    // A socket lives on the node its id names; a user's sockets may be anywhere.
-    const socketId =
-      message.op === 'terminate' || (message.op === 'unsubscribe' && message.userId) ? undefined : message.socketId;
-    const target = socketId === undefined ? keys.all() : keys.node(nodeOfSocket(socketId));
+    const owner = controlOwner(message);
+    const target = owner === undefined ? keys.all() : keys.node(owner);
     void this.send(target, controlWire(this.ctx.id, message));
   }
 

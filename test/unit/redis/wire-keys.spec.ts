@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import type { BroadcastEnvelope } from 'nestjs-broadcasting';
 import { pairs } from '../../../lib/drivers/redis/helpers.js';
-import { Keys, memberField } from '../../../lib/drivers/redis/keys.js';
+import { Keys } from '../../../lib/drivers/redis/keys.js';
+import { memberField } from '../../../lib/drivers/shared/node-state.js';
 import {
   barrierWire,
   broadcastWire,
@@ -10,7 +11,7 @@ import {
   envelopeWire,
   parseWire,
   type Wire,
-} from '../../../lib/drivers/redis/wire.js';
+} from '../../../lib/drivers/shared/wire.js';
 import { keySlot } from '../../helpers/key-slot.js';
 
 describe('redis keys', () => {

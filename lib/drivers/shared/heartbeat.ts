@@ -1,0 +1,76 @@
+/** What a cluster driver's liveness does at each heartbeat (see {@link Heartbeat}). */
+export interface HeartbeatSteps {
+  /** Whether a heartbeat may run now (connected, not closing). */
+  ready(): boolean;
+  /** Refreshes this node's liveness in the backend; resolves false when it was not registered any more. */
+  beat(): Promise<boolean>;
+  /**
+   * After a beat: writes this node's state again where needed (`registered` false: the node was
+   * found unregistered since the last maintenance), then, when `sweep`, removes the dead nodes.
+   */
+  maintain(registered: boolean, sweep: boolean): Promise<void>;
+  /** A beat or the maintenance failed (the driver marks its state for reconciliation and logs). */
+  failed(err: Error): void;
+}
+
+/**
+ * The heartbeat of a cluster driver, every third of `ttl` (the milliseconds after which a silent node
+ * counts as dead), with the two rules that keep live nodes from being swept:
+ *
+ * - The beat never waits behind the maintenance: a reconcile or a sweep that waits on the backend (a
+ *   shard failing over, a slow listing) goes on while the beats refresh the node's key meanwhile.
+ * - A node whose own beat failed sweeps nobody for a whole `ttl` after: what kept its beat from the
+ *   backend (an outage, a failover) kept the others' too, and they may look dead without being so.
+ */
+export class Heartbeat {
+  private timer?: NodeJS.Timeout;
+  private maintaining = false;
+  private beating = false;
+  /** A beat found the node unregistered since the last maintenance. */
+  private unregistered = false;
+  private failedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly ttl: number,
+    private readonly steps: HeartbeatSteps,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), Math.max(50, Math.floor(this.ttl / 3)));
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  async tick(): Promise<void> {
+    const { steps } = this;
+    if (!steps.ready() || this.beating) return;
+    if (this.maintaining) return void this.beat().catch((err: Error) => steps.failed(err));
+    this.maintaining = true;
+    try {
+      await this.beat();
+      const registered = !this.unregistered;
+      this.unregistered = false;
+      await steps.maintain(registered, Date.now() - this.failedAt >= this.ttl);
+    } catch (err) {
+      this.failedAt = Date.now();
+      steps.failed(err as Error);
+    } finally {
+      this.maintaining = false;
+    }
+  }
+
+  private async beat(): Promise<void> {
+    this.beating = true;
+    try {
+      if (!(await this.steps.beat())) this.unregistered = true;
+    } catch (err) {
+      this.failedAt = Date.now();
+      throw err;
+    } finally {
+      this.beating = false;
+    }
+  }
+}
