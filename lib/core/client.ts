@@ -87,6 +87,13 @@ export interface SharedFrame {
   readonly text: string;
   bytes?: Buffer;
   sse?: Buffer;
+  /**
+   * The WebSocket transport's joining of a turn's frames (gateway/frame-run.ts): the frame a
+   * connection got right after this one, and the bytes of the run of `joinedLength` frames from here.
+   */
+  next?: SharedFrame;
+  joined?: Buffer;
+  joinedLength?: number;
   /** The message encoded (SSE reads its channel and position for the `id:` line). */
   readonly message?: Outbound;
 }

@@ -2,9 +2,10 @@ import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { Client, Codec, ConnectionState, SharedFrame } from '../core/client.js';
 import type { BroadcastClient } from '../interfaces/broadcast-client.interface.js';
+import { continues, runBytes } from './frame-run.js';
 import type { TransportHost } from './transport-host.js';
-import { type Corkable, corkForTurn } from './turn-flush.js';
-import { frameText, senderBusy } from './ws-internals.js';
+import { type Corkable, corkForTurn, enlist } from './turn-flush.js';
+import { senderBusy } from './ws-internals.js';
 
 const OPEN = 1;
 
@@ -26,7 +27,12 @@ export class Connection implements Client, BroadcastClient, Corkable {
   gates?: Client['gates'];
   /** Milliseconds timestamp of the last inbound frame or pong. */
   lastSeen = Date.now();
+  inTurn = false;
   corked = false;
+  /** Shared frames of this turn not written yet: a run of `held` linked frames from `head` (frame-run.ts). */
+  private head: SharedFrame | undefined = undefined;
+  private tail: SharedFrame | undefined = undefined;
+  private held = 0;
 
   constructor(
     readonly id: string,
@@ -59,14 +65,17 @@ export class Connection implements Client, BroadcastClient, Corkable {
     this.own(text, false);
   }
 
-  /** A frame of this connection's own, framed by ws. */
+  /** A frame of this connection's own, framed by ws: after the shared frames held before it. */
   private own(data: string | Buffer, binary: boolean): void {
     if (this.ws.readyState !== OPEN) return;
     const socket = this.socket;
     if (socket === undefined) {
       this.ws.send(data, { binary });
       this.checkBacklog(this.ws.bufferedAmount);
-    } else if (corkForTurn(this, socket)) this.ws.send(data, { binary });
+    } else if (corkForTurn(this, socket)) {
+      this.release();
+      this.ws.send(data, { binary });
+    }
   }
 
   /**
@@ -81,6 +90,12 @@ export class Connection implements Client, BroadcastClient, Corkable {
     return true;
   }
 
+  /**
+   * A frame shared by every recipient of one delivery. It is held until the end of the turn (or the
+   * next frame of this connection's own), joined with the shared frames that follow it here: a
+   * connection that got only a channel's events in a turn gets them in one write of one Buffer, the
+   * same Buffer as every other subscriber of that channel.
+   */
   write(frame: SharedFrame): void {
     if (this.ws.readyState !== OPEN) return;
     const socket = this.socket;
@@ -88,9 +103,39 @@ export class Connection implements Client, BroadcastClient, Corkable {
       this.send(frame.text);
       return;
     }
-    if (!corkForTurn(this, socket)) return;
-    if (frame.bytes === undefined) frame.bytes = frameText(frame.text);
-    socket.write(frame.bytes);
+    if (!enlist(this, socket)) return;
+    const tail = this.tail;
+    if (tail !== undefined) {
+      if (continues(tail, frame)) {
+        this.tail = frame;
+        this.held++;
+        return;
+      }
+      // Left out of the run (an event it did not get): what it holds goes first, in order.
+      if (!corkForTurn(this, socket)) return;
+      this.release();
+    }
+    this.head = frame;
+    this.tail = frame;
+    this.held = 1;
+  }
+
+  /** Writes the held run (the turn's end, or before anything else is written to the socket). */
+  release(): void {
+    const head = this.head;
+    if (head === undefined) return;
+    const length = this.held;
+    this.head = undefined;
+    this.tail = undefined;
+    this.held = 0;
+    const socket = this.socket;
+    if (socket === undefined || this.ws.readyState !== OPEN) return;
+    if (senderBusy(this.ws)) {
+      let f: SharedFrame | undefined = head;
+      for (let i = 0; i < length && f !== undefined; i++, f = f.next) this.ws.send(f.text);
+      return;
+    }
+    socket.write(runBytes(head, length));
   }
 
   /** Whether the unsent backlog is over maxBufferedBytes (then the connection is being closed as too slow). */
@@ -109,6 +154,7 @@ export class Connection implements Client, BroadcastClient, Corkable {
    */
   end(code: number, reason: string): void {
     if (this.ws.readyState !== OPEN && this.ws.readyState !== 0) return;
+    this.release(); // what it got before the close, then the close frame
     this.ws.close(code, reason && closeReason(reason));
     setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
   }

@@ -28,6 +28,7 @@ export class SseConnection implements Client, BroadcastClient, Corkable {
   state?: ConnectionState;
   queue?: Promise<void>;
   gates?: Client['gates'];
+  inTurn = false;
   corked = false;
   /** Something was written since the last heartbeat check. */
   wrote = false;

@@ -4,10 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from '@jest/globals';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { SharedFrame } from '../../lib/core/client.js';
-import { Connection } from '../../lib/gateway/connection.js';
 import { frameText, rawSocketOf, senderBusy } from '../../lib/gateway/ws-internals.js';
-import { nativeCodec } from '../../lib/protocols/native.codec.js';
 import { until } from '../helpers/until.js';
+import { wsPairs } from '../helpers/ws-pairs.js';
 
 /** Fails when the `ws` internals the fan-out path relies on change. */
 describe('ws internals', () => {
@@ -75,48 +74,20 @@ describe('ws internals', () => {
     await new Promise<void>((r) => wss.close(() => r()));
   });
 
-  it('sends a turn of shared frames and replies to a socket as one write, sharing the frame bytes', async () => {
-    const wss = new WebSocketServer({ port: 0, perMessageDeflate: false });
-    await once(wss, 'listening');
-    const { port } = wss.address() as AddressInfo;
-    const limits = { maxBufferedBytes: 1 << 20, onSlow: () => {}, close: () => {} };
-    const pairs: Array<{ client: WebSocket; conn: Connection; writes: Buffer[][]; got: string[] }> = [];
-    for (let i = 0; i < 2; i++) {
-      const client = new WebSocket(`ws://127.0.0.1:${port}`);
-      const [ws] = (await once(wss, 'connection')) as [WebSocket];
-      await once(client, 'open');
-      const socket = rawSocketOf(ws);
-      if (!socket) throw new Error('no raw socket');
-      const writes: Buffer[][] = [];
-      // Every write that reaches the kernel, as the chunks it carried.
-      const s = socket as unknown as {
-        _writev(chunks: Array<{ chunk: Buffer }>, cb: () => void): void;
-        _write(chunk: Buffer, enc: string, cb: () => void): void;
-      };
-      const writev = s._writev.bind(socket);
-      const write = s._write.bind(socket);
-      s._writev = (chunks, cb) => {
-        writes.push(chunks.map((c) => c.chunk));
-        writev(chunks, cb);
-      };
-      s._write = (chunk, enc, cb) => {
-        writes.push([chunk]);
-        write(chunk, enc, cb);
-      };
-      const got: string[] = [];
-      client.on('message', (d) => got.push(d.toString()));
-      pairs.push({ client, conn: new Connection(`1.${i}`, ws, nativeCodec, socket, undefined, limits), writes, got });
-    }
+  it('sends a turn of shared frames and replies to a socket as one write, the frames joined once for all', async () => {
+    const { pairs, close } = await wsPairs(2);
     const frames: SharedFrame[] = [1, 2, 3, 4, 5].map((i) => ({ text: `{"i":${i}}` }));
     for (const f of frames) for (const p of pairs) p.conn.write(f);
     pairs[0].conn.send('{"reply":true}');
     await Promise.all(pairs.map((p) => until(() => p.got.length === (p === pairs[0] ? 6 : 5))));
     for (const p of pairs) expect(p.writes).toHaveLength(1);
     expect(pairs[0].got).toEqual([...frames.map((f) => f.text), '{"reply":true}']);
-    // The same Buffer objects went to both sockets: framed once, not per recipient.
-    for (let i = 0; i < 5; i++) expect(pairs[1].writes[0][i]).toBe(pairs[0].writes[0][i]);
-    for (const p of pairs) p.client.close();
-    await Promise.all(pairs.map((p) => once(p.client, 'close')));
-    await new Promise<void>((r) => wss.close(() => r()));
+    expect(pairs[1].got).toEqual(frames.map((f) => f.text));
+    // The five frames were joined once into one Buffer, the same object for both sockets: the one
+    // that got only shared frames wrote it alone; the other wrote it, then its reply, in one writev.
+    expect(pairs[1].writes[0]).toHaveLength(1);
+    expect(pairs[1].writes[0][0]).toBe(pairs[0].writes[0][0]);
+    expect(pairs[0].writes[0].length).toBeGreaterThan(1);
+    await close();
   });
 });
