@@ -190,7 +190,9 @@ export class PusherHttpApi {
       if (typeof channel !== 'string') throw bad('every batch event needs a "channel"');
       return this.envelope(e);
     });
-    for (const { envelope } of items) await this.driver.publish(envelope);
+    // All in this turn, in order: a cluster driver's publishes leave on one connection in call order,
+    // and the batch's events reach each local socket in one write instead of one turn each.
+    await Promise.all(items.map((i) => this.driver.publish(i.envelope)));
     if (items.every((i) => i.info.size === 0)) return {};
     return {
       batch: await Promise.all(

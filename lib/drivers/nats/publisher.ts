@@ -5,8 +5,8 @@ import type { NatsContext } from './context.js';
 import type { History } from './history.js';
 
 /**
- * Everything this node sends: broadcasts (local first, then one message per channel on
- * `P.ch.<channel>`), direct sends to the owning node's `P.node.<id>`, user/all sends and control
+ * Everything this node sends: broadcasts (one message per channel on `P.ch.<channel>`, then this
+ * node's own delivery), direct sends to the owning node's `P.node.<id>`, user/all sends and control
  * messages to `P.all`. Recovery channels' events are stored (numbered) first, then fanned out, and
  * every node, this one included, delivers them from the subject.
  */
@@ -21,13 +21,17 @@ export class Publisher {
 
   async publish(envelope: BroadcastEnvelope): Promise<void> {
     const { node, names } = this.ctx;
-    const { e, body, numbered, socketsByNode, direct } = outbound(
+    let { e, body, numbered, socketsByNode, direct, local } = outbound(
       envelope,
       node,
       () => `${node.id}:${++this.cacheSeq}`,
     );
-    // At start, what is published before the connection is up waits for it.
-    if (this.ctx.conn.nc === undefined) await this.ctx.conn.ready.catch(() => {});
+    // At start, what is published before the connection is up waits for it (delivered here first).
+    if (this.ctx.conn.nc === undefined) {
+      if (local !== undefined) node.deliver(local);
+      local = undefined;
+      await this.ctx.conn.ready.catch(() => {});
+    }
     const n = JSON.stringify(node.id);
     const pending: Promise<unknown>[] = [];
     let sent = false;
@@ -50,6 +54,9 @@ export class Publisher {
         pending.push(this.history.keep(c, body).catch(() => this.ctx.lost()));
       }
     }
+    // The messages above are in the client's outbound buffer already: the other nodes' copies travel
+    // while this node writes to its own subscribers.
+    if (local !== undefined) node.deliver(local);
     if (sent) pending.push(this.flushed());
     if (pending.length > 0) await Promise.all(pending);
   }

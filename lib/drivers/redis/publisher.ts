@@ -6,8 +6,8 @@ import { barrierWire, broadcastWire, controlWire, envelopeWire } from '../shared
 import type { RedisContext } from './context.js';
 
 /**
- * Everything this node sends: broadcasts (local first, then one PUBLISH per channel on
- * `P ch:<channel>`), direct sends to the owning node's `P node:<id>`, user/all sends and control
+ * Everything this node sends: broadcasts (one PUBLISH per channel on `P ch:<channel>`, then this
+ * node's own delivery), direct sends to the owning node's `P node:<id>`, user/all sends and control
  * messages to `P all`, and barriers.
  */
 export class Publisher {
@@ -24,11 +24,14 @@ export class Publisher {
 
   async publish(envelope: BroadcastEnvelope): Promise<void> {
     const { node, keys, conn } = this.ctx;
-    const { e, body, numbered, socketsByNode, direct } = outbound(
+    const { e, body, numbered, socketsByNode, direct, local } = outbound(
       envelope,
       node,
       () => `${node.id}:${++this.cacheSeq}`,
     );
+    // While Redis is unreachable nothing travels: this node's subscribers first, as the calls fail.
+    const first = conn.reachable ? undefined : local;
+    if (first !== undefined) node.deliver(first);
     const n = JSON.stringify(node.id);
     const pending: Promise<unknown>[] = [];
     for (const c of e.channels) {
@@ -54,6 +57,9 @@ export class Publisher {
       pending.push(this.send(keys.node(owner), envelopeWire(node.id, toSockets(e, ids))));
     }
     if (direct) pending.push(this.send(keys.all(), envelopeWire(node.id, direct)));
+    // The commands above are on the socket to Redis already (ioredis writes as it is called): the
+    // other nodes' copies travel while this node writes to its own subscribers.
+    if (local !== undefined && first === undefined) node.deliver(local);
     if (pending.length > 0) await Promise.all(pending);
   }
 

@@ -14,11 +14,17 @@ export interface Outbound {
   socketsByNode: Map<string, string[]>;
   /** The user or "everyone" part, for every node. */
   direct?: BroadcastEnvelope;
+  /**
+   * What this node delivers itself: every part but its recovery channels (this node's subscribers
+   * get it even while the backend is down). The publisher delivers it right after handing the
+   * messages for the other nodes to the backend's socket, so that the hop starts before this node's
+   * own fan-out.
+   */
+  local?: BroadcastEnvelope;
 }
 
 /**
- * Delivers an envelope on this node first (every part but its recovery channels: this node's
- * subscribers get it even while the backend is down) and says what goes to the other nodes.
+ * Says what of an envelope goes to the other nodes, and what this node delivers itself.
  * `cacheId` names this node's next cache-channel event (see BroadcastEnvelope.cacheId).
  */
 export function outbound(envelope: BroadcastEnvelope, node: DriverNode, cacheId: () => string): Outbound {
@@ -27,9 +33,10 @@ export function outbound(envelope: BroadcastEnvelope, node: DriverNode, cacheId:
   const e = event && envelope.channels.some(node.policy.isCached) ? { ...envelope, cacheId: cacheId() } : envelope;
   const { channels, socketIds, userIds, all, ...rest } = e;
   const numbered = event ? channels.filter(node.policy.isRecoverable) : [];
-  if (numbered.length === 0) node.deliver(e);
+  let local: BroadcastEnvelope | undefined;
+  if (numbered.length === 0) local = e;
   else if (numbered.length < channels.length || socketIds?.length || userIds?.length || all) {
-    node.deliver({ ...e, channels: channels.filter((c) => !numbered.includes(c)) });
+    local = { ...e, channels: channels.filter((c) => !numbered.includes(c)) };
   }
   const socketsByNode = new Map<string, string[]>();
   for (const id of socketIds ?? []) {
@@ -41,7 +48,7 @@ export function outbound(envelope: BroadcastEnvelope, node: DriverNode, cacheId:
   }
   const direct =
     userIds?.length || all ? { ...rest, channels: [], ...(userIds && { userIds }), ...(all && { all }) } : undefined;
-  return { e, body: channels.length > 0 ? JSON.stringify(rest) : '', numbered, socketsByNode, direct };
+  return { e, body: channels.length > 0 ? JSON.stringify(rest) : '', numbered, socketsByNode, direct, local };
 }
 
 /** A direct send to some sockets of one node: the envelope without its channels. */

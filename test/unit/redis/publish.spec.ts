@@ -1,3 +1,7 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
@@ -56,6 +60,37 @@ describeRedis('redis driver: publish on one node, receive on another', () => {
       { fact: 'occupied', channel: 'counted' },
       { fact: 'vacated', channel: 'counted' },
     ]);
+  });
+
+  it("hands the other nodes' copy to Redis before this node delivers its own", async () => {
+    // A subscriber in a process of its own writes what it gets to a file: while node A is still in its
+    // own delivery (this process blocked in it), Redis has the PUBLISH and passed it on already.
+    const dir = mkdtempSync(join(tmpdir(), 'hop-'));
+    const out = join(dir, 'sub.txt');
+    const channel = new Keys(prefix).channel('news');
+    const sub = spawn('sh', ['-c', `exec redis-cli -u ${REDIS_URL} SUBSCRIBE "$0" > "${out}"`, channel]);
+    try {
+      await until(() => existsSync(out) && readFileSync(out, 'utf8').includes('subscribe'), 5000, 'redis-cli');
+      let seenInDelivery = false;
+      const deliver = a.node.deliver.bind(a.node);
+      a.node.deliver = (e) => {
+        if (e.event === 'Hop') {
+          const until = Date.now() + 3000;
+          while (!seenInDelivery && Date.now() < until) seenInDelivery = readFileSync(out, 'utf8').includes('Hop');
+        }
+        deliver(e);
+      };
+      try {
+        await a.driver.publish({ channels: ['news'], event: 'Hop', data: 1 });
+      } finally {
+        a.node.deliver = deliver;
+      }
+      expect(seenInDelivery).toBe(true);
+      await b.node.delivered.waitFor(of('Hop'), 'Hop on node B');
+    } finally {
+      sub.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('numbers recovery channels in Redis once per event; every node, the publisher too, delivers them from Redis', async () => {
