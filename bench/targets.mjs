@@ -209,6 +209,15 @@ export const SERVERS = [
     publish: benchApi,
   },
   {
+    // The Node limit: a channel's frames of one event-loop turn joined once, one write per socket.
+    name: 'ws-joined',
+    label: 'raw ws, pre-framed + joined per channel and turn',
+    script: 'servers/raw-ws.mjs',
+    args: ['joined'],
+    client: native,
+    publish: benchApi,
+  },
+  {
     name: 'socketio',
     label: 'Socket.IO 4 rooms (websocket)',
     script: 'servers/socketio.mjs',
