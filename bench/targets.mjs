@@ -209,6 +209,25 @@ export const SERVERS = [
     publish: benchApi,
   },
   {
+    // The Node limit: a channel's frames of one event-loop turn joined once, one write per socket.
+    name: 'ws-joined',
+    label: 'raw ws, pre-framed + joined per channel and turn',
+    script: 'servers/raw-ws.mjs',
+    args: ['joined'],
+    client: native,
+    publish: benchApi,
+  },
+  {
+    // The C++ reference: uWebSockets.js (npm package `uwebsockets`) and its own pub/sub. Probed
+    // first: skipped with a note where the package has no binary for this platform and Node ABI.
+    name: 'uwebsockets',
+    label: 'uWebSockets.js pub/sub',
+    script: 'servers/uws.mjs',
+    probe: true,
+    client: native,
+    publish: benchApi,
+  },
+  {
     name: 'socketio',
     label: 'Socket.IO 4 rooms (websocket)',
     script: 'servers/socketio.mjs',

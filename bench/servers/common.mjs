@@ -7,7 +7,23 @@ process.on('SIGTERM', () => process.exit(0));
 
 /** Tells bench/run.mjs which port the server listens on. */
 export function ready(httpServer) {
-  process.send?.({ ready: true, port: httpServer.address().port });
+  readyOnPort(httpServer.address().port);
+}
+
+export function readyOnPort(port) {
+  process.send?.({ ready: true, port });
+}
+
+/**
+ * Tells bench/run.mjs that this server cannot run on this machine (a package that does not load),
+ * and exits: run.mjs skips the server with `reason` as a note.
+ */
+export function unavailable(reason) {
+  if (!process.send) {
+    console.error(reason);
+    process.exit(1);
+  }
+  process.send({ unavailable: reason }, () => process.exit(0));
 }
 
 /** Reads a JSON request body (node:http servers only; Nest apps use @Body()). */

@@ -4,11 +4,16 @@
 //   node raw-ws.mjs preframed   one socket write per event per subscriber
 //   node raw-ws.mjs coalesced   a socket is corked on its first write in an event-loop turn and
 //                               uncorked in a setImmediate: several events leave in one write
+//   node raw-ws.mjs joined      the "Node limit": the frames a channel gets in one event-loop turn
+//                               are joined into one Buffer once (in a setImmediate), and that Buffer
+//                               is written once to each subscriber's socket (no cork needed)
 import { createServer } from 'node:http';
 import { Sender, WebSocketServer } from 'ws';
 import { publishHandler, ready } from './common.mjs';
 
-const coalesce = process.argv[2] === 'coalesced';
+const mode = process.argv[2];
+if (!['preframed', 'coalesced', 'joined'].includes(mode)) throw new Error(`raw-ws.mjs: unknown mode ${mode}`);
+const coalesce = mode === 'coalesced';
 const FRAME = { fin: true, rsv1: false, opcode: 1, mask: false, readOnly: false };
 /** channel name → subscribed sockets */
 const channels = new Map();
@@ -21,12 +26,34 @@ function uncorkAll() {
   corked.length = 0;
 }
 
+/** joined: channel name → the frames published to it in this event-loop turn, in order. */
+const pending = new Map();
+/** joined: one write per subscriber socket per channel, of every frame of this turn joined once. */
+function flushJoined() {
+  for (const [channel, frames] of pending) {
+    const subs = channels.get(channel);
+    if (!subs) continue; // every subscriber left since the publish
+    const joined = frames.length === 1 ? frames[0] : Buffer.concat(frames);
+    for (const ws of subs) if (ws.readyState === 1) ws._socket.write(joined);
+  }
+  pending.clear();
+}
+
 function publish(channel, event, data) {
   const subs = channels.get(channel);
   if (!subs) return;
   const text = `{"type":"event","event":${JSON.stringify(event)},"channel":${JSON.stringify(channel)},"data":${JSON.stringify(data)}}`;
   const parts = Sender.frame(Buffer.from(text), FRAME);
   const frame = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+  if (mode === 'joined') {
+    const frames = pending.get(channel);
+    if (frames) frames.push(frame);
+    else {
+      if (pending.size === 0) setImmediate(flushJoined);
+      pending.set(channel, [frame]);
+    }
+    return;
+  }
   for (const ws of subs) {
     if (ws.readyState !== 1) continue;
     const socket = ws._socket;
