@@ -5,7 +5,7 @@
 // the load generator (bench/load.mjs, one more child process holding every client and the
 // publisher), and prints the median of interleaved runs. See bench/README.md.
 import { execFileSync, execSync, spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -368,6 +368,22 @@ function table(headers, rows) {
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
+/**
+ * Peers too large to be devDependencies (bench/peers/package.json) are installed there on first use;
+ * a failed install leaves the server to its probe, which skips it with the reason.
+ */
+function ensurePeers(pkg) {
+  const dir = join(BENCH, 'peers');
+  if (existsSync(join(dir, 'node_modules', pkg))) return undefined;
+  console.log(`bench: installing the peers of bench/peers (npm ci, once): ${pkg}`);
+  try {
+    execSync('npm ci --no-audit --no-fund', { cwd: dir, stdio: 'inherit', timeout: 300_000 });
+    return `bench/peers installed for ${pkg} (npm ci)`;
+  } catch (err) {
+    return `bench/peers: npm ci failed (${err.message.split('\n')[0]})`;
+  }
+}
+
 // ---- main ----
 
 async function main() {
@@ -387,6 +403,10 @@ async function main() {
     ? serverNames.map((name) => SERVERS.find((t) => t.name === name))
     : SERVERS.filter((t) => !t.optIn);
   for (const target of chosen) {
+    if (target.peer) {
+      const note = ensurePeers(target.peer);
+      if (note) notes.push(note);
+    }
     if (target.probe) {
       try {
         await probe(target);

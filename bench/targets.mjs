@@ -221,6 +221,7 @@ export const SERVERS = [
     // The C++ reference: uWebSockets.js (npm package `uwebsockets`) and its own pub/sub. Probed
     // first: skipped with a note where the package has no binary for this platform and Node ABI.
     name: 'uwebsockets',
+    peer: 'uwebsockets',
     label: 'uWebSockets.js pub/sub',
     script: 'servers/uws.mjs',
     probe: true,

@@ -8,11 +8,13 @@
 //
 // Where the package does not load (no binary for this platform or Node ABI), it tells run.mjs,
 // which skips the server with a note.
+import { createRequire } from 'node:module';
 import { readyOnPort, unavailable } from './common.mjs';
 
 let uWS;
 try {
-  uWS = (await import('uwebsockets')).default;
+  // Installed in bench/peers (run.mjs runs npm ci there on first use), not among the devDependencies.
+  uWS = createRequire(new URL('../peers/package.json', import.meta.url))('uwebsockets');
 } catch (err) {
   // uws.js says which Node versions it has binaries for, then require()'s error and its stack.
   const why = String(err.message ?? err)
