@@ -1,5 +1,4 @@
 import type { SharedFrame } from '../core/client.js';
-import { frameText } from './ws-internals.js';
 
 /**
  * Shared frames that follow each other on a connection within one event-loop turn, joined into one
@@ -42,8 +41,10 @@ function joinFrames(head: SharedFrame, length: number): Buffer {
   let f: SharedFrame | undefined = head;
   for (let i = 0; i < length; i++) {
     const frame = f as SharedFrame;
-    const size = frame.bytes?.length ?? headerSize(Buffer.byteLength(frame.text)) + Buffer.byteLength(frame.text);
-    total += size;
+    if (frame.bytes === undefined) {
+      const payload = Buffer.byteLength(frame.text);
+      total += headerSize(payload) + payload;
+    } else total += frame.bytes.length;
     f = frame.next;
   }
   const out = Buffer.allocUnsafe(total);
@@ -52,9 +53,17 @@ function joinFrames(head: SharedFrame, length: number): Buffer {
   for (let i = 0; i < length; i++) {
     const frame = f as SharedFrame;
     if (frame.bytes !== undefined) at += frame.bytes.copy(out, at);
-    else at = writeFrame(out, at, frame.text);
+    else at = writeFrame(out, at, frame.text, Buffer.byteLength(frame.text));
     f = frame.next;
   }
+  return out;
+}
+
+/** One unmasked text frame (RFC 6455 §5.2), header and payload in one Buffer. */
+export function frameText(text: string): Buffer {
+  const payload = Buffer.byteLength(text);
+  const out = Buffer.allocUnsafe(headerSize(payload) + payload);
+  writeFrame(out, 0, text, payload);
   return out;
 }
 
@@ -62,8 +71,7 @@ function headerSize(payload: number): number {
   return payload < 126 ? 2 : payload < 65536 ? 4 : 10;
 }
 
-function writeFrame(out: Buffer, at: number, text: string): number {
-  const payload = Buffer.byteLength(text);
+function writeFrame(out: Buffer, at: number, text: string, payload: number): number {
   out[at] = 0x81; // FIN, text
   if (payload < 126) {
     out[at + 1] = payload;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
+import * as wsModule from 'ws';
 import type { SharedFrame } from '../../lib/core/client.js';
-import { continues, runBytes } from '../../lib/gateway/frame-run.js';
-import { frameText } from '../../lib/gateway/ws-internals.js';
+import { continues, frameText, runBytes } from '../../lib/gateway/frame-run.js';
 import { until } from '../helpers/until.js';
 import { wsPairs } from '../helpers/ws-pairs.js';
 
@@ -12,12 +12,36 @@ function linked(texts: string[]): SharedFrame[] {
   return frames;
 }
 
+const { Sender } = wsModule as unknown as {
+  Sender: { frame(data: Buffer, options: Record<string, unknown>): Buffer[] };
+};
+/** How ws itself frames a server's text message: the reference. */
+const wsFrame = (text: string) =>
+  Buffer.concat(Sender.frame(Buffer.from(text), { fin: true, rsv1: false, opcode: 1, mask: false, readOnly: false }));
+
 describe('frame runs (the frames of a turn joined once)', () => {
+  it('frames text exactly as ws does, at every length boundary and in UTF-8', () => {
+    for (const text of [
+      '',
+      'hi',
+      'x'.repeat(125),
+      'x'.repeat(126),
+      'é'.repeat(63),
+      'é'.repeat(64),
+      'y'.repeat(65535),
+      'y'.repeat(65536),
+      '€😀',
+    ]) {
+      expect(frameText(text).equals(wsFrame(text))).toBe(true);
+    }
+    expect([...frameText('hi')]).toEqual([0x81, 2, 0x68, 0x69]);
+  });
+
   it('joins frames byte for byte as ws frames them, at every length boundary and in UTF-8', () => {
     const texts = ['a', 'x'.repeat(125), 'y'.repeat(126), 'é'.repeat(100), 'z'.repeat(65535), 'w'.repeat(65536), '€'];
     const frames = linked(texts);
     const joined = runBytes(frames[0], frames.length);
-    expect(joined.equals(Buffer.concat(texts.map(frameText)))).toBe(true);
+    expect(joined.equals(Buffer.concat(texts.map(wsFrame)))).toBe(true);
     // A shorter run from the same head is its prefix; frames already framed are copied as they are.
     frames[1].bytes = frameText(texts[1]);
     expect(runBytes(frames[0], 3).equals(Buffer.concat(texts.slice(0, 3).map(frameText)))).toBe(true);

@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from '@jest/globals';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { SharedFrame } from '../../lib/core/client.js';
-import { frameText, rawSocketOf, senderBusy } from '../../lib/gateway/ws-internals.js';
+import { frameText } from '../../lib/gateway/frame-run.js';
+import { rawSocketOf, senderBusy } from '../../lib/gateway/ws-internals.js';
 import { until } from '../helpers/until.js';
 import { wsPairs } from '../helpers/ws-pairs.js';
 
@@ -26,19 +27,6 @@ describe('ws internals', () => {
     // The internals below are checked on that very version.
     expect(read('node_modules/ws/package.json').version).toBe(pinned);
     expect(existsSync('node_modules/@nestjs/platform-ws/node_modules/ws')).toBe(false);
-  });
-
-  it('frames text exactly as a WebSocket text frame', () => {
-    const small = frameText('hi');
-    expect([...small]).toEqual([0x81, 2, 0x68, 0x69]);
-    const mid = frameText('x'.repeat(300));
-    expect(mid[0]).toBe(0x81);
-    expect(mid[1]).toBe(126);
-    expect(mid.readUInt16BE(2)).toBe(300);
-    expect(mid.length).toBe(304);
-    const big = frameText('y'.repeat(70000));
-    expect(big[1]).toBe(127);
-    expect(Number(big.readBigUInt64BE(2))).toBe(70000);
   });
 
   it('exposes the raw socket and sender state of a live connection, and a direct write arrives intact', async () => {
