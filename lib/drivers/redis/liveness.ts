@@ -28,8 +28,10 @@ export class Liveness {
   ) {
     const { conn, keys } = ctx;
     this.heartbeat = new Heartbeat(ttl, {
-      ready: () => !conn.closed && conn.cmd.status === 'ready',
-      beat: async () => (await conn.guarded(conn.cmd.bcHeartbeat(keys.nodes(), keys.alive(ctx.id), ctx.id, ttl))) === 1,
+      ready: () => !conn.closed && conn.cmd.status === 'ready' && conn.beat.status === 'ready',
+      // On the heartbeat's own connection: the reply never waits behind the node's other commands.
+      beat: async () =>
+        (await conn.beatGuarded(conn.beat.bcHeartbeat(keys.nodes(), keys.alive(ctx.id), ctx.id, ttl))) === 1,
       maintain: (registered, sweep) => this.maintain(registered, sweep),
       failed: (err) => {
         ctx.dirty = true;
@@ -72,8 +74,8 @@ export class Liveness {
   /** Claims the nodes whose heartbeat expired and removes their state, channel by channel. */
   private async sweep(): Promise<void> {
     const { conn, keys, id, node } = this.ctx;
-    const dead = await conn.guarded(
-      conn.cmd.bcClaim(keys.nodes(), keys.swept(), keys.alivePrefix(), id, Date.now(), 10 * this.ttl),
+    const dead = await conn.beatGuarded(
+      conn.beat.bcClaim(keys.nodes(), keys.swept(), keys.alivePrefix(), id, Date.now(), 10 * this.ttl),
     );
     for (const gone of dead) {
       await this.drop(gone, node.report);

@@ -22,7 +22,8 @@ import { Subscriptions } from './subscriptions.js';
  *   the channel carries it); a node SUBSCRIBEs only to channels it has subscribers on
  *   (reference-counted), and skips its own copies. Direct sends go to the owning node's channel
  *   `P node:{<id>}` (socket ids start with the node id), user/all sends and control messages to
- *   `P all`. Two Redis connections per node (per primary on a cluster), whatever the number of channels.
+ *   `P all`. Three Redis connections per node (per primary on a cluster), whatever the number of
+ *   channels: commands, the subscriber, and the heartbeat's own.
  * - Presence: Lua scripts make join/leave atomic and publish member events once per user; every
  *   script touches one channel's slot only (keys.ts).
  * - Liveness: a heartbeat key per node (TTL `nodeTtl`), refreshed every third of it; survivors
@@ -73,6 +74,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
       ctx.dirty = true;
       void this.liveness.tick();
     });
+    conn.beat.on('ready', () => void this.liveness.tick());
     conn.sub.on('ready', () => this.subscriptions.resubscribe());
     const receive = (channel: string, message: string) => this.receiver.receive(channel, message);
     conn.sub.on(conn.sharded ? 'smessage' : 'message', receive);

@@ -108,6 +108,33 @@ describeRedis('redis driver: liveness', () => {
     release();
   });
 
+  it('beats on a connection of its own: replies queued on the command connection (a storm of joins) do not hold it back', async () => {
+    const a = await start('341');
+    const keys = new Keys(prefix);
+    // Redis answers a connection in order: every reply on the command connection now waits behind
+    // this one, until the test pushes (as behind thousands of joins of a reconnection storm).
+    const cmd = (a.driver as unknown as { conn: { cmd: Redis } }).conn.cmd;
+    const blocked = cmd.blpop(`${prefix}block`, 0);
+    try {
+      // The key is refreshed (its PTTL goes back up) twice while the command connection is held.
+      let last = await redis.pttl(keys.alive('341'));
+      let refreshed = 0;
+      await until(
+        async () => {
+          const now = await redis.pttl(keys.alive('341'));
+          if (now > last) refreshed++;
+          last = now;
+          return refreshed >= 2;
+        },
+        5 * NODE_TTL,
+        'heartbeats while the command connection is held',
+      );
+    } finally {
+      await redis.rpush(`${prefix}block`, 'go');
+      await blocked;
+    }
+  });
+
   it('a node that finds itself unregistered writes its subscriptions and members again', async () => {
     const a = await start('311');
     const b = await start('312');
