@@ -41,8 +41,9 @@ export class Liveness {
     this.heartbeat.start();
   }
 
-  stop(): void {
-    this.heartbeat.stop();
+  /** Stops the heartbeat; resolves once the beat under way (if any) is answered. */
+  stop(): Promise<void> {
+    return this.heartbeat.stop();
   }
 
   tick(): Promise<void> {

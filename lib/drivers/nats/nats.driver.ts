@@ -156,8 +156,9 @@ export class NatsDriver implements BroadcastDriver, ClusterLink {
   async close(): Promise<void> {
     const { conn } = this;
     if (conn.closed) return;
-    this.liveness.stop();
+    const stopped = this.liveness.stop();
     if (conn.nc !== undefined && conn.reachable) {
+      await stopped;
       await this.ctx.settled();
       // Bounded: a shutdown never waits long for NATS (what is left is swept by the others).
       await withTimeout(this.liveness.deregister(), DEREGISTER_TIMEOUT, 'NATS did not answer in time').catch(

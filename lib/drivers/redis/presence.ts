@@ -105,6 +105,9 @@ export class Presence {
     try {
       if (held.size > 0) await conn.guarded(conn.cmd.sadd(index, ...held));
       const old = await conn.guarded(conn.cmd.smembers(index));
+      // Closed meanwhile: its deregistration drops what it holds, and no PUT may come after that. (A
+      // PUT sent before goes before the deregistration's DROP, on the same connection.)
+      if (conn.closed) return;
       const channels = new Set([...held, ...old, ...toldUsers.keys()]);
       await Promise.all(
         [...channels].map(async (channel) => {

@@ -2,6 +2,7 @@ import type { RedisDriverOptions } from '../../config/options.interface.js';
 import type { BroadcastDriver, ClusterLink, DriverNode } from '../../port/driver.interface.js';
 import type { BroadcastEnvelope, ControlMessage, MemberInfo } from '../../port/envelope.js';
 import type { CachedEvent, Recovery, StreamPosition } from '../../port/stream.js';
+import { withTimeout } from '../../util/with-timeout.js';
 import { Connections, type RedisClasses } from './connections.js';
 import { RedisContext } from './context.js';
 import { Directory } from './directory.js';
@@ -165,7 +166,9 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     const { conn } = this;
     if (conn.closed) return;
     conn.closed = true;
-    this.liveness.stop();
+    // A beat still on its way would register this node again after its deregistration (bounded: a
+    // Redis that does not answer keeps no shutdown waiting).
+    await withTimeout(this.liveness.stop(), 1000, 'no answer').catch(() => {});
     if (!conn.opened) return;
     if (conn.cmd.status === 'ready') await this.liveness.deregister();
     conn.disconnect();

@@ -25,7 +25,8 @@ export interface HeartbeatSteps {
 export class Heartbeat {
   private timer?: NodeJS.Timeout;
   private maintaining = false;
-  private beating = false;
+  /** The beat under way, if any. */
+  private beating?: Promise<void>;
   /** A beat found the node unregistered since the last maintenance. */
   private unregistered = false;
   private failedAt = Number.NEGATIVE_INFINITY;
@@ -40,8 +41,13 @@ export class Heartbeat {
     this.timer.unref();
   }
 
-  stop(): void {
+  /**
+   * Stops the beats; resolves once the one under way (if any) is answered, so that a node leaving
+   * takes its heartbeat out after the last one went in.
+   */
+  stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    return this.beating?.catch(() => {}) ?? Promise.resolve();
   }
 
   async tick(): Promise<void> {
@@ -62,15 +68,18 @@ export class Heartbeat {
     }
   }
 
-  private async beat(): Promise<void> {
-    this.beating = true;
-    try {
-      if (!(await this.steps.beat())) this.unregistered = true;
-    } catch (err) {
-      this.failedAt = Date.now();
-      throw err;
-    } finally {
-      this.beating = false;
-    }
+  private beat(): Promise<void> {
+    const beating = (async () => {
+      try {
+        if (!(await this.steps.beat())) this.unregistered = true;
+      } catch (err) {
+        this.failedAt = Date.now();
+        throw err;
+      } finally {
+        this.beating = undefined;
+      }
+    })();
+    this.beating = beating;
+    return beating;
   }
 }
