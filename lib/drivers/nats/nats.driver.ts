@@ -53,7 +53,7 @@ export class NatsDriver implements BroadcastDriver, ClusterLink {
     this.publisher = new Publisher(this.ctx, this.history);
     this.subscriptions = new Subscriptions(this.ctx, on);
     this.presence = new Presence(this.ctx);
-    this.receiver = new Receiver(this.ctx, this.presence);
+    this.receiver = new Receiver(this.ctx);
     this.directory = new Directory(this.ctx);
     this.liveness = new Liveness(this.ctx, this.presence, options.nodeTtl ?? 3000, () =>
       reconcile(this.ctx, this.presence),

@@ -57,10 +57,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     this.publisher = new Publisher(ctx);
     this.subscriptions = new Subscriptions(ctx, index);
     this.presence = new Presence(ctx, index);
-    this.receiver = new Receiver(ctx, {
-      heard: (added, channel, userId) => this.presence.heard(added, channel, userId),
-      passed: (token) => this.publisher.passed(token),
-    });
+    this.receiver = new Receiver(ctx, { passed: (token) => this.publisher.passed(token) });
     this.history = new History(ctx);
     this.directory = new Directory(ctx);
     this.liveness = new Liveness(ctx, ttl, () => this.presence.reconcile());

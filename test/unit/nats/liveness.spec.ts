@@ -118,6 +118,27 @@ describeNats('nats driver: liveness', () => {
     a.node.members = [];
   });
 
+  it('a node swept after a stall tells its own subscribers nothing of the members it holds; the others see them back once', async () => {
+    const a = await start('331');
+    const b = await start('332');
+    for (const n of [a, b]) await n.driver.watch('presence-stall');
+    await a.driver.presenceJoin('presence-stall', '331.1', 'u5', '{"n":5}');
+    await b.node.presences.waitFor((p) => p.kind === 'member_added' && p.userId === 'u5');
+    a.node.members = [{ channel: 'presence-stall', userId: 'u5', sockets: 1, infoJson: '{"n":5}' }];
+
+    internals(a.driver).liveness.stop(); // a stall
+    await b.node.presences.waitFor((p) => p.kind === 'member_removed' && p.userId === 'u5', 'the sweep', 5000);
+    internals(a.driver).liveness.start(); // it wakes up
+    await b.node.presences.nth(2, (p) => p.kind === 'member_added' && p.userId === 'u5', 'u5 back on node B');
+    await Promise.all([a.driver.barrier(), b.driver.barrier()]);
+    expect(b.node.presences.items.map((p) => p.kind)).toEqual(['member_added', 'member_removed', 'member_added']);
+    // Node A's subscribers, u5's own socket among them, heard of u5 neither leaving nor coming back.
+    expect(a.node.presences.items).toEqual([
+      { kind: 'member_added', channel: 'presence-stall', userId: 'u5', infoJson: '{"n":5}', except: '331.1' },
+    ]);
+    a.node.members = [];
+  });
+
   it('a node that closes leaves cleanly: its members are removed everywhere, its entries go with it', async () => {
     const a = await start('321');
     const b = await start('322');
