@@ -223,8 +223,13 @@ describeRedis('redis driver: options', () => {
 /** A node in another process and one here, on a fresh prefix, with a native client on the one here. */
 async function processAndNode(name: string) {
   const prefix = testPrefix(name);
-  const spawned = await spawnFixture({ BROADCAST_DRIVER: 'redis', REDIS_URL, BROADCAST_REDIS_PREFIX: prefix });
-  const here = await startFixture({ driver: 'redis', redis: { url: REDIS_URL, prefix } });
+  const spawned = await spawnFixture({
+    BROADCAST_DRIVER: 'redis',
+    REDIS_URL,
+    BROADCAST_REDIS_PREFIX: prefix,
+    BROADCAST_REDIS_NODE_TTL: '1500',
+  });
+  const here = await startFixture({ driver: 'redis', redis: { url: REDIS_URL, prefix, nodeTtl: 1500 } });
   return { spawned, here, watcher: await TestClient.native(here.ws) };
 }
 

@@ -1,3 +1,4 @@
+import { DEFAULT_NODE_TTL } from '../../config/defaults.js';
 import type { NatsDriverOptions } from '../../config/options.interface.js';
 import type { BroadcastDriver, ClusterLink, DriverNode } from '../../port/driver.interface.js';
 import type { BroadcastEnvelope, ControlMessage, MemberInfo } from '../../port/envelope.js';
@@ -55,7 +56,7 @@ export class NatsDriver implements BroadcastDriver, ClusterLink {
     this.presence = new Presence(this.ctx);
     this.receiver = new Receiver(this.ctx);
     this.directory = new Directory(this.ctx);
-    this.liveness = new Liveness(this.ctx, this.presence, options.nodeTtl ?? 3000, () =>
+    this.liveness = new Liveness(this.ctx, this.presence, options.nodeTtl ?? DEFAULT_NODE_TTL, () =>
       reconcile(this.ctx, this.presence),
     );
     this.on = on;

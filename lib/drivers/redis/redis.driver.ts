@@ -1,3 +1,4 @@
+import { DEFAULT_NODE_TTL } from '../../config/defaults.js';
 import type { RedisDriverOptions } from '../../config/options.interface.js';
 import type { BroadcastDriver, ClusterLink, DriverNode } from '../../port/driver.interface.js';
 import type { BroadcastEnvelope, ControlMessage, MemberInfo } from '../../port/envelope.js';
@@ -49,7 +50,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
   /** `classes`: ioredis' `Redis` class, or `{ Redis, Cluster }` for `redis.cluster`. */
   constructor(classes: RedisClasses | RedisClasses['Redis'], appId: string, options: RedisDriverOptions = {}) {
     const keys = new Keys(options.prefix ?? `nestjs-broadcasting:${appId}:`);
-    const ttl = options.nodeTtl ?? 3000;
+    const ttl = options.nodeTtl ?? DEFAULT_NODE_TTL;
     this.conn = new Connections(typeof classes === 'function' ? { Redis: classes } : classes, options, keys.prefix);
     const ctx = new RedisContext(this.conn, keys, (channel, after) => this.history.readStream(channel, after));
     this.ctx = ctx;

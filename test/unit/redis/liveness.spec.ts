@@ -2,8 +2,9 @@ import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals
 import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { Keys } from '../../../lib/drivers/redis/keys.js';
+import { RedisDriver } from '../../../lib/drivers/redis/redis.driver.js';
 import { defineScripts } from '../../../lib/drivers/redis/scripts.js';
-import { type Fact, holdLocally, startNode, type TestNode } from '../../helpers/driver-node.js';
+import { type Fact, holdLocally, RecordingNode, startNode, type TestNode } from '../../helpers/driver-node.js';
 import { REDIS_URL, redisAvailable, TcpProxy, testPrefix } from '../../helpers/redis.js';
 import { until } from '../../helpers/until.js';
 
@@ -34,6 +35,34 @@ describeRedis('redis driver: liveness', () => {
     const left = await redis.keys(`${prefix}*`);
     redis.disconnect();
     expect(left).toEqual([]);
+  });
+
+  it('by default, a node counts as dead after 10 s without a heartbeat, and beats every second', async () => {
+    const node = new RecordingNode('381');
+    const driver = new RedisDriver(Redis, 'test', { url: REDIS_URL, prefix });
+    driver.attach(node);
+    try {
+      const alive = new Keys(prefix).alive('381');
+      await until(async () => (await redis.exists(alive)) === 1, 5000, 'the first beat');
+      let last = await redis.pttl(alive);
+      expect(last).toBeGreaterThan(5000);
+      expect(last).toBeLessThanOrEqual(10_000);
+      // Refreshed long before a third of the TTL has gone: its PTTL goes back up within 2.5 s.
+      const t0 = Date.now();
+      await until(
+        async () => {
+          const now = await redis.pttl(alive);
+          const up = now > last;
+          last = now;
+          return up;
+        },
+        2500,
+        'the next beat',
+      );
+      expect(Date.now() - t0).toBeLessThan(2500);
+    } finally {
+      await driver.close();
+    }
   });
 
   it('sweeps a node whose heartbeat stopped: its members and subscriptions go everywhere, reported once', async () => {
