@@ -6,10 +6,11 @@ import type { RedisContext } from './context.js';
 const DROP_STEP = 100;
 
 /**
- * A heartbeat key per node (TTL `nodeTtl`), refreshed every third of it; survivors sweep dead nodes
- * (CLAIM: one survivor takes each, atomically; then DROP on every channel of its index, each atomic
- * and idempotent in its channel's slot); a node that finds itself unregistered (swept after a stall,
- * Redis restarted) or that lost writes (`dirty`) re-registers its local state (`reconcile`).
+ * A heartbeat key per node (TTL `nodeTtl`), refreshed every second (see Heartbeat) on a connection of
+ * its own; survivors sweep dead nodes (CLAIM: one survivor takes each, atomically; then DROP on every
+ * channel of its index, each atomic and idempotent in its channel's slot); a node that finds itself
+ * unregistered (swept after a stall, Redis restarted) or that lost writes (`dirty`) re-registers its
+ * local state (`reconcile`).
  */
 export class Liveness {
   private readonly heartbeat: Heartbeat;

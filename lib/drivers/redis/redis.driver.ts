@@ -28,9 +28,10 @@ import { Subscriptions } from './subscriptions.js';
  *   channels: commands, the subscriber, and the heartbeat's own.
  * - Presence: Lua scripts make join/leave atomic and publish member events once per user; every
  *   script touches one channel's slot only (keys.ts).
- * - Liveness: a heartbeat key per node (TTL `nodeTtl`), refreshed every third of it; survivors
- *   sweep dead ones (one claims each, then clears it channel by channel); a node that finds itself
- *   unregistered (swept after a stall, Redis restarted) or that lost writes re-registers its local state.
+ * - Liveness: a heartbeat key per node (TTL `nodeTtl`), refreshed every second on a connection of its
+ *   own; survivors sweep dead ones (one claims each, then clears it channel by channel); a node that
+ *   finds itself unregistered (swept after a stall, Redis restarted) or that lost writes re-registers
+ *   its local state.
  *
  * This class wires the parts (one concern each, sharing a {@link RedisContext}) and answers for them.
  */
