@@ -3,6 +3,14 @@ import type { BroadcastOptions } from './options.interface.js';
 /** Development credentials: fine on a laptop, refused when NODE_ENV=production. */
 export const DEV_CREDENTIALS = { appId: 'app-id', key: 'app-key', secret: 'app-secret' } as const;
 
+/**
+ * Milliseconds after which a cluster driver's silent node counts as dead (`redis.nodeTtl`,
+ * `nats.nodeTtl`). Long enough for a live node whose event loop stalls for several seconds (a
+ * reconnection storm, a long GC pause, SIGSTOP) to beat again before it is swept; a crashed node's
+ * members stay listed that long (see docs/scaling.md, Liveness).
+ */
+export const DEFAULT_NODE_TTL = 10_000;
+
 /** @publicApi */
 export const DEFAULT_BROADCAST_OPTIONS: Readonly<BroadcastOptions> = Object.freeze({
   ...DEV_CREDENTIALS,

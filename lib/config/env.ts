@@ -99,7 +99,11 @@ export function broadcastConfigFromEnv(env: Env = process.env): BroadcastModuleO
   }
   const redis = assign<RedisDriverOptions>(
     {},
-    { url: text(env, 'REDIS_URL'), prefix: text(env, 'BROADCAST_REDIS_PREFIX') },
+    {
+      url: text(env, 'REDIS_URL'),
+      prefix: text(env, 'BROADCAST_REDIS_PREFIX'),
+      nodeTtl: number(env, 'BROADCAST_REDIS_NODE_TTL', 'redis.nodeTtl'),
+    },
   );
   const clusterNodes = text(env, 'REDIS_CLUSTER_NODES');
   if (clusterNodes !== undefined) {

@@ -309,7 +309,14 @@ export interface RedisDriverOptions {
   client?: RedisClient | RedisClusterClient;
   /** Key and channel prefix (env BROADCAST_REDIS_PREFIX); default `nestjs-broadcasting:<appId>:`. */
   prefix?: string;
-  /** Milliseconds after which a silent node is considered dead; default 3000 (heartbeat: a third of it). */
+  /**
+   * Milliseconds after which a silent node is considered dead and its members and subscriptions are
+   * removed (env BROADCAST_REDIS_NODE_TTL); default 10000, at least 300. The heartbeat runs every
+   * second (every third of a shorter TTL), on a connection of its own; the others sweep every third
+   * of it. The trade-off: a live node whose event loop stalls for longer than the TTL minus a beat
+   * is swept (its clients' members leave and come back elsewhere when it resumes), and a crashed
+   * node's members stay listed up to the TTL plus a third of it.
+   */
   nodeTtl?: number;
 }
 
@@ -334,7 +341,14 @@ export interface NatsDriverOptions {
    * `nestjs-broadcasting.<appId>` (made subject-safe). Bucket and stream names derive from it.
    */
   prefix?: string;
-  /** Milliseconds after which a silent node is considered dead; default 3000 (heartbeat: a third of it). */
+  /**
+   * Milliseconds after which a silent node is considered dead and its members and subscriptions are
+   * removed (env BROADCAST_NATS_NODE_TTL); default 10000, at least 300. Every node judges the others
+   * by its own `nodeTtl`: give them all the same. The heartbeat runs every second (every third of a
+   * shorter TTL); nodes sweep every third of it. The trade-off: a live node whose event loop stalls
+   * for longer than the TTL minus a beat is swept (its clients' members leave and come back
+   * elsewhere when it resumes), and a crashed node's members stay listed up to the TTL plus a third.
+   */
   nodeTtl?: number;
   /** An existing connection (a `NatsConnection`) the app owns: used as it is, not closed by the driver. */
   connection?: NatsClientConnection;

@@ -49,6 +49,8 @@ export interface RedisClient {
   set(key: string, value: string, expiry: 'PX', milliseconds: number): Promise<unknown>;
   hlen(key: string): Promise<number>;
   hget(key: string, field: string): Promise<string | null>;
+  hexists(key: string, field: string): Promise<number>;
+  exists(...keys: string[]): Promise<number>;
   hdel(key: string, ...fields: string[]): Promise<number>;
   sadd(key: string, ...members: string[]): Promise<number>;
   srem(key: string, ...members: string[]): Promise<number>;

@@ -193,6 +193,18 @@ describe('options', () => {
     ).toThrow(/"webhooks.maxQueueBytes".*BROADCAST_WEBHOOK_MAX_QUEUE_BYTES/);
   });
 
+  it('reads the node TTL of the cluster drivers and validates it', () => {
+    const read = broadcastConfigFromEnv({ BROADCAST_REDIS_NODE_TTL: '15000', BROADCAST_NATS_NODE_TTL: '12000' });
+    expect(read).toEqual({ redis: { nodeTtl: 15_000 }, nats: { nodeTtl: 12_000 } });
+    expect(resolveBroadcastOptions(read, { nodeEnv: 'test' }).redis.nodeTtl).toBe(15_000);
+    expect(() => broadcastConfigFromEnv({ BROADCAST_REDIS_NODE_TTL: 'long' })).toThrow(
+      /"redis.nodeTtl".*BROADCAST_REDIS_NODE_TTL/,
+    );
+    expect(() =>
+      resolveBroadcastOptions(broadcastConfigFromEnv({ BROADCAST_REDIS_NODE_TTL: '100' }), { nodeEnv: 'test' }),
+    ).toThrow(/"redis.nodeTtl"/);
+  });
+
   it('reads the queue variables, applies the queue defaults and validates them', () => {
     const read = broadcastConfigFromEnv({ BROADCAST_QUEUE: 'broadcasts', BROADCAST_QUEUE_WORKER: 'false' });
     expect(read).toEqual({ queue: { name: 'broadcasts', worker: false } });

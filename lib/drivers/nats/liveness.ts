@@ -5,9 +5,12 @@ import type { Presence } from './presence.js';
 import { unescapeToken } from './subjects.js';
 import { type Counts, total } from './subscriptions.js';
 
+/** Keys a sweep changes before it checks again that the node it sweeps is not back. */
+const REMOVE_STEP = 20;
+
 /**
- * A heartbeat entry per node in the `nodes` bucket, rewritten (compare-and-set) every third of
- * `nodeTtl`. NATS 2.9 has no per-key TTL: every node compares the entries' server times with that
+ * A heartbeat entry per node in the `nodes` bucket, rewritten (compare-and-set) every second (see
+ * Heartbeat). NATS 2.9 has no per-key TTL: every node compares the entries' server times with that
  * of its own last heartbeat, claims a node silent for longer than `nodeTtl` by deleting its entry
  * (compare-and-set: one winner) and, as the winner, removes its members and subscriptions and
  * reports them. A node whose entry was deleted (swept after a stall, state lost) or that lost
@@ -41,8 +44,9 @@ export class Liveness {
     this.heartbeat.start();
   }
 
-  stop(): void {
-    this.heartbeat.stop();
+  /** Stops the heartbeat; resolves once the beat under way (if any) is answered. */
+  stop(): Promise<void> {
+    return this.heartbeat.stop();
   }
 
   tick(): Promise<void> {
@@ -94,7 +98,10 @@ export class Liveness {
         if (isConflict(err)) continue; // another node claimed it
         throw err;
       }
-      await this.removeNode(e.key);
+      // A node that beats again (it was stalled, not dead) writes its state back itself: left be,
+      // its new entry too.
+      const back = async () => (await ctx.conn.guarded(nodes.get(e.key)))?.operation === 'PUT';
+      if (!(await this.removeNode(e.key, undefined, back))) continue;
       // Its delete marker goes too (else every node ever seen would be read at each sweep). Were it
       // back meanwhile, its next heartbeat would find its entry gone and register it again.
       await ctx.conn.purge('nodes', e.key);
@@ -104,11 +111,16 @@ export class Liveness {
   /**
    * Removes a node's subscriptions and members everywhere, reporting what that changed. `from`:
    * the node announcing it skips its own announcements (a node leaving tells nobody of its own).
+   * With `back`, stops as soon as the node turns out to be back (checked before every
+   * {@link REMOVE_STEP} keys): resolves false then.
    */
-  async removeNode(nodeId: string, from?: string): Promise<void> {
+  async removeNode(nodeId: string, from?: string, back?: () => Promise<boolean>): Promise<boolean> {
     const { ctx } = this;
     const { subs } = ctx.conn.store;
+    let done = 0;
+    const stop = async () => back !== undefined && done++ % REMOVE_STEP === 0 && (await back());
     for (const key of await ctx.conn.keys('subs')) {
+      if (await stop()) return false;
       const channel = unescapeToken(key);
       const m = await ctx.serial(`subs\n${channel}`, () =>
         ctx.conn.guarded(
@@ -122,6 +134,7 @@ export class Liveness {
       if (m.changed && total(m.before) > 0 && total(m.after) === 0) ctx.node.report.vacated(channel);
     }
     for (const key of await ctx.conn.keys('presence')) {
+      if (await stop()) return false;
       const channel = unescapeToken(key);
       const m = await this.presence.write(channel, (users) => {
         if (!users) return undefined;
@@ -137,6 +150,7 @@ export class Liveness {
       });
       this.presence.announce(channel, m, undefined, from);
     }
+    return true;
   }
 
   /** This node leaves the cluster cleanly: its members and subscriptions go, then its heartbeat. */

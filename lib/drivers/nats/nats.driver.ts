@@ -1,3 +1,4 @@
+import { DEFAULT_NODE_TTL } from '../../config/defaults.js';
 import type { NatsDriverOptions } from '../../config/options.interface.js';
 import type { BroadcastDriver, ClusterLink, DriverNode } from '../../port/driver.interface.js';
 import type { BroadcastEnvelope, ControlMessage, MemberInfo } from '../../port/envelope.js';
@@ -53,9 +54,9 @@ export class NatsDriver implements BroadcastDriver, ClusterLink {
     this.publisher = new Publisher(this.ctx, this.history);
     this.subscriptions = new Subscriptions(this.ctx, on);
     this.presence = new Presence(this.ctx);
-    this.receiver = new Receiver(this.ctx, this.presence);
+    this.receiver = new Receiver(this.ctx);
     this.directory = new Directory(this.ctx);
-    this.liveness = new Liveness(this.ctx, this.presence, options.nodeTtl ?? 3000, () =>
+    this.liveness = new Liveness(this.ctx, this.presence, options.nodeTtl ?? DEFAULT_NODE_TTL, () =>
       reconcile(this.ctx, this.presence),
     );
     this.on = on;
@@ -156,8 +157,9 @@ export class NatsDriver implements BroadcastDriver, ClusterLink {
   async close(): Promise<void> {
     const { conn } = this;
     if (conn.closed) return;
-    this.liveness.stop();
+    const stopped = this.liveness.stop();
     if (conn.nc !== undefined && conn.reachable) {
+      await stopped;
       await this.ctx.settled();
       // Bounded: a shutdown never waits long for NATS (what is left is swept by the others).
       await withTimeout(this.liveness.deregister(), DEREGISTER_TIMEOUT, 'NATS did not answer in time').catch(

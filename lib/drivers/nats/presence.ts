@@ -110,14 +110,4 @@ export class Presence {
     this.ctx.told.set(memberField(channel, userId), member);
     this.ctx.dirty = true;
   }
-
-  /** A member event from the cluster, which this node's subscribers are about to get. */
-  heard(added: boolean, channel: string, userId: string): void {
-    const { ctx } = this;
-    // Removed while this node holds the user: its entries are gone from NATS (swept after a stall).
-    if (!added && ctx.node.holdsMember(channel, userId)) {
-      ctx.told.set(memberField(channel, userId), false);
-      ctx.dirty = true;
-    } else if (ctx.told.size > 0) ctx.told.delete(memberField(channel, userId));
-  }
 }

@@ -1,28 +1,24 @@
 import { memberField } from '../shared/node-state.js';
 import { receive } from '../shared/receive.js';
 import type { NatsContext } from './context.js';
-import type { Presence } from './presence.js';
 
 /**
  * Routes what arrives on this node's subjects (shared/receive.ts); of two changes of a member, the
  * older (by KV revision) is dropped: subjects do not order the writes of two nodes.
  */
 export class Receiver {
-  constructor(
-    private readonly ctx: NatsContext,
-    private readonly presence: Presence,
-  ) {}
+  constructor(private readonly ctx: NatsContext) {}
 
   receive(subject: string, message: string): void {
     receive(this.ctx, subject, message, {
-      member: ({ added, userId, infoJson, except, revision }) => {
+      member: (change) => {
+        const { revision } = change;
         if (revision === undefined) throw new Error('presence message without revision');
         const channel = this.ctx.names.channelOf(subject);
-        const field = memberField(channel, userId);
+        const field = memberField(channel, change.userId);
         if (revision <= (this.ctx.revisions.get(field) ?? 0)) return; // an older change, overtaken
         this.ctx.revisions.set(field, revision);
-        this.presence.heard(added, channel, userId);
-        this.ctx.node.presence({ kind: added ? 'member_added' : 'member_removed', channel, userId, infoJson, except });
+        this.ctx.heard(change, channel);
       },
     });
   }

@@ -31,15 +31,21 @@ function clusterNode(node: RedisClusterNode): { host: string; port: number } {
 
 /**
  * The node's Redis connections, whatever the number of channels: commands (with the scripts defined
- * on it) and a subscriber. On one Redis these are two connections and pub/sub is PUBLISH/SUBSCRIBE;
- * on a Redis Cluster, ioredis keeps a connection per primary for each, and pub/sub is sharded
- * (SPUBLISH/SSUBSCRIBE: a channel's events go only to the shard that owns its slot). Calls fail fast
- * while the command connection is down.
+ * on it), a subscriber, and the heartbeat's own. On one Redis these are three connections and pub/sub
+ * is PUBLISH/SUBSCRIBE; on a Redis Cluster, ioredis keeps a connection per primary for each, and
+ * pub/sub is sharded (SPUBLISH/SSUBSCRIBE: a channel's events go only to the shard that owns its
+ * slot). Calls fail fast while their connection is down.
  */
 export class Connections {
   /** Use {@link redis} for a caller's call (fails fast); this one where the driver checks the state itself. */
   cmd!: Scripted;
   sub!: RedisClient | RedisClusterClient;
+  /**
+   * The heartbeat's connection (HEARTBEAT, CLAIM): Redis answers a connection's commands in order, so
+   * on the command connection a beat's reply would wait behind every join, count and reconcile queued
+   * before it (thousands in a reconnection storm), and no next beat goes out before that reply.
+   */
+  beat!: Scripted;
   /** A Redis Cluster: sharded pub/sub. */
   sharded = false;
   private ownsClient = false;
@@ -47,6 +53,8 @@ export class Connections {
   private isReachable = false;
   /** Calls waiting on the command connection: failed at once when it drops (see {@link guarded}). */
   private readonly waiting = new FailFast();
+  /** Likewise, on the heartbeat's connection. */
+  private readonly beatWaiting = new FailFast();
   /** Set by the driver's close(): no heartbeat, no waiting for the connection any more. */
   closed = false;
 
@@ -99,12 +107,20 @@ export class Connections {
         });
     this.sub = sub;
     this.cmd = defineScripts(cmd as RedisClient, this.sharded);
+    const beatName = `${cmd.options.connectionName ?? name}:beat`;
+    const beat = isCluster(cmd)
+      ? cmd.duplicate([], {
+          redisOptions: { ...(cmd.options as RedisClientOptions).redisOptions, connectionName: beatName },
+        })
+      : cmd.duplicate({ connectionName: beatName, lazyConnect: false });
+    this.beat = defineScripts(beat as RedisClient, this.sharded);
     this.isReachable = cmd.status !== 'reconnecting' && cmd.status !== 'close' && cmd.status !== 'end';
     // A lazy connection would wait for a first command that, failing fast, never comes.
-    if (cmd.status === 'wait') cmd.connect().catch(() => {});
+    for (const conn of [cmd, beat]) if (conn.status === 'wait') conn.connect().catch(() => {});
     for (const [what, conn] of [
       ['commands', cmd],
       ['subscriber', this.sub],
+      ['heartbeat', this.beat],
     ] as const) {
       conn.on('error', (err: Error) => {
         report.error();
@@ -117,6 +133,9 @@ export class Connections {
     });
     this.cmd.on('ready', () => {
       this.isReachable = true;
+    });
+    this.beat.on('close', () => {
+      if (this.beatWaiting.size > 0) this.beatWaiting.failAll(new Error('Redis connection lost'));
     });
   }
 
@@ -136,6 +155,11 @@ export class Connections {
    */
   guarded<T>(reply: Promise<T>): Promise<T> {
     return this.waiting.guarded(reply);
+  }
+
+  /** A heartbeat call's reply, or a rejection as soon as the heartbeat's connection drops. */
+  beatGuarded<T>(reply: Promise<T>): Promise<T> {
+    return this.beatWaiting.guarded(reply);
   }
 
   /** Resolves when the command connection is ready again, or after `ms`. */
@@ -190,9 +214,10 @@ export class Connections {
     await this.guarded(this.redis.ping());
   }
 
-  /** Closes the subscriber, and the command connection unless the app passed it (`redis.client`). */
+  /** Closes the subscriber and the heartbeat's, and the command connection unless the app passed it (`redis.client`). */
   disconnect(): void {
     this.sub.disconnect();
+    this.beat.disconnect();
     if (this.ownsClient) this.cmd.disconnect();
   }
 }

@@ -72,16 +72,6 @@ export class Presence {
     this.ctx.told.set(memberField(channel, userId), member);
   }
 
-  /** A member event from the cluster, which this node's subscribers are about to get. */
-  heard(added: boolean, channel: string, userId: string): void {
-    const { ctx } = this;
-    // Removed while this node holds the user: its entries are gone from Redis (see `told`).
-    if (!added && ctx.node.holdsMember(channel, userId)) {
-      ctx.told.set(memberField(channel, userId), false);
-      ctx.dirty = true; // the next heartbeat reconciles, and tells this node's subscribers
-    } else if (ctx.told.size > 0) ctx.told.delete(memberField(channel, userId));
-  }
-
   /**
    * Rewrites this node's subscriptions and members in Redis from local state, channel by channel
    * (each channel's step is atomic in its own slot): the channels it holds now enter its index
@@ -105,6 +95,9 @@ export class Presence {
     try {
       if (held.size > 0) await conn.guarded(conn.cmd.sadd(index, ...held));
       const old = await conn.guarded(conn.cmd.smembers(index));
+      // Closed meanwhile: its deregistration drops what it holds, and no PUT may come after that. (A
+      // PUT sent before goes before the deregistration's DROP, on the same connection.)
+      if (conn.closed) return;
       const channels = new Set([...held, ...old, ...toldUsers.keys()]);
       await Promise.all(
         [...channels].map(async (channel) => {

@@ -1,7 +1,9 @@
+import { DEFAULT_NODE_TTL } from '../../config/defaults.js';
 import type { RedisDriverOptions } from '../../config/options.interface.js';
 import type { BroadcastDriver, ClusterLink, DriverNode } from '../../port/driver.interface.js';
 import type { BroadcastEnvelope, ControlMessage, MemberInfo } from '../../port/envelope.js';
 import type { CachedEvent, Recovery, StreamPosition } from '../../port/stream.js';
+import { withTimeout } from '../../util/with-timeout.js';
 import { Connections, type RedisClasses } from './connections.js';
 import { RedisContext } from './context.js';
 import { Directory } from './directory.js';
@@ -22,12 +24,14 @@ import { Subscriptions } from './subscriptions.js';
  *   the channel carries it); a node SUBSCRIBEs only to channels it has subscribers on
  *   (reference-counted), and skips its own copies. Direct sends go to the owning node's channel
  *   `P node:{<id>}` (socket ids start with the node id), user/all sends and control messages to
- *   `P all`. Two Redis connections per node (per primary on a cluster), whatever the number of channels.
+ *   `P all`. Three Redis connections per node (per primary on a cluster), whatever the number of
+ *   channels: commands, the subscriber, and the heartbeat's own.
  * - Presence: Lua scripts make join/leave atomic and publish member events once per user; every
  *   script touches one channel's slot only (keys.ts).
- * - Liveness: a heartbeat key per node (TTL `nodeTtl`), refreshed every third of it; survivors
- *   sweep dead ones (one claims each, then clears it channel by channel); a node that finds itself
- *   unregistered (swept after a stall, Redis restarted) or that lost writes re-registers its local state.
+ * - Liveness: a heartbeat key per node (TTL `nodeTtl`), refreshed every second on a connection of its
+ *   own; survivors sweep dead ones (one claims each, then clears it channel by channel); a node that
+ *   finds itself unregistered (swept after a stall, Redis restarted) or that lost writes re-registers
+ *   its local state.
  *
  * This class wires the parts (one concern each, sharing a {@link RedisContext}) and answers for them.
  */
@@ -47,7 +51,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
   /** `classes`: ioredis' `Redis` class, or `{ Redis, Cluster }` for `redis.cluster`. */
   constructor(classes: RedisClasses | RedisClasses['Redis'], appId: string, options: RedisDriverOptions = {}) {
     const keys = new Keys(options.prefix ?? `nestjs-broadcasting:${appId}:`);
-    const ttl = options.nodeTtl ?? 3000;
+    const ttl = options.nodeTtl ?? DEFAULT_NODE_TTL;
     this.conn = new Connections(typeof classes === 'function' ? { Redis: classes } : classes, options, keys.prefix);
     const ctx = new RedisContext(this.conn, keys, (channel, after) => this.history.readStream(channel, after));
     this.ctx = ctx;
@@ -55,10 +59,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     this.publisher = new Publisher(ctx);
     this.subscriptions = new Subscriptions(ctx, index);
     this.presence = new Presence(ctx, index);
-    this.receiver = new Receiver(ctx, {
-      heard: (added, channel, userId) => this.presence.heard(added, channel, userId),
-      passed: (token) => this.publisher.passed(token),
-    });
+    this.receiver = new Receiver(ctx, { passed: (token) => this.publisher.passed(token) });
     this.history = new History(ctx);
     this.directory = new Directory(ctx);
     this.liveness = new Liveness(ctx, ttl, () => this.presence.reconcile());
@@ -73,6 +74,7 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
       ctx.dirty = true;
       void this.liveness.tick();
     });
+    conn.beat.on('ready', () => void this.liveness.tick());
     conn.sub.on('ready', () => this.subscriptions.resubscribe());
     const receive = (channel: string, message: string) => this.receiver.receive(channel, message);
     conn.sub.on(conn.sharded ? 'smessage' : 'message', receive);
@@ -163,7 +165,9 @@ export class RedisDriver implements BroadcastDriver, ClusterLink {
     const { conn } = this;
     if (conn.closed) return;
     conn.closed = true;
-    this.liveness.stop();
+    // A beat still on its way would register this node again after its deregistration (bounded: a
+    // Redis that does not answer keeps no shutdown waiting).
+    await withTimeout(this.liveness.stop(), 1000, 'no answer').catch(() => {});
     if (!conn.opened) return;
     if (conn.cmd.status === 'ready') await this.liveness.deregister();
     conn.disconnect();

@@ -13,9 +13,13 @@ export interface HeartbeatSteps {
   failed(err: Error): void;
 }
 
+/** A beat at least this often (ms), whatever the TTL: a node may stall for all of its TTL but one beat. */
+export const BEAT_EVERY = 1000;
+
 /**
- * The heartbeat of a cluster driver, every third of `ttl` (the milliseconds after which a silent node
- * counts as dead), with the two rules that keep live nodes from being swept:
+ * The heartbeat of a cluster driver, every second (every third of a shorter `ttl`, the milliseconds
+ * after which a silent node counts as dead), with the maintenance after it — a sweep of the dead
+ * nodes every third of `ttl` — and the rules that keep live nodes from being swept:
  *
  * - The beat never waits behind the maintenance: a reconcile or a sweep that waits on the backend (a
  *   shard failing over, a slow listing) goes on while the beats refresh the node's key meanwhile.
@@ -25,23 +29,34 @@ export interface HeartbeatSteps {
 export class Heartbeat {
   private timer?: NodeJS.Timeout;
   private maintaining = false;
-  private beating = false;
+  /** The beat under way, if any. */
+  private beating?: Promise<void>;
   /** A beat found the node unregistered since the last maintenance. */
   private unregistered = false;
   private failedAt = Number.NEGATIVE_INFINITY;
+  private sweptAt = Number.NEGATIVE_INFINITY;
+  /** Milliseconds between two beats. */
+  readonly every: number;
 
   constructor(
     private readonly ttl: number,
     private readonly steps: HeartbeatSteps,
-  ) {}
+  ) {
+    this.every = Math.max(50, Math.min(BEAT_EVERY, Math.floor(ttl / 3)));
+  }
 
   start(): void {
-    this.timer = setInterval(() => void this.tick(), Math.max(50, Math.floor(this.ttl / 3)));
+    this.timer = setInterval(() => void this.tick(), this.every);
     this.timer.unref();
   }
 
-  stop(): void {
+  /**
+   * Stops the beats; resolves once the one under way (if any) is answered, so that a node leaving
+   * takes its heartbeat out after the last one went in.
+   */
+  stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    return this.beating?.catch(() => {}) ?? Promise.resolve();
   }
 
   async tick(): Promise<void> {
@@ -53,7 +68,11 @@ export class Heartbeat {
       await this.beat();
       const registered = !this.unregistered;
       this.unregistered = false;
-      await steps.maintain(registered, Date.now() - this.failedAt >= this.ttl);
+      // Every third of the TTL (half a beat early: timers run a little late or early).
+      const now = Date.now();
+      const sweep = now - this.failedAt >= this.ttl && now - this.sweptAt >= Math.floor(this.ttl / 3) - this.every / 2;
+      if (sweep) this.sweptAt = now;
+      await steps.maintain(registered, sweep);
     } catch (err) {
       this.failedAt = Date.now();
       steps.failed(err as Error);
@@ -62,15 +81,18 @@ export class Heartbeat {
     }
   }
 
-  private async beat(): Promise<void> {
-    this.beating = true;
-    try {
-      if (!(await this.steps.beat())) this.unregistered = true;
-    } catch (err) {
-      this.failedAt = Date.now();
-      throw err;
-    } finally {
-      this.beating = false;
-    }
+  private beat(): Promise<void> {
+    const beating = (async () => {
+      try {
+        if (!(await this.steps.beat())) this.unregistered = true;
+      } catch (err) {
+        this.failedAt = Date.now();
+        throw err;
+      } finally {
+        this.beating = undefined;
+      }
+    })();
+    this.beating = beating;
+    return beating;
   }
 }

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { DriverNode } from '../../port/driver.interface.js';
 import { LiveSequencer, type SequencerLink } from '../../recovery/sequencer.js';
 import { Throttled } from '../../util/throttled.js';
+import type { MemberReceived } from './wire.js';
 
 /** A member in `told` (and the nats driver's revisions): "<channel>\n<user>". */
 export const memberField = (channel: string, userId: string): string => `${channel}\n${userId}`;
@@ -58,6 +59,27 @@ export class NodeState<W> {
   /** This node's id. */
   get id(): string {
     return this.node.id;
+  }
+
+  /**
+   * A member change from the cluster on `channel`, to this node's subscribers unless they know it
+   * already. A removal of a user this node still holds there means the backend lost this node's
+   * entries (swept after a stall, a lost write): its subscribers are told nothing — the user is still
+   * here — and the next heartbeat writes the entries back, telling them only what changed meanwhile
+   * (`told`). So nobody here hears of a user's leaving and coming back, the user's own sockets included.
+   */
+  heard(change: MemberReceived, channel: string): void {
+    const { added, userId, infoJson, except } = change;
+    const field = memberField(channel, userId);
+    if (!added && this.node.holdsMember(channel, userId)) {
+      this.told.set(field, true);
+      this.dirty = true;
+      return;
+    }
+    const believed = this.told.get(field);
+    if (believed !== undefined) this.told.delete(field);
+    if (believed === added) return; // what they were told last
+    this.node.presence({ kind: added ? 'member_added' : 'member_removed', channel, userId, infoJson, except });
   }
 
   /** A write failed: counted, logged (throttled), and this node's state registered again. */

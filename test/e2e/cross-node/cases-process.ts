@@ -4,7 +4,22 @@
  */
 import { expect } from '@jest/globals';
 import { postJson } from '../../helpers/app.js';
+import type { Frame, TestClient } from '../../helpers/test-client.js';
 import { type CrossNode, itWithProcessNodes, join, pusherApi } from './harness.js';
+
+/** The next `n` frames of a client, sorted by user (member events of one change come in any order). */
+async function nextFrames(c: TestClient, n: number, timeoutMs?: number): Promise<Frame[]> {
+  const frames: Frame[] = [];
+  for (let i = 0; i < n; i++) frames.push(await c.next(timeoutMs));
+  return frames.sort((a, b) => String(a.user_id).localeCompare(String(b.user_id)));
+}
+
+const added = (channel: string, userId: string) => ({
+  type: 'member_added',
+  channel,
+  user_id: userId,
+  user_info: { name: `user ${userId}` },
+});
 
 export function processCases(x: CrossNode): void {
   itWithProcessNodes(
@@ -46,8 +61,9 @@ export function processCases(x: CrossNode): void {
     x,
     'a node in another process, on SIGTERM under load: flushes accepted broadcasts, closes 1001 / 4200, releases presence cluster-wide, exits',
     async () => {
-      const [here] = await x.start('sigterm', 1);
-      const spawned = await x.spawn(here);
+      // The default TTL (10 s): a removal within 2.5 s cannot be the others' sweep.
+      const [here] = await x.start('sigterm', 1, {}, 'default');
+      const spawned = await x.spawn(here, 'default');
       const watcher = await x.native(here);
       const native = await x.native(spawned);
       const pusher = await x.rawPusher(spawned);
@@ -82,10 +98,71 @@ export function processCases(x: CrossNode): void {
       expect((await native.closed).code).toBe(1001);
       expect((await pusher.closed).code).toBe(4200);
       expect(await watcher.next(5000)).toEqual({ type: 'member_removed', channel: room, user_id: '8' });
-      // Released by the leaving node itself, not by the others' sweep after the TTL (3 s).
+      // Released by the leaving node itself, not by the others' sweep after the TTL.
       expect(Date.now() - termAt).toBeLessThan(2500);
       const { code, signal } = await spawned.exited;
       expect(code === 0 || signal === 'SIGTERM').toBe(true);
+    },
+    30_000,
+  );
+
+  itWithProcessNodes(
+    x,
+    'a node in another process stopped for 5 s (SIGSTOP), with the default TTL, is not declared dead: no member event anywhere',
+    async () => {
+      const [here] = await x.start('sigstop-alive', 1, {}, 'default');
+      const spawned = await x.spawn(here, 'default');
+      const room = 'presence-chat.stop';
+      const watcher = await x.native(here);
+      await join(watcher, room, '1');
+      const stopped = await x.native(spawned);
+      await join(stopped, room, '6');
+      expect(await watcher.next()).toEqual(added(room, '6'));
+
+      spawned.child.kill('SIGSTOP');
+      await new Promise((r) => setTimeout(r, 5000)); // the stall itself
+      spawned.child.kill('SIGCONT');
+      // An event from the stopped node once it runs again, on the same channel: a sweep of it (which
+      // could only come before it beat again) would have reached both clients before it.
+      await pusherApi(spawned).trigger(room, 'Resumed', { n: 1 });
+      for (const c of [watcher, stopped]) {
+        expect(await c.next()).toEqual({ type: 'event', channel: room, event: 'Resumed', data: { n: 1 } });
+      }
+      expect((await here.connections.clusterMembers(room)).map((m) => m.id).sort()).toEqual(['1', '6']);
+    },
+    30_000,
+  );
+
+  itWithProcessNodes(
+    x,
+    'a node in another process stopped past its TTL is swept, then restored for the others once; its own clients hear nothing of it',
+    async () => {
+      const [here] = await x.start('sigstop-swept', 1);
+      const spawned = await x.spawn(here);
+      const room = 'presence-chat.swept';
+      const watcher = await x.native(here);
+      await join(watcher, room, '1');
+      const [six, seven] = [await x.native(spawned), await x.native(spawned)];
+      await join(six, room, '6');
+      await join(seven, room, '7');
+      expect(await nextFrames(watcher, 2)).toEqual([added(room, '6'), added(room, '7')]);
+      expect(await six.next()).toEqual(added(room, '7'));
+
+      spawned.child.kill('SIGSTOP');
+      expect(await nextFrames(watcher, 2, 10_000)).toEqual([
+        { type: 'member_removed', channel: room, user_id: '6' },
+        { type: 'member_removed', channel: room, user_id: '7' },
+      ]);
+      spawned.child.kill('SIGCONT');
+      expect(await nextFrames(watcher, 2, 10_000)).toEqual([added(room, '6'), added(room, '7')]);
+      // A later event on the same channel from the node that came back: nothing comes before it — no
+      // second removal for the others, and no member event at all for its own clients (6 and 7 never
+      // left it), about themselves or each other.
+      await pusherApi(spawned).trigger(room, 'Resumed', { n: 2 });
+      for (const c of [watcher, six, seven]) {
+        expect(await c.next()).toEqual({ type: 'event', channel: room, event: 'Resumed', data: { n: 2 } });
+      }
+      expect((await here.connections.clusterMembers(room)).map((m) => m.id).sort()).toEqual(['1', '6', '7']);
     },
     30_000,
   );

@@ -10,6 +10,16 @@ import { NATS_URL, NatsProbe, natsAvailable } from '../../helpers/nats.js';
 import { REDIS_URL, redisAvailable, testPrefix } from '../../helpers/redis.js';
 import { REDIS_CLUSTER_NODES, redisCluster, redisClusterAvailable } from '../../helpers/redis-cluster.js';
 
+/**
+ * A node's `nodeTtl` (ms), or the driver's default. The cases' nodes use {@link FAST_TTL}: a node that
+ * stops beating is swept within about two seconds, not the default's ten.
+ */
+export type NodeTtl = number | 'default';
+export const FAST_TTL = 1500;
+
+/** `nodeTtl` among a driver's options: none for the default. */
+const ttlOption = (nodeTtl: NodeTtl) => (nodeTtl === 'default' ? {} : { nodeTtl });
+
 export interface Engine {
   /** Its name in the suites' titles. */
   readonly name: string;
@@ -25,10 +35,10 @@ export interface Engine {
   readonly processNodes: boolean;
   /** A fresh namespace: the nodes given it see each other and nothing of other tests. */
   prefix(name: string): string;
-  /** Module options of one more node of the cluster named by `prefix`. */
-  node(prefix: string): BroadcastModuleOptions;
+  /** Module options of one more node of the cluster named by `prefix`, with `nodeTtl` (see {@link NodeTtl}). */
+  node(prefix: string, nodeTtl: NodeTtl): BroadcastModuleOptions;
   /** The environment of one more node in a process of its own (only with {@link processNodes}). */
-  processEnv(prefix: string): Record<string, string>;
+  processEnv(prefix: string, nodeTtl: NodeTtl): Record<string, string>;
   /**
    * Once every node of `prefix` closed: removes what the backend keeps on purpose after its nodes are
    * gone (it expires on its own) and returns the rest, which nodes should have taken with them.
@@ -92,8 +102,13 @@ function redis(): Engine {
     available: redisAvailable,
     processNodes: true,
     prefix: (name) => testPrefix(`x-${name}`),
-    node: (prefix) => ({ driver: 'redis', redis: { url: REDIS_URL, prefix, nodeTtl: 1500 } }),
-    processEnv: (prefix) => ({ BROADCAST_DRIVER: 'redis', REDIS_URL, BROADCAST_REDIS_PREFIX: prefix }),
+    node: (prefix, nodeTtl) => ({ driver: 'redis', redis: { url: REDIS_URL, prefix, ...ttlOption(nodeTtl) } }),
+    processEnv: (prefix, nodeTtl) => ({
+      BROADCAST_DRIVER: 'redis',
+      REDIS_URL,
+      BROADCAST_REDIS_PREFIX: prefix,
+      BROADCAST_REDIS_NODE_TTL: nodeTtl === 'default' ? '' : String(nodeTtl),
+    }),
     async leftovers(prefix) {
       const client = new Redis(REDIS_URL);
       try {
@@ -112,11 +127,15 @@ function redisClusterEngine(): Engine {
     available: redisClusterAvailable,
     processNodes: true,
     prefix: (name) => testPrefix(`x-${name}`),
-    node: (prefix) => ({ driver: 'redis', redis: { cluster: REDIS_CLUSTER_NODES, prefix, nodeTtl: 1500 } }),
-    processEnv: (prefix) => ({
+    node: (prefix, nodeTtl) => ({
+      driver: 'redis',
+      redis: { cluster: REDIS_CLUSTER_NODES, prefix, ...ttlOption(nodeTtl) },
+    }),
+    processEnv: (prefix, nodeTtl) => ({
       BROADCAST_DRIVER: 'redis',
       REDIS_CLUSTER_NODES: REDIS_CLUSTER_NODES.join(','),
       BROADCAST_REDIS_PREFIX: prefix,
+      BROADCAST_REDIS_NODE_TTL: nodeTtl === 'default' ? '' : String(nodeTtl),
     }),
     async leftovers(prefix) {
       const cluster = redisCluster();
@@ -140,8 +159,13 @@ function nats(): Engine {
     available: natsAvailable,
     processNodes: true,
     prefix: (name) => `nbtest.${name.replace(/[^A-Za-z0-9_-]/g, '_')}.${randomBytes(4).toString('hex')}`,
-    node: (prefix) => ({ driver: 'nats', nats: { servers: NATS_URL, prefix, nodeTtl: 1500 } }),
-    processEnv: (prefix) => ({ BROADCAST_DRIVER: 'nats', NATS_URL, BROADCAST_NATS_PREFIX: prefix }),
+    node: (prefix, nodeTtl) => ({ driver: 'nats', nats: { servers: NATS_URL, prefix, ...ttlOption(nodeTtl) } }),
+    processEnv: (prefix, nodeTtl) => ({
+      BROADCAST_DRIVER: 'nats',
+      NATS_URL,
+      BROADCAST_NATS_PREFIX: prefix,
+      BROADCAST_NATS_NODE_TTL: nodeTtl === 'default' ? '' : String(nodeTtl),
+    }),
     async leftovers(prefix) {
       // Nodes that left take their heartbeats, counts and members with them; cache and history
       // outlive them by design. Then the prefix's buckets and stream are deleted.

@@ -11,7 +11,7 @@ import { type ProcessNode, spawnFixture } from '../../helpers/process-node.js';
 import { Pusher } from '../../helpers/pusher-clients.js';
 import { type Frame, TestClient } from '../../helpers/test-client.js';
 import { until } from '../../helpers/until.js';
-import type { Engine } from './engines.js';
+import { type Engine, FAST_TTL, type NodeTtl } from './engines.js';
 
 export const { key, secret } = CREDENTIALS;
 /** Every in-process node's recovery options: `feed` keeps history; a resume may replay 5 events. */
@@ -39,11 +39,16 @@ export class CrossNode {
    * `count` nodes of a fresh cluster in this process, with `options` (and {@link recovery}); resolves
    * once a broadcast from the first reaches a subscriber on each of the others.
    */
-  async start(name: string, count: number, options: BroadcastModuleOptions = {}): Promise<BroadcastNode[]> {
+  async start(
+    name: string,
+    count: number,
+    options: BroadcastModuleOptions = {},
+    nodeTtl: NodeTtl = FAST_TTL,
+  ): Promise<BroadcastNode[]> {
     this.prefix = this.engine.prefix(name);
     const nodes: BroadcastNode[] = [];
     for (let i = 0; i < count; i++) {
-      const node = await startNode({ ...this.engine.node(this.prefix), recovery, ...options });
+      const node = await startNode({ ...this.engine.node(this.prefix, nodeTtl), recovery, ...options });
       this.running.add(node);
       nodes.push(node);
     }
@@ -52,8 +57,8 @@ export class CrossNode {
   }
 
   /** One more node of the current cluster, in a process of its own; resolves once `from` reaches it. */
-  async spawn(from: BroadcastNode): Promise<ProcessNode> {
-    const node = await spawnFixture(this.engine.processEnv(this.prefix));
+  async spawn(from: BroadcastNode, nodeTtl: NodeTtl = FAST_TTL): Promise<ProcessNode> {
+    const node = await spawnFixture(this.engine.processEnv(this.prefix, nodeTtl));
     this.processes.push(node);
     await this.linked(from, [node]);
     return node;

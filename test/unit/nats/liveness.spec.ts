@@ -118,6 +118,58 @@ describeNats('nats driver: liveness', () => {
     a.node.members = [];
   });
 
+  it('a node swept after a stall tells its own subscribers nothing of the members it holds; the others see them back once', async () => {
+    const a = await start('331');
+    const b = await start('332');
+    for (const n of [a, b]) await n.driver.watch('presence-stall');
+    await a.driver.presenceJoin('presence-stall', '331.1', 'u5', '{"n":5}');
+    await b.node.presences.waitFor((p) => p.kind === 'member_added' && p.userId === 'u5');
+    a.node.members = [{ channel: 'presence-stall', userId: 'u5', sockets: 1, infoJson: '{"n":5}' }];
+
+    internals(a.driver).liveness.stop(); // a stall
+    await b.node.presences.waitFor((p) => p.kind === 'member_removed' && p.userId === 'u5', 'the sweep', 5000);
+    internals(a.driver).liveness.start(); // it wakes up
+    await b.node.presences.nth(2, (p) => p.kind === 'member_added' && p.userId === 'u5', 'u5 back on node B');
+    await Promise.all([a.driver.barrier(), b.driver.barrier()]);
+    expect(b.node.presences.items.map((p) => p.kind)).toEqual(['member_added', 'member_removed', 'member_added']);
+    // Node A's subscribers, u5's own socket among them, heard of u5 neither leaving nor coming back.
+    expect(a.node.presences.items).toEqual([
+      { kind: 'member_added', channel: 'presence-stall', userId: 'u5', infoJson: '{"n":5}', except: '331.1' },
+    ]);
+    a.node.members = [];
+  });
+
+  it('a swept node that beats again before its sweeper removed its state keeps it, and its entry', async () => {
+    const a = await start('341');
+    const b = await start('342');
+    for (const n of [a, b]) await n.driver.watch('presence-back');
+    await a.driver.presenceJoin('presence-back', '341.1', 'u4', '{}');
+    await b.node.presences.waitFor((p) => p.kind === 'member_added' && p.userId === 'u4');
+    a.node.members = [{ channel: 'presence-back', userId: 'u4', sockets: 1, infoJson: '{}' }];
+    type Sweeper = { removeNode: (id: string, from?: string, back?: () => Promise<boolean>) => Promise<boolean> };
+    const sweeper = (b.driver as unknown as { liveness: Sweeper }).liveness;
+    const removeNode = sweeper.removeNode.bind(sweeper);
+    // Node B claims node A, whose heartbeat stopped (a stall), and node A beats again right then.
+    let removed: boolean | undefined;
+    sweeper.removeNode = async (id, from, back) => {
+      if (id === '341') {
+        internals(a.driver).liveness.start();
+        await until(() => registered('341'), 5000, 'node A to beat again');
+      }
+      const out = await removeNode(id, from, back);
+      if (id === '341') removed = out;
+      return out;
+    };
+    internals(a.driver).liveness.stop();
+    await until(() => removed !== undefined, 5000, 'node B to sweep node A');
+    expect(removed).toBe(false);
+    await Promise.all([a.driver.barrier(), b.driver.barrier()]);
+    expect(b.node.presences.count((p) => p.kind === 'member_removed')).toBe(0);
+    expect(await registered('341')).toBe(true);
+    expect(await b.driver.members('presence-back')).toEqual([{ userId: 'u4', info: {}, infoJson: '{}' }]);
+    a.node.members = [];
+  });
+
   it('a node that closes leaves cleanly: its members are removed everywhere, its entries go with it', async () => {
     const a = await start('321');
     const b = await start('322');

@@ -2,7 +2,9 @@ import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals
 import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { Keys } from '../../../lib/drivers/redis/keys.js';
-import { type Fact, holdLocally, startNode, type TestNode } from '../../helpers/driver-node.js';
+import { RedisDriver } from '../../../lib/drivers/redis/redis.driver.js';
+import { defineScripts } from '../../../lib/drivers/redis/scripts.js';
+import { type Fact, holdLocally, RecordingNode, startNode, type TestNode } from '../../helpers/driver-node.js';
 import { REDIS_URL, redisAvailable, TcpProxy, testPrefix } from '../../helpers/redis.js';
 import { until } from '../../helpers/until.js';
 
@@ -33,6 +35,34 @@ describeRedis('redis driver: liveness', () => {
     const left = await redis.keys(`${prefix}*`);
     redis.disconnect();
     expect(left).toEqual([]);
+  });
+
+  it('by default, a node counts as dead after 10 s without a heartbeat, and beats every second', async () => {
+    const node = new RecordingNode('381');
+    const driver = new RedisDriver(Redis, 'test', { url: REDIS_URL, prefix });
+    driver.attach(node);
+    try {
+      const alive = new Keys(prefix).alive('381');
+      await until(async () => (await redis.exists(alive)) === 1, 5000, 'the first beat');
+      let last = await redis.pttl(alive);
+      expect(last).toBeGreaterThan(5000);
+      expect(last).toBeLessThanOrEqual(10_000);
+      // Refreshed long before a third of the TTL has gone: its PTTL goes back up within 2.5 s.
+      const t0 = Date.now();
+      await until(
+        async () => {
+          const now = await redis.pttl(alive);
+          const up = now > last;
+          last = now;
+          return up;
+        },
+        2500,
+        'the next beat',
+      );
+      expect(Date.now() - t0).toBeLessThan(2500);
+    } finally {
+      await driver.close();
+    }
   });
 
   it('sweeps a node whose heartbeat stopped: its members and subscriptions go everywhere, reported once', async () => {
@@ -108,6 +138,33 @@ describeRedis('redis driver: liveness', () => {
     release();
   });
 
+  it('beats on a connection of its own: replies queued on the command connection (a storm of joins) do not hold it back', async () => {
+    const a = await start('341');
+    const keys = new Keys(prefix);
+    // Redis answers a connection in order: every reply on the command connection now waits behind
+    // this one, until the test pushes (as behind thousands of joins of a reconnection storm).
+    const cmd = (a.driver as unknown as { conn: { cmd: Redis } }).conn.cmd;
+    const blocked = cmd.blpop(`${prefix}block`, 0);
+    try {
+      // The key is refreshed (its PTTL goes back up) twice while the command connection is held.
+      let last = await redis.pttl(keys.alive('341'));
+      let refreshed = 0;
+      await until(
+        async () => {
+          const now = await redis.pttl(keys.alive('341'));
+          if (now > last) refreshed++;
+          last = now;
+          return refreshed >= 2;
+        },
+        5 * NODE_TTL,
+        'heartbeats while the command connection is held',
+      );
+    } finally {
+      await redis.rpush(`${prefix}block`, 'go');
+      await blocked;
+    }
+  });
+
   it('a node that finds itself unregistered writes its subscriptions and members again', async () => {
     const a = await start('311');
     const b = await start('312');
@@ -135,6 +192,81 @@ describeRedis('redis driver: liveness', () => {
     // Its own subscribers knew u3 (this node holds it): nothing to tell them.
     await a.driver.barrier();
     expect(a.node.presences.items).toEqual([]);
+  });
+
+  it('a node that finds itself unregistered is registered again by that beat, before its state is written back', async () => {
+    const a = await start('351');
+    const keys = new Keys(prefix);
+    let release!: () => void;
+    const hanging = new Promise<void>((r) => {
+      release = r;
+    });
+    let reconciles = 0;
+    await until(() => !(a.driver as unknown as { ctx: { dirty: boolean } }).ctx.dirty, 5000, 'its first reconcile');
+    const liveness = (a.driver as unknown as { liveness: { reconcile: () => Promise<void> } }).liveness;
+    liveness.reconcile = () => {
+      reconciles++;
+      return hanging;
+    };
+    await redis.srem(keys.nodes(), '351');
+    await until(() => reconciles === 1, 5 * NODE_TTL, 'the reconcile');
+    // Registered while its reconcile still writes: were it to die now, the others would sweep what it wrote.
+    expect(await redis.sismember(keys.nodes(), '351')).toBe(1);
+    release();
+  });
+
+  it('a swept node that beats again before its sweeper dropped its state keeps it: no member leaves anywhere', async () => {
+    const a = await start('361');
+    const b = await start('362');
+    const keys = new Keys(prefix);
+    for (const n of [a, b]) await n.driver.watch('presence-stall');
+    await a.driver.presenceJoin('presence-stall', '361.1', 'u6', '{}');
+    await b.node.presences.waitFor((p) => p.kind === 'member_added' && p.userId === 'u6');
+    a.node.members = [{ channel: 'presence-stall', userId: 'u6', sockets: 1, infoJson: '{}' }];
+    const internals = (d: TestNode['driver']) =>
+      d as unknown as {
+        liveness: { start(): void; stop(): Promise<void> };
+        conn: { beat: { bcClaim: (...args: unknown[]) => Promise<string[]> } };
+      };
+    // Node B claims node A, whose heartbeat stopped (a stall), and node A beats again right then.
+    const beat = internals(b.driver).conn.beat;
+    const claim = beat.bcClaim.bind(beat);
+    let claimed = false;
+    beat.bcClaim = async (...args) => {
+      const out = await claim(...args);
+      if (out.includes('361')) {
+        claimed = true;
+        internals(a.driver).liveness.start();
+        await until(async () => (await redis.exists(keys.alive('361'))) === 1, 5000, 'node A to beat again');
+      }
+      return out;
+    };
+    await internals(a.driver).liveness.stop();
+    await until(() => claimed, 5000, 'node B to claim node A');
+    await until(async () => (await redis.hexists(keys.swept(), '361')) === 0, 5000, 'the claim to go');
+    await Promise.all([a.driver.barrier(), b.driver.barrier()]);
+    expect(b.node.presences.count((p) => p.kind === 'member_removed')).toBe(0);
+    expect(a.node.presences.items.map((p) => p.kind)).toEqual(['member_added']); // of its own join, before
+    expect(await redis.hget(keys.state('presence-stall', '361')[2], 'u6')).toBe('1');
+    expect(await redis.smembers(keys.index('361'))).toEqual(['presence-stall']);
+    expect(await redis.sismember(keys.nodes(), '361')).toBe(1);
+    a.node.members = [];
+  });
+
+  it('CLAIM lets a stale claim go when its node beats again, and takes again one whose node is still silent', async () => {
+    const keys = new Keys(prefix);
+    const claim = defineScripts(redis.duplicate(), false);
+    try {
+      // Claims whose sweepers died long ago (time 1): node 391 beats again, node 392 is still silent.
+      await redis.hset(keys.swept(), '391', '1', '392', '1');
+      await redis.set(keys.alive('391'), '1', 'PX', 5000);
+      const now = Date.now();
+      expect(await claim.bcClaim(keys.nodes(), keys.swept(), keys.alivePrefix(), '390', now, 1000)).toEqual(['392']);
+      expect(await redis.hgetall(keys.swept())).toEqual({ '392': String(now) });
+    } finally {
+      await redis.del(keys.swept(), keys.alive('391'));
+      claim.disconnect();
+    }
   });
 
   it('a node that closes leaves cleanly: its members are removed everywhere, its keys go with it', async () => {
