@@ -1,8 +1,8 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './process-node.js';
 import { until } from './until.js';
 
 /**
@@ -21,8 +21,9 @@ export class OwnCluster {
 
   static async start({ replica = false } = {}): Promise<OwnCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'nb-own-cluster-'));
-    const primaries = [await freePort(), await freePort(), await freePort()];
-    const c = new OwnCluster(dir, primaries, replica ? await freePort() : undefined);
+    const taken = new Set<number>();
+    const primaries = [await clusterPort(taken), await clusterPort(taken), await clusterPort(taken)];
+    const c = new OwnCluster(dir, primaries, replica ? await clusterPort(taken) : undefined);
     for (const port of c.ports) c.launch(port);
     for (const port of c.ports) await until(async () => c.answers(port), 5000, `redis-server on ${port}`);
     execFileSync('redis-cli', ['--cluster', 'create', ...primaries.map((p) => `127.0.0.1:${p}`), '--cluster-yes'], {
@@ -131,4 +132,27 @@ export class OwnCluster {
     );
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Whether a port can be listened on on 127.0.0.1 now. */
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A port for a cluster node: it and its cluster bus port (+10000) free, both below the ephemeral
+ * range (32768 and up), where a busy machine's outgoing connections cannot take them meanwhile.
+ */
+async function clusterPort(taken: Set<number>): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const port = 20000 + Math.floor(Math.random() * 2700);
+    if (taken.has(port) || !(await bindable(port)) || !(await bindable(port + 10000))) continue;
+    taken.add(port);
+    return port;
+  }
+  throw new Error('no free port pair for a cluster node in 20000-22700 / 30000-32700');
 }
