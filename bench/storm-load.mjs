@@ -8,11 +8,16 @@
 // 'route' (a node is going away); 'progress' (counts); 'report' (the figures); 'views' (the
 // member lists checked against the channels' users).
 import { createHmac } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { createClient } from '../dist/lib/client/index.js';
 import { CREDENTIALS } from './targets.mjs';
 
 process.on('disconnect', () => process.exit(0));
+// This process's own stalls: a client's connect timer can fire before a frame waiting in its socket
+// is read, so a long one turns into handshake timeouts that the nodes are not to blame for.
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 const now = () => performance.timeOrigin + performance.now();
 const hmac = (s) => createHmac('sha256', CREDENTIALS.secret).update(s).digest('hex');
 const tally = (map, key) => map.set(key, (map.get(key) ?? 0) + 1);
@@ -130,6 +135,7 @@ process.on('message', async (m) => {
     cfg.killedPort = m.dead;
     survivors = cfg.ports.filter((p) => !dead.has(p));
     stormAt = m.at;
+    loopDelay.reset();
     process.send({ type: 'route' });
   } else if (m.type === 'progress') {
     const killed = clients.filter((c) => c.home === cfg.ports.indexOf(cfg.killedPort));
@@ -157,6 +163,7 @@ process.on('message', async (m) => {
       removalsSeenByKilled,
       subscriptionErrors,
       memberEvents,
+      loopDelayMs: { max: loopDelay.max / 1e6, p99: loopDelay.percentile(99) / 1e6 },
     });
   } else if (m.type === 'views') {
     // Every client's member list against the channel's users (all of them are back by now, or not).

@@ -252,6 +252,7 @@ async function runOnce(config, run) {
       samples: views.flatMap((v) => v.samples).slice(0, 10),
     },
     survivorLoopDelayMs: nodeStats.map((s) => ({ max: s.loopDelay.max, p99: s.loopDelay.p99 })),
+    loadLoopDelayMs: reports.map((r) => r.loopDelayMs),
     // % of one core over the storm window (ticks of 10 ms); `other`: every other process of the machine.
     cpuPct: cpuShares(cpu0, cpu1, m0, m1, stormSecs, survivors.length, loads.length),
     survivorRssMb: nodeStats.map((s) => s.memory.rss / 1048576),
@@ -280,14 +281,14 @@ console.log(
   `\nReconnect storm: ${NODES} nodes (redis), ${TOTAL.toLocaleString('en-US')} clients on presence channels of ${MEMBERS}; node 0 killed, ${Math.round(TOTAL / NODES).toLocaleString('en-US')} clients come back to 2 nodes. ${cpus().length} cores shared by everything: noisy figures.\n`,
 );
 console.log(
-  '| config | accept queue | back p50 s | p99 s | max s | all back | listen overflows | handshake timeouts | other failed attempts | false removals (users) | survivors dropped | member views wrong (own user) | survivor loop delay max ms | CPU % survivors / load / redis / other |',
+  '| config | accept queue | back p50 s | p99 s | max s | all back | listen overflows | handshake timeouts | other failed attempts | false removals (users) | survivors dropped | member views wrong (own user) | loop delay max ms: survivors; load | CPU % survivors / load / redis / other |',
 );
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const [name, rs] of Object.entries(results)) {
   for (const r of rs) {
     const failed = Object.values(r.closeReasons).reduce((s, v) => s + v, 0) - r.handshakeTimeouts;
     console.log(
-      `| ${name} | ${r.acceptQueues[1]} | ${f(r.backMs.p50)} | ${f(r.backMs.p99)} | ${f(r.backMs.max)} | ${r.back}/${r.killedClients} | ${r.storm.TcpExtListenOverflows} | ${r.handshakeTimeouts} | ${failed} | ${r.falseRemovals.events} (${r.falseRemovals.users}) | ${r.survivorsDropped} | ${r.views.wrong} (${r.views.ownMissing}) | ${r.survivorLoopDelayMs.map((d) => Math.round(d.max)).join(', ')} | ${r.cpuPct.survivors.map(Math.round).join(' + ')} / ${Math.round(r.cpuPct.load)} / ${Math.round(r.cpuPct.redis ?? 0)} / ${Math.round(r.cpuPct.other)} |`,
+      `| ${name} | ${r.acceptQueues[1]} | ${f(r.backMs.p50)} | ${f(r.backMs.p99)} | ${f(r.backMs.max)} | ${r.back}/${r.killedClients} | ${r.storm.TcpExtListenOverflows} | ${r.handshakeTimeouts} | ${failed} | ${r.falseRemovals.events} (${r.falseRemovals.users}) | ${r.survivorsDropped} | ${r.views.wrong} (${r.views.ownMissing}) | ${r.survivorLoopDelayMs.map((d) => Math.round(d.max)).join(', ')}; ${r.loadLoopDelayMs.map((d) => Math.round(d.max)).join(', ')} | ${r.cpuPct.survivors.map(Math.round).join(' + ')} / ${Math.round(r.cpuPct.load)} / ${Math.round(r.cpuPct.redis ?? 0)} / ${Math.round(r.cpuPct.other)} |`,
     );
   }
 }
