@@ -7,7 +7,7 @@
 // leaves room for. Measured: the count reached (and why attempts failed), the node's RSS and V8 heap
 // per connection over the idle baseline after a full GC, and the time from a publish (Pusher HTTP
 // API) to the last delivery, median of `events` events. Results: bench/results/capacity-<date>.json.
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import {
@@ -22,6 +22,7 @@ import {
   spawnNode,
   startNode,
   stop,
+  writeResult,
 } from './procs.mjs';
 import { SERVERS } from './targets.mjs';
 
@@ -169,7 +170,7 @@ console.log('|---|---|---|---|---|---|---|');
 console.log(
   `| ${reached.toLocaleString('en-US')} / ${target.toLocaleString('en-US')} | ${mb(baseRss)} → ${mb(loadedRss)} | ${result.perConnection.rssKB.toFixed(2)} | ${result.perConnection.heapUsedKB.toFixed(2)} | ${result.fanoutMedianMs.first.toFixed(1)} / ${result.fanoutMedianMs.last.toFixed(1)} | ${result.fanoutMedianMs.nodeCpu} | ${Object.values(failures).reduce((s, v) => s + v, 0)} |`,
 );
-const file = resultFile('capacity').replace(/\.json$/, QUICK ? '-quick.json' : '.json');
-writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+const file = resultFile('capacity', QUICK);
+writeResult(file, result);
 console.log(`\n${file}`);
 process.exit(0);

@@ -1,7 +1,7 @@
 // Helpers of bench/storm.mjs and bench/capacity.mjs: child processes with the open-files limit raised
 // to the hard limit, request/answer over IPC, the kernel's TCP counters, the build and the commit.
 import { execFileSync, execSync, spawn } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -190,7 +190,19 @@ export const now = () => performance.timeOrigin + performance.now();
 export const quantile = (sorted, q) =>
   sorted.length === 0 ? undefined : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))];
 
-/** `bench/results/<kind>-<date>.json` */
-export function resultFile(kind) {
-  return join(BENCH, 'results', `${kind}-${new Date().toISOString().slice(0, 19).replaceAll(':', '-')}.json`);
+/** `bench/results/<kind>-<date>[-quick].json` */
+export function resultFile(kind, quick = false) {
+  const date = new Date().toISOString().slice(0, 19).replaceAll(':', '-');
+  return join(BENCH, 'results', `${kind}-${date}${quick ? '-quick' : ''}.json`);
+}
+
+/** Writes a result as JSON ending with a newline, laid out as `npm run lint` (biome) wants it. */
+export function writeResult(file, value) {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
+  try {
+    execFileSync(join(ROOT, 'node_modules/.bin/biome'), ['format', '--write', file], { cwd: ROOT, stdio: 'ignore' });
+  } catch {
+    // biome missing: the JSON is still valid
+  }
 }

@@ -14,6 +14,7 @@ import { createClient } from '../dist/lib/client/index.js';
 import { CREDENTIALS } from './targets.mjs';
 
 process.on('disconnect', () => process.exit(0));
+process.on('SIGTERM', () => process.exit(0)); // an exit that writes a --cpu-prof profile
 // This process's own stalls: a client's connect timer can fire before a frame waiting in its socket
 // is read, so a long one turns into handshake timeouts that the nodes are not to blame for.
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
@@ -145,6 +146,7 @@ process.on('message', async (m) => {
       back: killed.filter((c) => c.backAt).length,
       lastMemberEvent,
       memberEvents,
+      unsubscribed: clients.filter((c) => c.channel.state !== 'subscribed').length,
     });
   } else if (m.type === 'report') {
     const killedHome = cfg.ports.indexOf(cfg.killedPort);

@@ -11,9 +11,8 @@
 // `--before`: `backlog: 0` (Node's 511) and `reconnect.spread: 0`; `--compare`: before, then the
 // defaults, `runs` times each, interleaved. Results: bench/results/storm-<date>.json.
 
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { dirname } from 'node:path';
 import { Redis } from 'ioredis';
 import {
   acceptQueueLimit,
@@ -33,6 +32,7 @@ import {
   startNode,
   stop,
   tcpCounters,
+  writeResult,
 } from './procs.mjs';
 
 const argv = process.argv.slice(2);
@@ -56,6 +56,8 @@ const COUNTERS = [
   'TcpRetransSegs',
 ];
 const notes = [];
+// --cpu-prof=<dir>: a .cpuprofile of every load process, to see what holds the load generator up.
+const PROFILE = flag('cpu-prof') ? ['--cpu-prof', `--cpu-prof-dir=${flag('cpu-prof')}`] : [];
 
 // ---- what fits in this machine ----
 const FDS = hardFdLimit();
@@ -138,8 +140,9 @@ async function watch(loads, done, limitMs, t0) {
         killed: a.killed + x.killed,
         back: a.back + x.back,
         lastMemberEvent: Math.max(a.lastMemberEvent, x.lastMemberEvent),
+        unsubscribed: a.unsubscribed + x.unsubscribed,
       }),
-      { killed: 0, back: 0, lastMemberEvent: 0 },
+      { killed: 0, back: 0, lastMemberEvent: 0, unsubscribed: 0 },
     );
     if (t0 && now() - lastSample >= 1000) {
       lastSample = now();
@@ -159,7 +162,7 @@ async function runOnce(config, run) {
   }
   const ports = nodes.map((n) => n.port);
   const queues = ports.map((p) => acceptQueueLimit(p));
-  const loads = Array.from({ length: LOADS }, () => spawnNode('storm-load.mjs'));
+  const loads = Array.from({ length: LOADS }, () => spawnNode('storm-load.mjs', { nodeArgs: PROFILE }));
   const indexes = loads.map(() => []);
   for (let i = 0; i < TOTAL; i++) indexes[Math.floor(i / NODES) % LOADS].push(i);
 
@@ -191,7 +194,12 @@ async function runOnce(config, run) {
   const allBackMs = progress.back >= progress.killed ? now() - t0 : undefined;
   log(`${progress.back}/${progress.killed} back after ${((now() - t0) / 1000).toFixed(1)} s; observing`);
   const observeUntil = Math.max(now() + OBSERVE_MS, t0 + 15_000);
-  await watch(loads, (p) => now() > observeUntil && now() - p.lastMemberEvent > 1000, observeUntil - now() + 20_000);
+  // …and until every client (survivors' clients that dropped meanwhile too) is subscribed again.
+  const settled = await watch(
+    loads,
+    (p) => now() > observeUntil && now() - p.lastMemberEvent > 1000 && p.unsubscribed === 0,
+    observeUntil - now() + 60_000,
+  );
   const c3 = tcpCounters();
   const cpu1 = ours.map(cpuTicks);
   const m1 = machineTicks();
@@ -240,6 +248,7 @@ async function runOnce(config, run) {
       users: falseRemovals.length,
     },
     survivorsDropped: dropped.size,
+    unsubscribedAtEnd: settled.progress.unsubscribed,
     removalsOfDroppedSurvivors: Object.entries(removals)
       .filter(([u]) => dropped.has(u))
       .reduce((s, [, v]) => s + v, 0),
@@ -265,7 +274,6 @@ async function runOnce(config, run) {
 }
 
 ensureBuilt();
-mkdirSync(dirname(resultFile('storm')), { recursive: true });
 const results = Object.fromEntries(CONFIGS.map((c) => [c.name, []]));
 for (let run = 0; run < RUNS; run++) {
   for (const config of CONFIGS) {
@@ -292,30 +300,23 @@ for (const [name, rs] of Object.entries(results)) {
     );
   }
 }
-const file = resultFile('storm').replace(/\.json$/, QUICK ? '-quick.json' : '.json');
-writeFileSync(
-  file,
-  `${JSON.stringify(
-    {
-      ...gitState(),
-      date: new Date().toISOString(),
-      node: process.version,
-      cores: cpus().length,
-      somaxconn: Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8')),
-      fdHardLimit: FDS,
-      nodes: NODES,
-      clientsPerNode: perNode,
-      members: MEMBERS,
-      loadProcesses: LOADS,
-      runs: RUNS,
-      configs: CONFIGS,
-      clientsUse: 'the library client (dist/lib/client), reconnect.spread as configured',
-      notes,
-      results,
-    },
-    null,
-    2,
-  )}\n`,
-);
+const file = resultFile('storm', QUICK);
+writeResult(file, {
+  ...gitState(),
+  date: new Date().toISOString(),
+  node: process.version,
+  cores: cpus().length,
+  somaxconn: Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8')),
+  fdHardLimit: FDS,
+  nodes: NODES,
+  clientsPerNode: perNode,
+  members: MEMBERS,
+  loadProcesses: LOADS,
+  runs: RUNS,
+  configs: CONFIGS,
+  clientsUse: 'the library client (dist/lib/client), reconnect.spread as configured',
+  notes,
+  results,
+});
 console.log(`\n${file}`);
 process.exit(0);
