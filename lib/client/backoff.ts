@@ -6,12 +6,19 @@ export interface ReconnectOptions {
   maxDelay?: number;
   /** Share of the delay taken off at random (0 = none, 1 = anything down to 0). Default 0.5. */
   jitter?: number;
+  /**
+   * The first retry after a connection that was up waits a random delay from 0 to this, whatever
+   * the close code, so that the clients of a node that went away do not all come back in the same
+   * second. 0 = reconnect at once where the close code says so, else after `initialDelay`. Default 5000.
+   */
+  spread?: number;
 }
 
 export const DEFAULT_RECONNECT: Readonly<Required<ReconnectOptions>> = Object.freeze({
   initialDelay: 1000,
   maxDelay: 30_000,
   jitter: 0.5,
+  spread: 5000,
 });
 
 /**
@@ -25,6 +32,34 @@ export function backoffDelay(
 ): number {
   const base = Math.min(options.maxDelay, options.initialDelay * 2 ** Math.min(attempt, 30));
   return Math.round(base * (1 - options.jitter * random()));
+}
+
+/** The wait before the next attempt, and the back-off's attempt count after it. */
+export interface Retry {
+  delay: number;
+  attempts: number;
+}
+
+/**
+ * The next attempt after a close, `attempts` being the back-off's count so far (0 after a stable
+ * connection) and `dropped` true when the connection had been up:
+ * - the first retry after a drop waits a random delay in [0, `spread`]: it stands for the back-off's
+ *   first delay, so the next ones go on from `initialDelay` × 2;
+ * - else (`spread` 0, no connection was up, or attempts failed since the last stable connection):
+ *   "reconnect now" is 0 for the first retry (not counted), anything else the back-off.
+ */
+export function nextRetry(
+  attempts: number,
+  action: 'now' | 'backoff',
+  dropped: boolean,
+  options: Readonly<Required<ReconnectOptions>> = DEFAULT_RECONNECT,
+  random: () => number = Math.random,
+): Retry {
+  if (attempts === 0 && dropped && options.spread > 0) {
+    return { delay: Math.round(options.spread * random()), attempts: 1 };
+  }
+  if (attempts === 0 && action === 'now') return { delay: 0, attempts: 0 };
+  return { delay: backoffDelay(attempts, options, random), attempts: attempts + 1 };
 }
 
 /** What to do after the server closed the connection with a code. */

@@ -1,4 +1,4 @@
-import { backoffDelay, type CloseAction, closeAction } from './backoff.js';
+import { type CloseAction, closeAction, nextRetry } from './backoff.js';
 import type { ClientListeners } from './events.js';
 import type { Settings } from './options.js';
 import { detach, fallbackTransport, firstTransport, noop, openSocket, probesForWebSocket } from './transports.js';
@@ -234,7 +234,8 @@ export class Connection {
   /** After a close: tell the app, then reconnect as the close code says. */
   private closed(code: number, reason: string, action: CloseAction): void {
     if (this.stopped) return;
-    if (this.connectedAt > 0 && Date.now() - this.connectedAt >= STABLE_AFTER_MS) this.attempts = 0;
+    const dropped = this.connectedAt > 0;
+    if (dropped && Date.now() - this.connectedAt >= STABLE_AFTER_MS) this.attempts = 0;
     this.connectedAt = 0;
     const r = this.settings.reconnect;
     if (action === 'stop' || r === false) {
@@ -243,8 +244,10 @@ export class Connection {
       this.setState('disconnected');
       return;
     }
-    // "Reconnect now" is honoured unless the previous attempts failed: then it backs off too.
-    const delay = action === 'now' && this.attempts === 0 ? 0 : backoffDelay(this.attempts++, r);
+    // The first retry after a drop is spread; "reconnect now" is honoured when it is not (spread 0)
+    // unless the previous attempts failed: then it backs off too.
+    const { delay, attempts } = nextRetry(this.attempts, action, dropped, r);
+    this.attempts = attempts;
     this.listeners.close.emit({ code, reason, willReconnect: true, delay });
     this.setState('reconnecting');
     this.retryTimer = setTimeout(() => this.open(), delay);

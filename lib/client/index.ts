@@ -2,7 +2,15 @@
  * `nestjs-broadcasting/client`: a typed client for the native protocol, for browsers and Node.
  * It imports nothing outside this folder (no Nest, no `ws`, no `node:`): a test checks.
  */
-export { backoffDelay, type CloseAction, closeAction, DEFAULT_RECONNECT, type ReconnectOptions } from './backoff.js';
+export {
+  backoffDelay,
+  type CloseAction,
+  closeAction,
+  DEFAULT_RECONNECT,
+  nextRetry,
+  type ReconnectOptions,
+  type Retry,
+} from './backoff.js';
 export type { Channel, ChannelState, PresenceChannel, PrivateChannel, WhisperMeta } from './channel.js';
 export { BroadcastingClient, type ChannelFor, createClient } from './client.js';
 export { AuthError } from './endpoints.js';

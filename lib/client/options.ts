@@ -118,6 +118,7 @@ function duration(name: string, value: number | undefined, fallback: number): nu
 function checkReconnect(r: Required<ReconnectOptions>): Required<ReconnectOptions> {
   duration('reconnect.initialDelay', r.initialDelay, 0);
   duration('reconnect.maxDelay', r.maxDelay, 0);
+  duration('reconnect.spread', r.spread, 0);
   if (typeof r.jitter !== 'number' || !(r.jitter >= 0 && r.jitter <= 1)) {
     throw new Error('nestjs-broadcasting/client: "reconnect.jitter" must be between 0 and 1');
   }

@@ -29,6 +29,7 @@ export const DEFAULT_BROADCAST_OPTIONS: Readonly<BroadcastOptions> = Object.free
   maxSubscriptionsPerSecond: 50,
   maxBufferedBytes: 4 * 1024 * 1024,
   maxConnectionsPerIp: 200,
+  backlog: 4096,
   handshakeTimeout: 10,
   trustProxy: false,
   perMessageDeflate: false,

@@ -70,6 +70,7 @@ export function broadcastConfigFromEnv(env: Env = process.env): BroadcastModuleO
     maxSubscriptionsPerSecond: number(env, 'BROADCAST_MAX_SUBSCRIPTIONS_PER_SECOND', 'maxSubscriptionsPerSecond'),
     maxBufferedBytes: number(env, 'BROADCAST_MAX_BUFFERED_BYTES', 'maxBufferedBytes'),
     maxConnectionsPerIp: number(env, 'BROADCAST_MAX_CONNECTIONS_PER_IP', 'maxConnectionsPerIp'),
+    backlog: number(env, 'BROADCAST_BACKLOG', 'backlog'),
     handshakeTimeout: number(env, 'BROADCAST_HANDSHAKE_TIMEOUT', 'handshakeTimeout'),
     trustProxy: trustProxy(env),
     perMessageDeflate: boolean(env, 'BROADCAST_PER_MESSAGE_DEFLATE', 'perMessageDeflate'),

@@ -156,6 +156,11 @@ export interface BroadcastModuleOptions {
   /** Open connections per client IP; 0 = unlimited. */
   maxConnectionsPerIp?: number;
   /**
+   * The HTTP server's listen backlog (accept queue), passed by `setupBroadcasting(app)` when
+   * `listen()` is called without one; the kernel caps it at `net.core.somaxconn`. 0 = Node's 511.
+   */
+  backlog?: number;
+  /**
    * Seconds a new connection has to be admitted: the app's connect hooks (its own authentication of
    * the connection) must settle within it, or the connection is closed (fractions allowed).
    */
@@ -268,6 +273,7 @@ export interface BroadcastOptions {
   maxSubscriptionsPerSecond: number;
   maxBufferedBytes: number;
   maxConnectionsPerIp: number;
+  backlog: number;
   handshakeTimeout: number;
   trustProxy: false | readonly string[];
   perMessageDeflate: boolean;

@@ -88,6 +88,8 @@ export function resolveBroadcastOptions(
   int('maxConnectionsPerIp', 0);
   int('maxPresenceMembers', 0);
   int('maxClientEventBytes', 0);
+  int('backlog', 0);
+  if (o.backlog > 2 ** 31 - 1) throw new BroadcastConfigError('backlog', 'must be at most 2147483647');
   const seconds = (k: 'heartbeatInterval' | 'clientTimeout' | 'handshakeTimeout') => {
     const v = o[k];
     if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {

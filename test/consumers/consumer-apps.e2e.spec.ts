@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
+import { acceptQueueLimit, canReadAcceptQueues, somaxconn } from '../helpers/accept-queue.js';
 import { roundtrip } from './client.js';
 import { type Compiler, compile, copyApp, type RunningConsumer, startApp } from './harness.js';
 
@@ -64,6 +65,11 @@ describe.each(APPS)('consumer app $name ($what)', ({ name, prefix }) => {
     const app = await (started.get(name) as Promise<RunningConsumer>);
     const result = await roundtrip(app, prefix);
     expect(result).toEqual({ received: { id: '1', shipped: true }, owner: 'subscribed', stranger: 'refused' });
+  }, 60_000);
+
+  it('listens with the default backlog (4096, as the kernel caps it), Express or Fastify', async () => {
+    const app = await (started.get(name) as Promise<RunningConsumer>);
+    if (canReadAcceptQueues()) expect(acceptQueueLimit(app.port)).toBe(Math.min(4096, somaxconn()));
   }, 60_000);
 });
 

@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { BroadcastService, ConnectionManager } from 'nestjs-broadcasting';
 import type {
   BroadcastingClient,
@@ -22,10 +22,10 @@ describe('nestjs-broadcasting/client against the fixture app', () => {
   let run: RunningApp;
   let manager: ConnectionManager;
   const clients: Array<BroadcastingClient<object, object>> = [];
-  /** A typed client; fast reconnects (no jitter) so that tests can assert delays exactly. */
+  /** A typed client; fast reconnects (no jitter, no spread) so that tests can assert delays exactly. */
   const client = (options: Parameters<typeof nodeClient>[1] = {}): Client => {
     const c = nodeClient<FixtureEvents, FixtureWhispers>(run, {
-      reconnect: { initialDelay: 40, maxDelay: 1000, jitter: 0 },
+      reconnect: { initialDelay: 40, maxDelay: 1000, jitter: 0, spread: 0 },
       ...options,
     });
     clients.push(c);
@@ -224,6 +224,42 @@ describe('nestjs-broadcasting/client against the fixture app', () => {
     expect(newId).not.toBe(id);
   });
 
+  it('spreads the first reconnect after a drop over reconnect.spread, then backs off from initialDelay × 2', async () => {
+    const random = jest.spyOn(Math, 'random').mockReturnValue(0.5);
+    try {
+      const c = client({ reconnect: { initialDelay: 40, maxDelay: 1000, jitter: 0, spread: 300 } });
+      const first = await connectedClient(c);
+      const closed = nextEvent(c, 'close');
+      const back = nextEvent(c, 'connected');
+      const dropped = performance.now();
+      manager.disconnect(first, 1012, 'restarting');
+      // "Reconnect now" (1012), but the first retry waits its share of the spread: 0.5 × 300 ms.
+      expect(await closed).toEqual([{ code: 1012, reason: 'restarting', willReconnect: true, delay: 150 }]);
+      const [second] = await back;
+      expect(performance.now() - dropped).toBeGreaterThanOrEqual(149);
+      // Dropped again at once: the spread counted as the first back-off step; this one is 40 × 2.
+      const closedAgain = nextEvent(c, 'close');
+      manager.disconnect(second, 4100, 'over capacity');
+      expect((await closedAgain)[0]).toMatchObject({ code: 4100, willReconnect: true, delay: 80 });
+    } finally {
+      random.mockRestore();
+    }
+  });
+
+  it('spreads over 5 s by default', async () => {
+    const random = jest.spyOn(Math, 'random').mockReturnValue(0.25);
+    try {
+      const c = client({ reconnect: { initialDelay: 40, jitter: 0 } });
+      const id = await connectedClient(c);
+      const closed = nextEvent(c, 'close');
+      manager.disconnect(id, 1001, 'going away');
+      expect((await closed)[0]).toMatchObject({ code: 1001, willReconnect: true, delay: 1250 });
+      expect(c.state).toBe('reconnecting');
+    } finally {
+      random.mockRestore();
+    }
+  });
+
   it.each([1008, 4000, 4001, 4099])(
     'does not come back unchanged after close code %i; connect() tries again',
     async (code) => {
@@ -311,7 +347,9 @@ describe('nestjs-broadcasting/client across a server restart', () => {
   it('gets 1001 on shutdown, retries with back-off while the port is closed, then resubscribes', async () => {
     const first = await startFixture();
     const port = Number(new URL(first.http).port);
-    const c = nodeClient<FixtureEvents>(first, { reconnect: { initialDelay: 20, maxDelay: 200, jitter: 0 } });
+    const c = nodeClient<FixtureEvents>(first, {
+      reconnect: { initialDelay: 20, maxDelay: 200, jitter: 0, spread: 0 },
+    });
     try {
       await connectedClient(c);
       const got = new Inbox<string>();
@@ -372,7 +410,15 @@ describe('nestjs-broadcasting/client liveness (against a bare WebSocket server t
   it('pings after activityTimeout of silence, drops the socket after pongTimeout, and reconnects', async () => {
     sendConnected = true;
     const sent: Array<Record<string, unknown>> = [];
-    const c = nodeClient({ ws: url }, { activityTimeout: 60, pongTimeout: 60, WebSocket: recordingWebSocket(sent) });
+    const c = nodeClient(
+      { ws: url },
+      {
+        activityTimeout: 60,
+        pongTimeout: 60,
+        WebSocket: recordingWebSocket(sent),
+        reconnect: { spread: 0 },
+      },
+    );
     try {
       expect(await connectedClient(c)).toBe(`${connections}.1`);
       const before = connections;

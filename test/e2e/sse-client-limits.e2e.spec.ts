@@ -20,7 +20,7 @@ describe('nestjs-broadcasting/client over SSE, against a server with a small max
       transport: 'sse',
       EventSource,
       fetch,
-      reconnect: { initialDelay: 40, jitter: 0 },
+      reconnect: { initialDelay: 40, jitter: 0, spread: 0 },
     });
     clients.push(c);
     return c;

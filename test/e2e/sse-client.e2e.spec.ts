@@ -23,11 +23,11 @@ describe('nestjs-broadcasting/client over SSE, against the fixture app', () => {
   let run: RunningApp;
   let manager: ConnectionManager;
   const clients: Array<BroadcastingClient<object, object>> = [];
-  /** A typed client with `eventsource`'s EventSource; fast reconnects without jitter. */
+  /** A typed client with `eventsource`'s EventSource; fast reconnects without jitter or spread. */
   const client = (options: Parameters<typeof nodeClient>[1] = {}): Client => {
     const c = nodeClient<FixtureEvents, FixtureWhispers>(run, {
       EventSource,
-      reconnect: { initialDelay: 40, maxDelay: 1000, jitter: 0 },
+      reconnect: { initialDelay: 40, maxDelay: 1000, jitter: 0, spread: 0 },
       ...options,
     });
     clients.push(c);

@@ -58,6 +58,17 @@ describe('options', () => {
     expect((error as Error).message).toContain(`"${option}"`);
   });
 
+  it('backlog: 4096 by default, BROADCAST_BACKLOG, an integer from 0 to 2^31 - 1', () => {
+    expect(resolveBroadcastOptions({}, { nodeEnv: 'test' }).backlog).toBe(4096);
+    expect(broadcastConfigFromEnv({ BROADCAST_BACKLOG: '8192' })).toEqual({ backlog: 8192 });
+    expect(resolveBroadcastOptions({ backlog: 0 }, { nodeEnv: 'test' }).backlog).toBe(0);
+    expect(resolveBroadcastOptions({ backlog: 2 ** 31 - 1 }, { nodeEnv: 'test' }).backlog).toBe(2 ** 31 - 1);
+    for (const backlog of [-1, 1.5, 2 ** 31, Number.NaN]) {
+      expect(() => resolveBroadcastOptions({ backlog }, { nodeEnv: 'test' })).toThrow(/"backlog"/);
+    }
+    expect(() => broadcastConfigFromEnv({ BROADCAST_BACKLOG: 'big' })).toThrow(/"backlog".*BROADCAST_BACKLOG/);
+  });
+
   it('accepts fractional seconds', () => {
     const o = resolveBroadcastOptions({ heartbeatInterval: 0.05, clientTimeout: 0.2 }, { nodeEnv: 'test' });
     expect(o.heartbeatInterval).toBe(0.05);

@@ -153,6 +153,9 @@ function startNative(user) {
   const client = createClient({
     url: `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}${config.path}`,
     headers: { Authorization: `Bearer ${user}` },
+    // The defaults, spelled out: after a drop the first reconnect waits a random 0–5 s (`spread`), so
+    // that the clients of a restarting node do not all come back at once; then the back-off.
+    reconnect: { spread: 5000, initialDelay: 1000, maxDelay: 30000, jitter: 0.5 },
   });
   client.on('state', (state) => {
     $('native-state').textContent = state;
