@@ -1,4 +1,4 @@
-// npm run bench:cluster [-- --engines=local,redis,redis-cluster,nats] [--runs=3] [--subscribers=3000]
+// npm run bench:cluster [-- --engines=local,redis,redis-cluster,nats] [--runs=3] [--subscribers=3000] [--nodes=3]
 //
 // The cluster scenario: NODES node processes (bench/servers/cluster-node.mjs) linked by one engine,
 // subscribers spread over them (every channel has subscribers on every node), events published
@@ -22,7 +22,7 @@ const flag = (name, d) => argv.find((a) => a.startsWith(`--${name}=`))?.split('=
 const ENGINES = flag('engines', 'local,redis,redis-cluster,nats').split(',');
 const RUNS = Number(flag('runs', 3));
 const SUBSCRIBERS = Number(flag('subscribers', 3000));
-const NODES = 3;
+const NODES = Number(flag('nodes', 3));
 const CHANNELS = 10;
 const LATENCY_RATE = 40; // events/s (× 300 deliveries) during the latency phase: below saturation
 const PHASE_MS = 2500;
