@@ -10,6 +10,7 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
+import { nextMessage } from './procs.mjs';
 import { SERVERS } from './targets.mjs';
 
 const BENCH = dirname(fileURLToPath(import.meta.url));
@@ -123,30 +124,6 @@ function spawnNode(script, args = [], name = script) {
   return child;
 }
 
-function nextMessage(child, timeoutMs, what) {
-  return new Promise((resolve, reject) => {
-    const done = () => {
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-    };
-    const onMessage = (m) => {
-      done();
-      resolve(m);
-    };
-    const onExit = (code, signal) => {
-      done();
-      reject(new Error(`${what}: process exited (${code ?? signal})`));
-    };
-    const timer = setTimeout(() => {
-      done();
-      reject(new Error(`${what}: no answer within ${timeoutMs / 1000} s`));
-    }, timeoutMs);
-    child.on('message', onMessage);
-    child.on('exit', onExit);
-  });
-}
-
 async function stop(child) {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -159,7 +136,7 @@ async function stop(child) {
 async function startServer(target) {
   const child = spawnNode(target.script, target.args, target.name);
   try {
-    const m = await nextMessage(child, 20_000, `${target.name} start`);
+    const m = await nextMessage(child, () => true, 20_000, `${target.name} start`);
     // A server that cannot run here (common.mjs's unavailable(): a package that does not load).
     if (m.unavailable) throw Object.assign(new Error(m.unavailable), { unavailable: true });
     return { child, port: m.port, pid: child.pid };
@@ -174,7 +151,7 @@ async function runLoad(job) {
   load ??= spawnNode('load.mjs', [], 'load');
   load.send(job);
   try {
-    const reply = await nextMessage(load, 120_000, `load generator (${job.server}, ${job.scenario})`);
+    const reply = await nextMessage(load, () => true, 120_000, `load generator (${job.server}, ${job.scenario})`);
     if (reply.error) throw new Error(reply.error);
     return reply.result;
   } catch (err) {
