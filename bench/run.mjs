@@ -5,16 +5,13 @@
 // the load generator (bench/load.mjs, one more child process holding every client and the
 // publisher), and prints the median of interleaved runs. See bench/README.md.
 import { execFileSync, execSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { nextMessage } from './procs.mjs';
+import { BENCH, ensureBuilt, gitState, nextMessage, ROOT, stop } from './procs.mjs';
 import { SERVERS } from './targets.mjs';
 
-const BENCH = dirname(fileURLToPath(import.meta.url));
-const ROOT = dirname(BENCH);
 const argv = process.argv.slice(2);
 const flag = (name) => argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
 const QUICK = argv.includes('--quick');
@@ -124,15 +121,6 @@ function spawnNode(script, args = [], name = script) {
   return child;
 }
 
-async function stop(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM'); // the bench processes exit at once (and write their --cpu-prof profile)
-  const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
-  await exited;
-  clearTimeout(timer);
-}
-
 async function startServer(target) {
   const child = spawnNode(target.script, target.args, target.name);
   try {
@@ -162,49 +150,6 @@ async function runLoad(job) {
 }
 
 // ---- set-up ----
-
-function newestMtime(dir) {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-/** Builds dist/ when it is missing or older than lib/. Returns a note when the build had errors. */
-function ensureBuilt() {
-  const index = join(ROOT, 'dist/lib/index.js');
-  const builtAt = () => {
-    try {
-      return statSync(index).mtimeMs;
-    } catch {
-      return 0;
-    }
-  };
-  if (builtAt() > newestMtime(join(ROOT, 'lib'))) return undefined;
-  console.log('bench: dist/ is missing or older than lib/: npm run build');
-  try {
-    execSync('npm run build', { cwd: ROOT, stdio: 'inherit' });
-    return undefined;
-  } catch {
-    // tsc emits despite type errors: go on with what it emitted, and say so.
-    if (builtAt() === 0) throw new Error('bench: npm run build failed and dist/lib/index.js does not exist');
-    console.log('bench: npm run build reported errors; benchmarking the JavaScript tsc emitted anyway');
-    return 'npm run build reported type errors in lib/; the library figures are of the JavaScript tsc emitted anyway.';
-  }
-}
-
-/** The commit the library was built from, and whether lib/ had uncommitted changes. */
-function gitState() {
-  try {
-    const commit = execSync('git rev-parse --short HEAD', { cwd: ROOT }).toString().trim();
-    const dirty = execSync('git status --porcelain -- lib', { cwd: ROOT }).toString().trim() !== '';
-    return { commit, libDirty: dirty };
-  } catch {
-    return undefined;
-  }
-}
 
 /** Whether a server answers a client handshake and a publish (for server modes still being built). */
 async function probe(target) {
