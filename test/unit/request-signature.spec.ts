@@ -145,4 +145,64 @@ describe('HTTP API request signatures', () => {
     expect(verify(signed)).toBeUndefined();
     expect(verify(recut)).toMatch(/its value holds "&"/);
   });
+
+  it('sorts the parameters by name whatever order they came in', () => {
+    const shuffled = new URLSearchParams('c=3&B=2&a=1&d=4');
+    expect(requestStringToSign('get', '/p', shuffled)).toBe('GET\n/p\na=1&b=2&c=3&d=4');
+    expect(requestStringToSign('get', '/p', new URLSearchParams('d=4&c=3&b=2&a=1'))).toBe('GET\n/p\na=1&b=2&c=3&d=4');
+  });
+
+  it('names a parameter of exactly 64 characters whole', () => {
+    const key = 'k'.repeat(64);
+    expect(canonicalParams(new URLSearchParams(`${key}=x%26y`))).toBe(`query parameter "${key}": its value holds "&"`);
+  });
+
+  it('takes a fractional auth_timestamp, and refuses one with anything after its digits', () => {
+    const signedAt = (ts: string) => {
+      const q = query({ auth_timestamp: ts });
+      q.delete('auth_signature');
+      q.set('auth_signature', hmacHex(SECRET, requestStringToSign('POST', '/apps/3/events', q)));
+      return verifyRequestQuery('POST', '/apps/3/events', q, KEY, SECRET, 1353088179);
+    };
+    expect(signedAt('1353088179.25')).toBeUndefined();
+    for (const ts of ['1353088179abc', '1353088179.', '1353088179.x5', '1353088179.5x']) {
+      expect(signedAt(ts)).toBe('auth_timestamp missing or not a number');
+    }
+  });
+
+  it('takes a timestamp exactly 600 s off either way, and not one more', () => {
+    const at = (now: number) => verifyRequestSignature('POST', '/apps/3/events', query(), BODY, KEY, SECRET, now);
+    expect(at(1353088179 + 600)).toBeUndefined();
+    expect(at(1353088179 - 600)).toBeUndefined();
+    expect(at(1353088179 + 600.5)).toBe('auth_timestamp expired');
+    expect(at(1353088179 - 600.5)).toBe('auth_timestamp expired');
+  });
+
+  it('says a missing auth_signature is missing', () => {
+    const q = query();
+    q.delete('auth_signature');
+    expect(verifyRequestQuery('POST', '/apps/3/events', q, KEY, SECRET, 1353088179)).toBe('auth_signature missing');
+  });
+
+  it('checks a body_md5 given with an empty body', () => {
+    expect(verifyBodyMd5(new URLSearchParams({ body_md5: md5Hex(BODY) }), Buffer.alloc(0))).toBe(
+      'body_md5 does not match the body',
+    );
+    expect(verifyBodyMd5(new URLSearchParams({ body_md5: md5Hex(Buffer.alloc(0)) }), Buffer.alloc(0))).toBeUndefined();
+  });
+
+  it('checks the timestamp against the clock when no time is given', () => {
+    const now = String(Math.floor(Date.now() / 1000));
+    const signed = (ts: string) => {
+      const q = query({ auth_timestamp: ts });
+      q.delete('auth_signature');
+      q.set('auth_signature', hmacHex(SECRET, requestStringToSign('POST', '/apps/3/events', q)));
+      return q;
+    };
+    expect(verifyRequestQuery('POST', '/apps/3/events', signed(now), KEY, SECRET)).toBeUndefined();
+    expect(verifyRequestSignature('POST', '/apps/3/events', signed(now), BODY, KEY, SECRET)).toBeUndefined();
+    expect(verifyRequestQuery('POST', '/apps/3/events', signed('1353088179'), KEY, SECRET)).toBe(
+      'auth_timestamp expired',
+    );
+  });
 });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import type { BroadcastModuleOptions } from '../../../lib/config/options.interface.js';
 import { resolveBroadcastOptions } from '../../../lib/config/resolve-options.js';
 import { ChannelRegistry } from '../../../lib/core/channel-registry.js';
@@ -15,6 +15,10 @@ function policy(options: BroadcastModuleOptions = {}) {
 const refused = (channel: string, error: string, status: number) => ({ ok: false, channel, error, status });
 
 describe('subscribe policy: names and limits', () => {
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
   it('refuses a bad channel name with its reason (400)', () => {
     const { policy: p } = policy();
     const c = new FakeClient('1.1');
@@ -179,6 +183,7 @@ describe('subscribe policy: the token bucket', () => {
   });
 
   it('takes a burst of at least the rate, and of 100 when channels per connection are unlimited', () => {
+    jest.useFakeTimers({ now: 1_700_000_000_000 }); // no refill between takes, however slow the machine
     const count = (options: BroadcastModuleOptions) => {
       const { policy: p } = policy(options);
       const c = new FakeClient('1.1');

@@ -1,0 +1,36 @@
+// @ts-check
+/**
+ * StrykerJS for `npm run mutate` (test/mutation/run.mjs): one folder a run, named by MUTATE, with the
+ * specs test/mutation/folders.mjs gives it. docs/testing.md says how to read the report.
+ */
+import { folders } from './test/mutation/folders.mjs';
+
+const name = process.env.MUTATE ?? 'core';
+const folder = folders[/** @type {keyof typeof folders} */ (name)];
+if (!folder) throw new Error(`MUTATE=${name}: not one of ${Object.keys(folders).join(', ')}`);
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  testRunner: 'jest',
+  testRunnerNodeArgs: ['--experimental-vm-modules', '--no-warnings'],
+  jest: {
+    projectType: 'custom',
+    configFile: 'jest.config.js',
+    config: { testMatch: folder.tests.map((t) => `<rootDir>/${t}`), reporters: ['default'] },
+    enableFindRelatedTests: false,
+  },
+  coverageAnalysis: 'perTest',
+  mutate: folder.mutate,
+  concurrency: 2,
+  // A mutant that loops forever is detected by its timeout: keep that short, it is paid per such mutant.
+  timeoutMS: 3000,
+  incremental: true,
+  incrementalFile: `reports/mutation/${name}.incremental.json`,
+  reporters: ['clear-text', 'progress-append-only', 'json'],
+  jsonReporter: { fileName: `reports/mutation/${name}.json` },
+  clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
+  tempDirName: '.stryker-tmp',
+  ignorePatterns: ['dist', 'bench/results', 'reports', '.stryker-tmp', 'coverage'],
+  // TypeScript 7 has no JS API for Stryker to rewrite tsconfig.json with; jest compiles through swc.
+  tsconfigFile: 'stryker-no-tsconfig.json',
+};

@@ -1,0 +1,35 @@
+/**
+ * What `npm run mutate` mutates, folder by folder, and the specs that must kill those mutants. Each
+ * folder runs the fast specs that drive its code directly (no whole suite: perTest coverage then runs
+ * only the tests that reach a mutant), so a run fits in the time a developer waits for it.
+ */
+export const folders = {
+  core: {
+    mutate: ['lib/core/**/*.ts'],
+    tests: ['test/unit/core/**/*.spec.ts', 'test/unit/registry.spec.ts'],
+  },
+  protocols: {
+    mutate: ['lib/protocols/**/*.ts'],
+    tests: ['test/unit/native-codec.spec.ts', 'test/unit/pusher-codec.spec.ts', 'test/unit/core/**/*.spec.ts'],
+  },
+  auth: {
+    mutate: ['lib/auth/**/*.ts'],
+    tests: ['test/unit/auth/**/*.spec.ts', 'test/unit/channel-pattern.spec.ts'],
+  },
+  recovery: {
+    mutate: ['lib/recovery/**/*.ts'],
+    tests: ['test/unit/sequencer.spec.ts', 'test/unit/recovery.spec.ts', 'test/unit/core/replay.spec.ts'],
+  },
+  gateway: {
+    mutate: ['lib/gateway/connection.ts', 'lib/gateway/frame-run.ts', 'lib/gateway/turn-flush.ts'],
+    tests: ['test/unit/frame-run.spec.ts', 'test/unit/ws-internals.spec.ts', 'test/unit/gateway/**/*.spec.ts'],
+  },
+  signatures: {
+    mutate: ['lib/http/request-signature.ts', 'lib/crypto/signature.ts'],
+    tests: ['test/unit/request-signature.spec.ts', 'test/unit/signature.spec.ts'],
+  },
+  webhooks: {
+    mutate: ['lib/webhooks/**/*.ts'],
+    tests: ['test/unit/webhooks.spec.ts', 'test/unit/webhooks/**/*.spec.ts'],
+  },
+};

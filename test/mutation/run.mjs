@@ -1,0 +1,66 @@
+/**
+ * `npm run mutate [folder…]`: StrykerJS over the folders of test/mutation/folders.mjs (all when none
+ * is named), one run a folder, then one table: killed, timed out, survived, not covered and the score
+ * per folder, with every surviving mutant that test/mutation/equivalent.mjs does not explain. Exits 1
+ * when a folder scores under 85 % or a survivor is unexplained. Runs are incremental: a mutant whose
+ * code and tests did not change keeps its last result (reports/mutation/<folder>.incremental.json).
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { equivalent } from './equivalent.mjs';
+import { folders } from './folders.mjs';
+
+const GOAL = 85;
+const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+for (const n of names) if (!(n in folders)) throw new Error(`${n}: not one of ${Object.keys(folders).join(', ')}`);
+const chosen = names.length > 0 ? names : Object.keys(folders);
+const onlyReport = process.argv.includes('--report');
+
+const explained = (file, line, m) =>
+  equivalent.find((e) => e.file === file && line.trim().includes(e.code) && e.replacement === m.replacement);
+
+const rows = [];
+const unexplained = [];
+for (const name of chosen) {
+  if (!onlyReport) {
+    const run = spawnSync('npx', ['stryker', 'run'], { stdio: 'inherit', env: { ...process.env, MUTATE: name } });
+    if (run.status !== 0) throw new Error(`stryker for ${name} exited ${run.status}`);
+  }
+  const report = JSON.parse(readFileSync(`reports/mutation/${name}.json`, 'utf8'));
+  const n = { Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0, equivalent: 0 };
+  for (const [file, { source, mutants }] of Object.entries(report.files)) {
+    const lines = source.split('\n');
+    for (const m of mutants) {
+      if (!(m.status in n)) continue;
+      if (m.status === 'Survived' || m.status === 'NoCoverage') {
+        const line = lines[m.location.start.line - 1];
+        if (explained(file, line, m)) {
+          n.equivalent++;
+          continue;
+        }
+        unexplained.push(
+          `${file}:${m.location.start.line} ${m.status} ${m.mutatorName}: ${line.trim()}  →  ${m.replacement}`,
+        );
+      }
+      n[m.status]++;
+    }
+  }
+  const detected = n.Killed + n.Timeout;
+  const total = detected + n.Survived + n.NoCoverage;
+  rows.push({ folder: name, ...n, score: total === 0 ? 100 : Math.floor((detected / total) * 10000) / 100 });
+}
+
+console.log('\nfolder      killed  timeout  survived  no-cov  equivalent  score');
+for (const r of rows) {
+  const cells = [r.Killed, r.Timeout, r.Survived, r.NoCoverage, r.equivalent].map((v, i) =>
+    String(v).padStart([6, 8, 9, 7, 11][i]),
+  );
+  console.log(`${r.folder.padEnd(10)} ${cells.join(' ')}  ${r.score.toFixed(2).padStart(6)} %`);
+}
+if (unexplained.length > 0)
+  console.log(`\nsurvivors not explained in test/mutation/equivalent.mjs:\n  ${unexplained.join('\n  ')}`);
+const low = rows.filter((r) => r.score < GOAL);
+if (low.length > 0 || unexplained.length > 0) {
+  console.log(`\n${low.length} folder(s) under ${GOAL} %, ${unexplained.length} unexplained survivor(s)`);
+  process.exitCode = 1;
+}
