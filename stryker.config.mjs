@@ -30,7 +30,7 @@ export default {
   jsonReporter: { fileName: `reports/mutation/${name}.json` },
   clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
   tempDirName: '.stryker-tmp',
-  ignorePatterns: ['dist', 'bench/results', 'reports', '.stryker-tmp', 'coverage'],
+  ignorePatterns: ['dist', 'bench/results', 'reports', '.stryker-tmp*', 'coverage'],
   // TypeScript 7 has no JS API for Stryker to rewrite tsconfig.json with; jest compiles through swc.
   tsconfigFile: 'stryker-no-tsconfig.json',
 };

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
-import { Connection } from '../../lib/gateway/connection.js';
+import { Connection, type ConnectionHost } from '../../lib/gateway/connection.js';
 import { rawSocketOf } from '../../lib/gateway/ws-internals.js';
 import { nativeCodec } from '../../lib/protocols/native.codec.js';
 
@@ -14,12 +14,15 @@ export interface WsPair {
   got: string[];
 }
 
-/** `n` real WebSocket connections to one server, each wrapped in a gateway Connection. */
-export async function wsPairs(n: number): Promise<{ pairs: WsPair[]; close(): Promise<void> }> {
+/** `n` real WebSocket connections to one server, each wrapped in a gateway Connection of `host`. */
+export async function wsPairs(
+  n: number,
+  host: ConnectionHost = { maxBufferedBytes: 1 << 20, onSlow: () => {}, close: () => {} },
+  { share = true }: { share?: boolean } = {},
+): Promise<{ pairs: WsPair[]; close(): Promise<void> }> {
   const wss = new WebSocketServer({ port: 0, perMessageDeflate: false });
   await once(wss, 'listening');
   const { port } = wss.address() as AddressInfo;
-  const host = { maxBufferedBytes: 1 << 20, onSlow: () => {}, close: () => {} };
   const pairs: WsPair[] = [];
   for (let i = 0; i < n; i++) {
     const client = new WebSocket(`ws://127.0.0.1:${port}`);
@@ -44,7 +47,9 @@ export async function wsPairs(n: number): Promise<{ pairs: WsPair[]; close(): Pr
     };
     const got: string[] = [];
     client.on('message', (d) => got.push(d.toString()));
-    pairs.push({ client, conn: new Connection(`1.${i}`, ws, nativeCodec, socket, undefined, host), writes, got });
+    // share: false is a connection whose frames cannot be shared (as under compression): ws frames all.
+    const conn = new Connection(`1.${i}`, ws, nativeCodec, share ? socket : undefined, undefined, host);
+    pairs.push({ client, conn, writes, got });
   }
   return {
     pairs,

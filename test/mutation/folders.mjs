@@ -14,7 +14,13 @@ export const folders = {
   },
   auth: {
     mutate: ['lib/auth/**/*.ts'],
-    tests: ['test/unit/auth/**/*.spec.ts', 'test/unit/channel-pattern.spec.ts'],
+    // The authorizers are found by Nest's discovery: the auth e2e specs drive them in a real app.
+    tests: [
+      'test/unit/auth/**/*.spec.ts',
+      'test/unit/channel-pattern.spec.ts',
+      'test/e2e/auth.e2e.spec.ts',
+      'test/e2e/auth-conflicts.e2e.spec.ts',
+    ],
   },
   recovery: {
     mutate: ['lib/recovery/**/*.ts'],
