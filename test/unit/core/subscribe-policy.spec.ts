@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import type { BroadcastModuleOptions } from '../../../lib/config/options.interface.js';
 import { resolveBroadcastOptions } from '../../../lib/config/resolve-options.js';
 import { ChannelRegistry } from '../../../lib/core/channel-registry.js';
@@ -176,6 +176,34 @@ describe('subscribe policy: the token bucket', () => {
     c.subscribeTokens.at -= 1000; // a second later
     const refill = Array.from({ length: 6 }, () => p.allow(c));
     expect(refill).toEqual([true, true, true, true, true, false]);
+  });
+
+  it('refills exactly rate × elapsed time: rate/4 after 250 ms, the rate after a second, never past the burst', () => {
+    const T = 1_700_000_000_000;
+    jest.useFakeTimers({ now: T });
+    try {
+      const { policy: p } = policy({ maxSubscriptionsPerSecond: 8, maxChannelsPerConnection: 20 });
+      const c = new FakeClient('1.1');
+      /** How many subscribes pass now, taking tokens until one is refused. */
+      const drain = () => {
+        let n = 0;
+        while (n < 1000 && p.allow(c)) n++;
+        return n;
+      };
+      expect(drain()).toBe(20);
+      jest.setSystemTime(T + 250);
+      expect(drain()).toBe(2);
+      jest.setSystemTime(T + 1250);
+      expect(drain()).toBe(8);
+      jest.setSystemTime(T + 1375); // an eighth of a second: one token
+      expect(drain()).toBe(1);
+      jest.setSystemTime(T + 1499); // 0.992 of a token since
+      expect(drain()).toBe(0);
+      jest.setSystemTime(T + 61_499); // a minute idle: the burst, not 480
+      expect(drain()).toBe(20);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('takes a burst of at least the rate, and of 100 when channels per connection are unlimited', () => {
