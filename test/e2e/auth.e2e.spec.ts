@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { signChannel } from 'nestjs-broadcasting';
 import { authorizeAndSubscribe, postForm, postJson, type RunningApp, startFixture } from '../helpers/app.js';
 import { nativeClients, TestClient } from '../helpers/test-client.js';
@@ -208,6 +208,76 @@ describe('client events disabled', () => {
       await a.expectNothingPending();
       await Promise.all([a.close(), p.close()]);
     } finally {
+      await run.close();
+    }
+  });
+});
+
+/** Every timer API but Date: the test sets the clock, everything else runs in real time. */
+const REAL_TIMERS = [
+  'hrtime',
+  'nextTick',
+  'performance',
+  'queueMicrotask',
+  'setImmediate',
+  'clearImmediate',
+  'setInterval',
+  'clearInterval',
+  'setTimeout',
+  'clearTimeout',
+] as const;
+
+describe('client events over the rate limit (native protocol)', () => {
+  it('refuses the sender’s whisper past maxClientEventsPerSecond with an error frame for the rest of the second; others are unaffected', async () => {
+    const run = await startFixture({ maxClientEventsPerSecond: 3 });
+    const room = 'presence-chat.rate';
+    const [a, b, c] = await Promise.all([1, 2, 3].map(() => TestClient.native(run.ws)));
+    try {
+      for (const [client, user] of [
+        [a, '1'],
+        [b, '2'],
+        [c, '3'],
+      ] as const) {
+        expect(await authorizeAndSubscribe(run, client, room, user)).toMatchObject({ type: 'subscribed' });
+      }
+      // member_added frames of the setup: a saw 2 and 3 join, b saw 3.
+      for (const id of ['2', '3']) expect(await a.next()).toMatchObject({ type: 'member_added', user_id: id });
+      expect(await b.next()).toMatchObject({ type: 'member_added', user_id: '3' });
+      const T = Date.now();
+      jest.useFakeTimers({ now: T, doNotFake: [...REAL_TIMERS] });
+      const whisper = (i: number) => ({ type: 'whisper', channel: room, event: 'typing', data: { i } });
+      const relayed = (i: number, user_id = '1') => ({
+        type: 'whisper',
+        channel: room,
+        event: 'typing',
+        data: { i },
+        user_id,
+      });
+      const refused = { type: 'error', channel: room, message: 'client event rate limit reached' };
+      for (let i = 0; i < 4; i++) a.send(whisper(i));
+      expect(await a.next()).toEqual(refused);
+      for (const i of [0, 1, 2]) {
+        expect(await b.next()).toEqual(relayed(i));
+        expect(await c.next()).toEqual(relayed(i));
+      }
+      // Late in the same second: still refused. The connection stays open.
+      jest.setSystemTime(T + 999);
+      expect(await a.request(whisper(4))).toEqual(refused);
+      await a.expectNothingPending();
+      // Another connection has its own window: b's whisper reaches a and c meanwhile.
+      b.send(whisper(5));
+      expect(await a.next()).toEqual(relayed(5, '2'));
+      expect(await c.next()).toEqual(relayed(5, '2'));
+      // Nothing refused reached anyone.
+      await Promise.all([b.expectNothingPending(), c.expectNothingPending()]);
+      // The second is over: a whispers again.
+      jest.setSystemTime(T + 1000);
+      a.send(whisper(6));
+      expect(await b.next()).toEqual(relayed(6));
+      await a.expectNothingPending();
+    } finally {
+      jest.useRealTimers();
+      await Promise.all([a.close(), b.close(), c.close()]);
       await run.close();
     }
   });

@@ -533,6 +533,23 @@ describe('nestjs-broadcasting/client keeps recovery channels gap-free (against a
     }
   });
 
+  it('drops a duplicate that no gap follows, without asking again: 1, 2, 2, 3 delivers 1, 2, 3 once', async () => {
+    const { c, got, orders, send } = await subscribedClient();
+    try {
+      send(event(1), event(2), event(2), event(3));
+      for (const o of [1, 2, 3]) expect(await got.next()).toBe(`${o}@e:${o}`);
+      expect(orders.state).toBe('subscribed');
+      expect(orders.position).toEqual({ epoch: 'e', offset: 3 });
+      // The client's next frame is this subscribe: it sent no resubscribe of `orders` before it.
+      c.channel('other');
+      expect(await frames.next()).toEqual({ type: 'subscribe', channel: 'other' });
+      expect(frames.pending).toBe(0);
+      expect(got.pending).toBe(0);
+    } finally {
+      c.disconnect();
+    }
+  });
+
   it('resubscribes with since when the server says it lost events, and reports recovered:false', async () => {
     const { c, got, subs, send } = await subscribedClient();
     try {

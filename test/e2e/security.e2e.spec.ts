@@ -80,12 +80,13 @@ describe('the secret and the tokens never reach a log or an answer', () => {
     issued.push(presence.body.auth);
 
     // Borrowed, forged and tampered tokens on subscribe; then the rightful use.
-    expect(
-      await request(thief, { type: 'subscribe', channel: 'private-user.7', auth: granted.body.auth }),
-    ).toMatchObject({ type: 'subscription_error' });
-    expect(await request(thief, { type: 'subscribe', channel: 'private-user.7', auth: `${KEY}:00ff` })).toMatchObject({
-      type: 'subscription_error',
-    });
+    const invalidToken = { type: 'subscription_error', channel: 'private-user.7', error: 'invalid auth token' };
+    expect(await request(thief, { type: 'subscribe', channel: 'private-user.7', auth: granted.body.auth })).toEqual(
+      invalidToken,
+    );
+    expect(await request(thief, { type: 'subscribe', channel: 'private-user.7', auth: `${KEY}:00ff` })).toEqual(
+      invalidToken,
+    );
     const tampered = presence.body.channel_data.replace('"7"', '"8"');
     expect(
       await request(owner, {
@@ -94,7 +95,7 @@ describe('the secret and the tokens never reach a log or an answer', () => {
         auth: presence.body.auth,
         channel_data: tampered,
       }),
-    ).toMatchObject({ type: 'subscription_error' });
+    ).toEqual({ type: 'subscription_error', channel: 'presence-chat.sec', error: 'invalid auth token' });
     expect(
       await request(owner, { type: 'subscribe', channel: 'private-user.7', auth: granted.body.auth }),
     ).toMatchObject({
@@ -104,9 +105,10 @@ describe('the secret and the tokens never reach a log or an answer', () => {
     // Sign-in: a token for another socket, a forged one.
     const signin = await auth({ socket_id: owner.socketId }, '7', 'user-auth');
     issued.push(signin.body.auth);
-    expect(
-      await request(thief, { type: 'signin', auth: signin.body.auth, user_data: signin.body.user_data }),
-    ).toMatchObject({ type: 'signin_error' });
+    expect(await request(thief, { type: 'signin', auth: signin.body.auth, user_data: signin.body.user_data })).toEqual({
+      type: 'signin_error',
+      error: 'invalid sign-in token',
+    });
 
     // An app hook that crashes with internal details: logged, not sent.
     expect(await request(owner, { type: 'echo', text: 'crash' })).toEqual({
@@ -120,11 +122,16 @@ describe('the secret and the tokens never reach a log or an answer', () => {
     clients.push(p);
     const established = await p.next();
     const pusherId = JSON.parse(established.data as string).socket_id as string;
-    answers.push(
-      JSON.stringify(
-        await p.request({ event: 'pusher:subscribe', data: { channel: 'private-user.7', auth: `${KEY}:abcd` } }),
-      ),
-    );
+    const forged = await p.request({
+      event: 'pusher:subscribe',
+      data: { channel: 'private-user.7', auth: `${KEY}:abcd` },
+    });
+    answers.push(JSON.stringify(forged));
+    expect(forged).toEqual({
+      event: 'pusher:subscription_error',
+      channel: 'private-user.7',
+      data: { type: 'AuthError', error: 'invalid auth token', status: 401 },
+    });
 
     // HTTP API: a wrong secret, then the right one.
     const wrong = new PusherServer({

@@ -10,6 +10,8 @@ import {
   MemoryDriver,
   type ShouldBroadcast,
 } from 'nestjs-broadcasting';
+import { BroadcastHub } from '../../lib/core/broadcast-hub.js';
+import { FakeClient } from '../helpers/fake-client.js';
 
 /** An app's event class and service, as an app would write them. */
 class InvoicePaid implements ShouldBroadcast {
@@ -179,8 +181,37 @@ describe('log and null drivers', () => {
     expect(logger.lines.join('\n')).not.toContain('hunter2');
   });
 
-  it('null drops everything and send() still resolves', async () => {
-    app = await appWith({ driver: 'null' });
+  /** A client of the app's own hub (the socket-free seam), subscribed to `invoices`. */
+  function subscriber(): FakeClient {
+    const hub = app.get(BroadcastHub);
+    const c = new FakeClient(hub.nextSocketId());
+    hub.connect(c);
+    expect(hub.subscribe(c, 'invoices')).toEqual({ ok: true, channel: 'invoices' });
+    return c;
+  }
+
+  /** Every kind of send: to a channel, to a user, to the subscriber's socket, to everyone, raw text and bytes. */
+  async function sendEverything(c: FakeClient): Promise<void> {
+    const broadcast = app.get(BroadcastService);
     await expect(app.get(BillingService).pay('1')).resolves.toBeUndefined();
+    await expect(app.get(BillingService).remind('42')).resolves.toBeUndefined();
+    await expect(broadcast.sendTo(c.id, 'Ping', { n: 1 })).resolves.toBeUndefined();
+    await expect(broadcast.broadcastToAll('Maintenance', null)).resolves.toBeUndefined();
+    await expect(broadcast.sendRaw(c.id, 'plain')).resolves.toBeUndefined();
+    await expect(broadcast.sendRaw(c.id, new Uint8Array([1, 2]))).resolves.toBeUndefined();
+  }
+
+  it('null drops everything and send() still resolves', async () => {
+    // The same app and sends on the local driver: the subscriber gets them (the null driver must not).
+    app = await appWith({ driver: 'local' });
+    const served = subscriber();
+    await sendEverything(served);
+    expect(served.written.map((f) => JSON.parse(f.text).event)).toEqual(['InvoicePaid', 'Ping', 'Maintenance']);
+    expect([served.sent, served.binary]).toEqual([['plain'], [Buffer.from([1, 2])]]);
+    await app.close();
+    app = await appWith({ driver: 'null' });
+    const dropped = subscriber();
+    await sendEverything(dropped);
+    expect([dropped.written, dropped.sent, dropped.binary]).toEqual([[], [], []]);
   });
 });

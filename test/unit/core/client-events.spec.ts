@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import type { BroadcastModuleOptions } from '../../../lib/config/options.interface.js';
 import { RATE_LIMITED } from '../../../lib/core/client-events.js';
 import { signUser } from '../../../lib/crypto/signature.js';
@@ -108,10 +108,30 @@ describe('client events: refusals', () => {
     expect(sentFrames(p)).toEqual([
       { event: 'pusher:error', channel: 'private-chat', data: { code: 4301, message: RATE_LIMITED } },
     ]);
-    // The window of one connection is its own; another second starts afresh.
+    // The window of one connection is its own.
     expect(hub.whisper(b, 'private-chat', 'typing', 0)).toBeUndefined();
-    a.eventRate.start -= 1000;
-    expect(hub.whisper(a, 'private-chat', 'typing', 5)).toBeUndefined();
+  });
+
+  it('counts whispers in a window of one second: refused until it ends, however late in it, then afresh', () => {
+    const T = 1_700_000_000_000;
+    jest.useFakeTimers({ now: T });
+    try {
+      const { hub, a, b } = setup({ maxClientEventsPerSecond: 3 });
+      const whisper = (data: number) => hub.whisper(a, 'private-chat', 'typing', data);
+      expect([0, 1, 2, 3].map(whisper)).toEqual([undefined, undefined, undefined, overLimit(RATE_LIMITED)]);
+      for (const ms of [100, 250, 500, 999]) {
+        jest.setSystemTime(T + ms);
+        expect(whisper(ms)).toEqual(overLimit(RATE_LIMITED));
+      }
+      // The second is over: a new window, with the whole limit again, and no more.
+      jest.setSystemTime(T + 1000);
+      expect([10, 11, 12, 13].map(whisper)).toEqual([undefined, undefined, undefined, overLimit(RATE_LIMITED)]);
+      jest.setSystemTime(T + 1999);
+      expect(whisper(14)).toEqual(overLimit(RATE_LIMITED));
+      expect(writtenFrames(b).map((f) => f.data)).toEqual([0, 1, 2, 10, 11, 12]);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('refuses data nesting deeper than 64 levels', () => {

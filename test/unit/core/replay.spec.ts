@@ -3,8 +3,11 @@ import { resolveBroadcastOptions } from '../../../lib/config/resolve-options.js'
 import { BroadcastHub } from '../../../lib/core/broadcast-hub.js';
 import { LocalDriver } from '../../../lib/drivers/local.driver.js';
 import type { BroadcastModuleOptions, DriverNode } from '../../../lib/index.js';
+import type { Recovery } from '../../../lib/port/stream.js';
 import { handleNativeFrame } from '../../../lib/protocols/native.handler.js';
+import { coreHub, deferred } from '../../helpers/core-hub.js';
 import { FakeClient } from '../../helpers/fake-client.js';
+import { HeldCluster, HeldClusterDriver } from '../../helpers/held-cluster.js';
 
 /** A hub with the local driver and `rec` as a recovery channel; `publish(n)` adds n events of ~1 KB. */
 function setup(options: BroadcastModuleOptions = {}) {
@@ -160,5 +163,51 @@ describe('replay: exactly once, in chunks, on a budget', () => {
     expect(c.ended).toEqual({ code: 4100, reason: 'too slow' });
     expect(hub.clients.has(c.id)).toBe(false);
     expect(hub.registry.get('rec')?.subscribers.has(c)).toBe(false);
+  });
+});
+
+/** A cluster whose history read (`recover`) answers when the test resolves it. */
+class ReadHeldCluster extends HeldCluster {
+  readonly reached = deferred();
+  readonly read = deferred<Recovery>();
+  override recover(_channel: string): Promise<Recovery> {
+    this.reached.resolve();
+    return this.read.promise;
+  }
+}
+
+class ReadHeldDriver extends HeldClusterDriver {
+  override readonly cluster = new ReadHeldCluster();
+}
+
+describe('replay joined to live events (cluster driver)', () => {
+  it('drops the live copies of what the replay covered, held meanwhile or arriving after it, exactly once and in order', async () => {
+    const driver = new ReadHeldDriver();
+    const h = coreHub({ recovery: { channels: ['rec'] } }, { driver });
+    const node = driver.node as DriverNode;
+    const live = (offset: number) =>
+      node.deliver({ channels: ['rec'], event: 'e', data: { i: offset }, position: { epoch: 'E', offset } });
+    const entry = (offset: number) => ({ offset, at: 0, event: 'e', json: JSON.stringify({ i: offset }) });
+    const c = h.connect('1.1');
+    const done = h.native(c, { type: 'subscribe', channel: 'rec', since: { epoch: 'E', offset: 0 } });
+    await driver.cluster.reached.promise;
+    // Published while the history is read: the read sees them, and their live copies wait at the gate.
+    live(3);
+    live(4);
+    expect(events(c)).toEqual([]);
+    driver.cluster.read.resolve({
+      position: { epoch: 'E', offset: 5 },
+      recovered: true,
+      entries: [1, 2, 3, 4, 5].map(entry),
+    });
+    await done;
+    expect(frames(c)).toEqual([
+      { type: 'subscribed', channel: 'rec', position: { epoch: 'E', offset: 5 }, recovered: true },
+    ]);
+    // 5's live copy comes after the replay (the cluster delivers later than it reads); 6 is new.
+    live(5);
+    live(6);
+    live(7);
+    expect(events(c).map((e) => [e.position?.offset, e.data?.i])).toEqual([1, 2, 3, 4, 5, 6, 7].map((i) => [i, i]));
   });
 });

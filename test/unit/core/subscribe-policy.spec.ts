@@ -182,6 +182,34 @@ describe('subscribe policy: the token bucket', () => {
     expect(refill).toEqual([true, true, true, true, true, false]);
   });
 
+  it('refills exactly rate × elapsed time: rate/4 after 250 ms, the rate after a second, never past the burst', () => {
+    const T = 1_700_000_000_000;
+    jest.useFakeTimers({ now: T });
+    try {
+      const { policy: p } = policy({ maxSubscriptionsPerSecond: 8, maxChannelsPerConnection: 20 });
+      const c = new FakeClient('1.1');
+      /** How many subscribes pass now, taking tokens until one is refused. */
+      const drain = () => {
+        let n = 0;
+        while (n < 1000 && p.allow(c)) n++;
+        return n;
+      };
+      expect(drain()).toBe(20);
+      jest.setSystemTime(T + 250);
+      expect(drain()).toBe(2);
+      jest.setSystemTime(T + 1250);
+      expect(drain()).toBe(8);
+      jest.setSystemTime(T + 1375); // an eighth of a second: one token
+      expect(drain()).toBe(1);
+      jest.setSystemTime(T + 1499); // 0.992 of a token since
+      expect(drain()).toBe(0);
+      jest.setSystemTime(T + 61_499); // a minute idle: the burst, not 480
+      expect(drain()).toBe(20);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('takes a burst of at least the rate, and of 100 when channels per connection are unlimited', () => {
     jest.useFakeTimers({ now: 1_700_000_000_000 }); // no refill between takes, however slow the machine
     const count = (options: BroadcastModuleOptions) => {
