@@ -12,14 +12,20 @@ import { folders } from './folders.mjs';
 
 const GOAL = 85;
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-for (const n of names) if (!(n in folders)) throw new Error(`${n}: not one of ${Object.keys(folders).join(', ')}`);
-const chosen = names.length > 0 ? names : Object.keys(folders);
+const groupOf = (run) => folders[run].group ?? run;
+const groups = [...new Set(Object.keys(folders).map(groupOf))];
+for (const n of names)
+  if (!(n in folders) && !groups.includes(n)) throw new Error(`${n}: not one of ${groups.join(', ')}`);
+// A folder is one run, or several (the core): `core` names them all, `core-hub` one of them.
+const chosen = Object.keys(folders).filter(
+  (r) => names.length === 0 || names.includes(r) || names.includes(groupOf(r)),
+);
 const onlyReport = process.argv.includes('--report');
 
 const explained = (file, line, m) =>
   equivalent.find((e) => e.file === file && line.trim().includes(e.code) && e.replacement === m.replacement);
 
-const rows = [];
+const rows = new Map();
 const unexplained = [];
 for (const name of chosen) {
   if (!onlyReport) {
@@ -27,7 +33,9 @@ for (const name of chosen) {
     if (run.status !== 0) throw new Error(`stryker for ${name} exited ${run.status}`);
   }
   const report = JSON.parse(readFileSync(`reports/mutation/${name}.json`, 'utf8'));
-  const n = { Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0, equivalent: 0 };
+  const group = groupOf(name);
+  if (!rows.has(group)) rows.set(group, { Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0, equivalent: 0 });
+  const n = rows.get(group);
   for (const [file, { source, mutants }] of Object.entries(report.files)) {
     const lines = source.split('\n');
     for (const m of mutants) {
@@ -45,13 +53,16 @@ for (const name of chosen) {
       n[m.status]++;
     }
   }
+}
+const score = (n) => {
   const detected = n.Killed + n.Timeout;
   const total = detected + n.Survived + n.NoCoverage;
-  rows.push({ folder: name, ...n, score: total === 0 ? 100 : Math.floor((detected / total) * 10000) / 100 });
-}
+  return total === 0 ? 100 : Math.floor((detected / total) * 10000) / 100;
+};
+const table = [...rows].map(([folder, n]) => ({ folder, ...n, score: score(n) }));
 
 console.log('\nfolder      killed  timeout  survived  no-cov  equivalent  score');
-for (const r of rows) {
+for (const r of table) {
   const cells = [r.Killed, r.Timeout, r.Survived, r.NoCoverage, r.equivalent].map((v, i) =>
     String(v).padStart([6, 8, 9, 7, 11][i]),
   );
@@ -59,7 +70,7 @@ for (const r of rows) {
 }
 if (unexplained.length > 0)
   console.log(`\nsurvivors not explained in test/mutation/equivalent.mjs:\n  ${unexplained.join('\n  ')}`);
-const low = rows.filter((r) => r.score < GOAL);
+const low = table.filter((r) => r.score < GOAL);
 if (low.length > 0 || unexplained.length > 0) {
   console.log(`\n${low.length} folder(s) under ${GOAL} %, ${unexplained.length} unexplained survivor(s)`);
   process.exitCode = 1;
