@@ -4,14 +4,14 @@ import { BroadcastService, signChannel } from 'nestjs-broadcasting';
 import { authorizeAndSubscribe, postJson, type RunningApp, startFixture } from '../helpers/app.js';
 import { echoClient, Inbox, once, type Pusher, pusherClient, pusherServer } from '../helpers/pusher-clients.js';
 import { REDIS_URL, redisAvailable, testPrefix } from '../helpers/redis.js';
+import { describeWhen } from '../helpers/skip-when.js';
 import { TestClient } from '../helpers/test-client.js';
 import { until } from '../helpers/until.js';
 import { webhookReceiver } from '../helpers/webhooks.js';
 
 type Json = Record<string, unknown>;
 const MASTER_KEY = randomBytes(32).toString('base64');
-const available = await redisAvailable();
-const describeRedis = available ? describe : describe.skip;
+const describeRedis = describeWhen(await redisAvailable(), 'Redis');
 
 describe('encrypted channels', () => {
   let run: RunningApp;

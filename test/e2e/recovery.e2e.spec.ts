@@ -6,13 +6,13 @@ import { postJson, type RunningApp, startFixture } from '../helpers/app.js';
 import { nodeClient } from '../helpers/native-client.js';
 import { Inbox } from '../helpers/pusher-clients.js';
 import { REDIS_URL, redisAvailable, TcpProxy, testPrefix } from '../helpers/redis.js';
+import { describeWhen } from '../helpers/skip-when.js';
 import { type Frame, TestClient } from '../helpers/test-client.js';
 import { until } from '../helpers/until.js';
 
 type Position = { epoch: string; offset: number };
 
-const available = await redisAvailable();
-const describeRedis = available ? describe : describe.skip;
+const describeRedis = describeWhen(await redisAvailable(), 'Redis');
 
 /** Subscribes, then goes offline; returns the last position it saw. */
 async function seeAndLeave(node: RunningApp, channel: string): Promise<Position> {
