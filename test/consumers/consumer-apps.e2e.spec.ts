@@ -1,3 +1,7 @@
+/**
+ * Apps as users write them, compiled against the packed package and started.
+ * Needs a fresh build (dist/): test/build.global-setup.js builds it first when it is older than lib/.
+ */
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { acceptQueueLimit, canReadAcceptQueues, somaxconn } from '../helpers/accept-queue.js';
 import { itWhen } from '../helpers/skip-when.js';

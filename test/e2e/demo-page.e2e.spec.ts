@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -10,37 +9,18 @@ import { unavailable } from '../helpers/availability.js';
 import { startSample } from '../helpers/sample.js';
 import { describeWhen } from '../helpers/skip-when.js';
 
+/**
+ * The demo page of the sample, and the typed client in it, in headless Chromium. The sample serves
+ * the built client from dist/lib/client, as `npm start` does.
+ * Needs a fresh build (dist/): test/build.global-setup.js builds it first when it is older than lib/.
+ */
+
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** Under CI a missing Chromium fails the run (.ci/run installs it); elsewhere the browser tests are skipped, visibly. */
 const haveChromium =
   existsSync(CHROMIUM) ||
   unavailable(`Chromium at ${CHROMIUM}`, 'install it with `apt-get install chromium` (CI does), or set CHROMIUM_PATH');
-
-/**
- * Builds the client exactly as `npm run build` does (same tsc, same config) into a temporary
- * folder, and starts the sample serving it from there: the page never sees a stale dist/.
- */
-async function startDemo(): Promise<{ run: RunningApp; cleanup(): void }> {
-  const out = mkdtempSync(join(tmpdir(), 'nb-demo-build-'));
-  execFileSync(
-    process.execPath,
-    [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', out],
-    {
-      cwd: root,
-      stdio: 'pipe',
-    },
-  );
-  const previous = process.env.SAMPLE_CLIENT_DIR;
-  process.env.SAMPLE_CLIENT_DIR = join(out, 'lib/client');
-  try {
-    const run = await startSample();
-    return { run, cleanup: () => rmSync(out, { recursive: true, force: true }) };
-  } finally {
-    if (previous === undefined) delete process.env.SAMPLE_CLIENT_DIR;
-    else process.env.SAMPLE_CLIENT_DIR = previous;
-  }
-}
 
 /** Headless Chromium with a profile of its own (a temporary folder the caller removes). */
 async function launchChromium(prefix: string): Promise<{ context: BrowserContext; profile: string }> {
@@ -65,15 +45,13 @@ async function launchChromium(prefix: string): Promise<{ context: BrowserContext
 
 describe('the demo page and its files, served by the sample', () => {
   let run: RunningApp;
-  let cleanup: () => void;
   const get = (path: string) => fetch(`${run.http}${path}`);
 
   beforeAll(async () => {
-    ({ run, cleanup } = await startDemo());
+    run = await startSample();
   }, 30_000);
   afterAll(async () => {
     await run?.close();
-    cleanup?.();
   });
 
   it('serves the page at / with a strict CSP, loading everything from this server', async () => {
@@ -140,7 +118,6 @@ describe('the demo page and its files, served by the sample', () => {
 
 describeWhen(haveChromium, 'Chromium')('the demo page in headless Chromium, two users', () => {
   let run: RunningApp;
-  let cleanup: () => void;
   let context: BrowserContext;
   let profile: string;
   let a: Page;
@@ -163,7 +140,7 @@ describeWhen(haveChromium, 'Chromium')('the demo page in headless Chromium, two 
     page.locator(selector, { hasText }).first().waitFor({ timeout: 5000 });
 
   beforeAll(async () => {
-    ({ run, cleanup } = await startDemo());
+    run = await startSample();
     ({ context, profile } = await launchChromium('nb-chromium-'));
     // Nothing but this machine: any request elsewhere is recorded and refused.
     await context.route('**/*', (route) => {
@@ -180,7 +157,6 @@ describeWhen(haveChromium, 'Chromium')('the demo page in headless Chromium, two 
     await context?.close();
     if (profile) rmSync(profile, { recursive: true, force: true });
     await run?.close();
-    cleanup?.();
   });
 
   it('both join the room and see each other in the presence list', async () => {
@@ -296,7 +272,6 @@ const joinRoom = (user: string, room: string) => `(async () => {
 
 describeWhen(haveChromium, 'Chromium')('the typed client in headless Chromium, WebSockets blocked: SSE', () => {
   let run: RunningApp;
-  let cleanup: () => void;
   let context: BrowserContext;
   let profile: string;
   const problems: string[] = [];
@@ -329,7 +304,7 @@ describeWhen(haveChromium, 'Chromium')('the typed client in headless Chromium, W
     });
 
   beforeAll(async () => {
-    ({ run, cleanup } = await startDemo());
+    run = await startSample();
     const csp = (await fetch(`${run.http}/`)).headers.get('content-security-policy') ?? '';
     expect(csp).toMatch(/connect-src 'self'/);
     ({ context, profile } = await launchChromium('nb-chromium-sse-'));
@@ -356,7 +331,6 @@ describeWhen(haveChromium, 'Chromium')('the typed client in headless Chromium, W
     await context?.close();
     if (profile) rmSync(profile, { recursive: true, force: true });
     await run?.close();
-    cleanup?.();
   });
 
   it('two pages join a presence room over SSE, see each other, whisper, and see the other leave', async () => {
