@@ -19,6 +19,10 @@ export default {
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testMatch: ['<rootDir>/test/**/*.spec.ts'],
+  // The specs that test dist/ never run a stale build (test/build.global-setup.js).
+  globalSetup: '<rootDir>/test/build.global-setup.js',
+  // Every test asserts something (test/assertions.setup.ts).
+  setupFilesAfterEnv: ['<rootDir>/test/assertions.setup.ts'],
   testTimeout: 15000,
   // A leaked handle must never hang CI; tests still close what they open.
   forceExit: true,

@@ -7,6 +7,7 @@ import { compile, copyApp, exec, ROOT } from './harness.js';
  * docs/testing.md, proven: two user apps (test/consumers/apps/jest-esm and vitest) with the user's
  * own unit and e2e tests and the runner setups the page shows, each copied beside the packed package
  * and run with its runner the way a user runs it.
+ * Needs a fresh build (dist/): test/build.global-setup.js builds it first when it is older than lib/.
  */
 const APPS = join(ROOT, 'test/consumers/apps');
 

@@ -12,6 +12,7 @@ import { WebSocketServer } from 'ws';
 import type { ChatMember, FixtureEvents, FixtureWhispers } from '../fixture/events.js';
 import { createFixtureApp } from '../fixture/fixture.module.js';
 import { postJson, type RunningApp, startFixture } from '../helpers/app.js';
+import { listenOnPort, restartablePort } from '../helpers/fixed-port.js';
 import { connectedClient, nextEvent, nodeClient, recordingWebSocket } from '../helpers/native-client.js';
 import { Inbox } from '../helpers/pusher-clients.js';
 import { until } from '../helpers/until.js';
@@ -345,8 +346,9 @@ describe('nestjs-broadcasting/client against the fixture app', () => {
 
 describe('nestjs-broadcasting/client across a server restart', () => {
   it('gets 1001 on shutdown, retries with back-off while the port is closed, then resubscribes', async () => {
-    const first = await startFixture();
-    const port = Number(new URL(first.http).port);
+    // A port below the ephemeral range: nothing else is given it while the server is down.
+    const port = await restartablePort();
+    const first = await listenOnPort(await createFixtureApp(), port);
     const c = nodeClient<FixtureEvents>(first, {
       reconnect: { initialDelay: 20, maxDelay: 200, jitter: 0, spread: 0 },
     });
@@ -370,15 +372,14 @@ describe('nestjs-broadcasting/client across a server restart', () => {
         { code: 1006, reason: '', willReconnect: true, delay: 40 },
       ]);
 
-      const app = await createFixtureApp();
-      await app.listen(port, '127.0.0.1');
+      const second = await listenOnPort(await createFixtureApp(), port);
       try {
         expect(await subs.next()).toMatchObject({ resubscribed: true });
-        await postJson(`http://127.0.0.1:${port}/announcements`, { message: 'back again' });
+        await postJson(`${second.http}/announcements`, { message: 'back again' });
         expect(await got.next()).toBe('back again');
       } finally {
         c.disconnect();
-        await app.close();
+        await second.close();
       }
     } finally {
       c.disconnect();

@@ -1,8 +1,12 @@
+import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { BroadcastService, ConnectionManager, signUser } from 'nestjs-broadcasting';
 import { WebSocket } from 'ws';
+import { BroadcastHub } from '../../lib/core/broadcast-hub.js';
+import type { Connection } from '../../lib/gateway/connection.js';
 import { FixtureHooks } from '../fixture/hooks.js';
 import { authorizeAndSubscribe, postJson, type RunningApp, signIn, startFixture } from '../helpers/app.js';
+import { freezeDate } from '../helpers/frozen-date.js';
 import { nativeClients, TestClient } from '../helpers/test-client.js';
 import { until } from '../helpers/until.js';
 
@@ -211,25 +215,33 @@ describe('connection management in the fixture app', () => {
 describe('heartbeat', () => {
   it('closes a client that stops answering pings with 4201 and keeps one that answers', async () => {
     const run = await startFixture({ heartbeatInterval: 0.05, clientTimeout: 0.3 });
+    // The gateway beats every 25 ms for real but measures idleness with Date, frozen here: a client is
+    // idle for exactly as long as the test says, however long a loaded machine takes for each step.
+    const date = freezeDate();
     try {
+      const hub = run.app.get(BroadcastHub);
+      const serverSide = (c: TestClient) => (hub.clients.get(c.socketId) as Connection).ws;
       const alive = await TestClient.native(run.ws);
       // Never answers a ping, but talks: frames count as activity as much as pongs do.
-      const chatty = await TestClient.connect(`${run.ws}/ws`, { autoPong: false });
-      expect((await chatty.next()).type).toBe('connected');
-      const talking = setInterval(() => chatty.send({ type: 'ping' }), 30);
-      const dead = await TestClient.connect(`${run.ws}/ws`, { autoPong: false });
-      let pings = 0;
-      dead.ws.on('ping', () => pings++);
-      expect((await dead.next()).type).toBe('connected');
+      const chatty = await TestClient.native(run.ws, '/ws', { autoPong: false });
+      const dead = await TestClient.native(run.ws, '/ws', { autoPong: false });
+
+      // Past heartbeatInterval: every one is pinged; alive's automatic pong reaches the server.
+      const pinged = [alive, chatty, dead].map((c) => once(c.ws, 'ping'));
+      const ponged = once(serverSide(alive), 'pong');
+      date.advance(60);
+      await Promise.all([...pinged, ponged]);
+      expect(await chatty.request({ type: 'ping' })).toEqual({ type: 'pong' });
+
+      // 310 ms after the last frame of dead, 250 ms after those of alive and chatty: only dead is closed.
+      date.advance(250);
       expect((await dead.closed).code).toBe(4201);
-      expect(pings).toBeGreaterThan(0);
-      // Silent except for automatic pongs for as long as the dead one lived: still connected.
-      expect(alive.ws.readyState).toBe(WebSocket.OPEN);
       expect(await alive.request({ type: 'ping' })).toEqual({ type: 'pong' });
-      clearInterval(talking);
-      expect(chatty.ws.readyState).toBe(WebSocket.OPEN);
+      expect(await chatty.request({ type: 'ping' })).toEqual({ type: 'pong' });
+      expect([alive, chatty].map((c) => c.ws.readyState)).toEqual([WebSocket.OPEN, WebSocket.OPEN]);
       await Promise.all([alive.close(), chatty.close()]);
     } finally {
+      date.restore();
       await run.close();
     }
   });

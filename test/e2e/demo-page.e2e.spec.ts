@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -6,37 +5,22 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { postJson, type RunningApp } from '../helpers/app.js';
+import { unavailable } from '../helpers/availability.js';
 import { startSample } from '../helpers/sample.js';
+import { describeWhen } from '../helpers/skip-when.js';
+
+/**
+ * The demo page of the sample, and the typed client in it, in headless Chromium. The sample serves
+ * the built client from dist/lib/client, as `npm start` does.
+ * Needs a fresh build (dist/): test/build.global-setup.js builds it first when it is older than lib/.
+ */
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const haveChromium = existsSync(CHROMIUM);
-const inCI = process.env.CI === 'true';
-
-/**
- * Builds the client exactly as `npm run build` does (same tsc, same config) into a temporary
- * folder, and starts the sample serving it from there: the page never sees a stale dist/.
- */
-async function startDemo(): Promise<{ run: RunningApp; cleanup(): void }> {
-  const out = mkdtempSync(join(tmpdir(), 'nb-demo-build-'));
-  execFileSync(
-    process.execPath,
-    [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', out],
-    {
-      cwd: root,
-      stdio: 'pipe',
-    },
-  );
-  const previous = process.env.SAMPLE_CLIENT_DIR;
-  process.env.SAMPLE_CLIENT_DIR = join(out, 'lib/client');
-  try {
-    const run = await startSample();
-    return { run, cleanup: () => rmSync(out, { recursive: true, force: true }) };
-  } finally {
-    if (previous === undefined) delete process.env.SAMPLE_CLIENT_DIR;
-    else process.env.SAMPLE_CLIENT_DIR = previous;
-  }
-}
+/** Under CI a missing Chromium fails the run (.ci/run installs it); elsewhere the browser tests are skipped, visibly. */
+const haveChromium =
+  existsSync(CHROMIUM) ||
+  unavailable(`Chromium at ${CHROMIUM}`, 'install it with `apt-get install chromium` (CI does), or set CHROMIUM_PATH');
 
 /** Headless Chromium with a profile of its own (a temporary folder the caller removes). */
 async function launchChromium(prefix: string): Promise<{ context: BrowserContext; profile: string }> {
@@ -61,15 +45,13 @@ async function launchChromium(prefix: string): Promise<{ context: BrowserContext
 
 describe('the demo page and its files, served by the sample', () => {
   let run: RunningApp;
-  let cleanup: () => void;
   const get = (path: string) => fetch(`${run.http}${path}`);
 
   beforeAll(async () => {
-    ({ run, cleanup } = await startDemo());
+    run = await startSample();
   }, 30_000);
   afterAll(async () => {
     await run?.close();
-    cleanup?.();
   });
 
   it('serves the page at / with a strict CSP, loading everything from this server', async () => {
@@ -134,16 +116,8 @@ describe('the demo page and its files, served by the sample', () => {
   });
 });
 
-if (!haveChromium && !inCI) {
-  console.warn(
-    `SKIPPED the browser test of the demo page: no Chromium at ${CHROMIUM}. ` +
-      'Install it with `apt-get install chromium` (CI does), or set CHROMIUM_PATH.',
-  );
-}
-
-(haveChromium || inCI ? describe : describe.skip)('the demo page in headless Chromium, two users', () => {
+describeWhen(haveChromium, 'Chromium')('the demo page in headless Chromium, two users', () => {
   let run: RunningApp;
-  let cleanup: () => void;
   let context: BrowserContext;
   let profile: string;
   let a: Page;
@@ -166,8 +140,7 @@ if (!haveChromium && !inCI) {
     page.locator(selector, { hasText }).first().waitFor({ timeout: 5000 });
 
   beforeAll(async () => {
-    if (!haveChromium) throw new Error(`CI=true but there is no Chromium at ${CHROMIUM}: .ci/run installs it`);
-    ({ run, cleanup } = await startDemo());
+    run = await startSample();
     ({ context, profile } = await launchChromium('nb-chromium-'));
     // Nothing but this machine: any request elsewhere is recorded and refused.
     await context.route('**/*', (route) => {
@@ -184,7 +157,6 @@ if (!haveChromium && !inCI) {
     await context?.close();
     if (profile) rmSync(profile, { recursive: true, force: true });
     await run?.close();
-    cleanup?.();
   });
 
   it('both join the room and see each other in the presence list', async () => {
@@ -298,101 +270,91 @@ const joinRoom = (user: string, room: string) => `(async () => {
     .listenForWhisper('message', (d, meta) => t.heard.push(meta.userId + ': ' + d.text));
 })()`;
 
-(haveChromium || inCI ? describe : describe.skip)(
-  'the typed client in headless Chromium, WebSockets blocked: SSE',
-  () => {
-    let run: RunningApp;
-    let cleanup: () => void;
-    let context: BrowserContext;
-    let profile: string;
-    const problems: string[] = [];
-    const outside: string[] = [];
-    /** `METHOD path` of every request the pages made to the SSE endpoint. */
-    const sse: string[] = [];
+describeWhen(haveChromium, 'Chromium')('the typed client in headless Chromium, WebSockets blocked: SSE', () => {
+  let run: RunningApp;
+  let context: BrowserContext;
+  let profile: string;
+  const problems: string[] = [];
+  const outside: string[] = [];
+  /** `METHOD path` of every request the pages made to the SSE endpoint. */
+  const sse: string[] = [];
 
-    const open = async (user: string) => {
-      const page = await context.newPage();
-      page.on('pageerror', (err) => problems.push(`${user}: ${err.message}`));
-      page.on('console', (m) => {
-        if (m.type() === 'error') problems.push(`${user}: console: ${m.text()}`);
-      });
-      page.on('request', (r) => {
-        const url = new URL(r.url());
-        if (url.pathname.startsWith('/ws')) sse.push(`${user} ${r.method()} ${url.pathname}`);
-      });
-      await page.goto(`${run.http}/sse.html`);
-      await page.evaluate(joinRoom(user, 'sse'));
-      return page;
-    };
-    // Functions, not strings: the page's CSP has no 'unsafe-eval', which a string predicate needs.
-    const membersAre = (page: Page, ids: string) =>
-      page.waitForFunction((want) => (globalThis as unknown as PageState).t.members.join() === want, ids, {
-        timeout: 5000,
-      });
-    const heard = (page: Page, line: string) =>
-      page.waitForFunction((want) => (globalThis as unknown as PageState).t.heard.includes(want), line, {
-        timeout: 5000,
-      });
-
-    beforeAll(async () => {
-      if (!haveChromium) throw new Error(`CI=true but there is no Chromium at ${CHROMIUM}: .ci/run installs it`);
-      ({ run, cleanup } = await startDemo());
-      const csp = (await fetch(`${run.http}/`)).headers.get('content-security-policy') ?? '';
-      expect(csp).toMatch(/connect-src 'self'/);
-      ({ context, profile } = await launchChromium('nb-chromium-sse-'));
-      await context.addInitScript(BLOCK_WEBSOCKETS);
-      await context.route('**/*', (route) => {
-        const url = new URL(route.request().url());
-        if (url.hostname !== '127.0.0.1') {
-          outside.push(url.href);
-          return route.abort();
-        }
-        if (url.pathname === '/sse.html') {
-          return route.fulfill({
-            status: 200,
-            contentType: 'text/html; charset=utf-8',
-            headers: { 'content-security-policy': csp },
-            body: EMPTY_PAGE,
-          });
-        }
-        return route.continue();
-      });
-    }, 30_000);
-
-    afterAll(async () => {
-      await context?.close();
-      if (profile) rmSync(profile, { recursive: true, force: true });
-      await run?.close();
-      cleanup?.();
+  const open = async (user: string) => {
+    const page = await context.newPage();
+    page.on('pageerror', (err) => problems.push(`${user}: ${err.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`${user}: console: ${m.text()}`);
+    });
+    page.on('request', (r) => {
+      const url = new URL(r.url());
+      if (url.pathname.startsWith('/ws')) sse.push(`${user} ${r.method()} ${url.pathname}`);
+    });
+    await page.goto(`${run.http}/sse.html`);
+    await page.evaluate(joinRoom(user, 'sse'));
+    return page;
+  };
+  // Functions, not strings: the page's CSP has no 'unsafe-eval', which a string predicate needs.
+  const membersAre = (page: Page, ids: string) =>
+    page.waitForFunction((want) => (globalThis as unknown as PageState).t.members.join() === want, ids, {
+      timeout: 5000,
+    });
+  const heard = (page: Page, line: string) =>
+    page.waitForFunction((want) => (globalThis as unknown as PageState).t.heard.includes(want), line, {
+      timeout: 5000,
     });
 
-    it('two pages join a presence room over SSE, see each other, whisper, and see the other leave', async () => {
-      const a = await open('1');
-      const b = await open('2');
-      await membersAre(a, '1,2');
-      await membersAre(b, '1,2');
-      for (const page of [a, b]) {
-        expect(await page.evaluate('window.t.client.transport')).toBe('sse');
-        expect(await page.evaluate('window.t.client.state')).toBe('connected');
-        // The WebSocket was tried (and failed) first: this is the fallback, not a configured SSE.
-        expect(await page.evaluate('window.wsAttempts')).toBeGreaterThanOrEqual(1);
+  beforeAll(async () => {
+    run = await startSample();
+    const csp = (await fetch(`${run.http}/`)).headers.get('content-security-policy') ?? '';
+    expect(csp).toMatch(/connect-src 'self'/);
+    ({ context, profile } = await launchChromium('nb-chromium-sse-'));
+    await context.addInitScript(BLOCK_WEBSOCKETS);
+    await context.route('**/*', (route) => {
+      const url = new URL(route.request().url());
+      if (url.hostname !== '127.0.0.1') {
+        outside.push(url.href);
+        return route.abort();
       }
-      expect(await a.evaluate(`window.t.room.whisper('message', { name: 'User 1', text: 'hello over SSE' })`)).toBe(
-        true,
-      );
-      await heard(b, '1: hello over SSE');
-      expect(await b.evaluate(`window.t.room.whisper('message', { name: 'User 2', text: 'and back' })`)).toBe(true);
-      await heard(a, '2: and back');
-
-      await b.close();
-      await membersAre(a, '1');
-      // The stream and the commands went to the SSE endpoint (through the sample's origin and CSP).
-      expect(sse).toEqual(
-        expect.arrayContaining(['1 GET /ws/sse', '1 POST /ws/sse', '2 GET /ws/sse', '2 POST /ws/sse']),
-      );
-      expect(problems).toEqual([]);
-      expect(outside).toEqual([]);
-      await a.close();
+      if (url.pathname === '/sse.html') {
+        return route.fulfill({
+          status: 200,
+          contentType: 'text/html; charset=utf-8',
+          headers: { 'content-security-policy': csp },
+          body: EMPTY_PAGE,
+        });
+      }
+      return route.continue();
     });
-  },
-);
+  }, 30_000);
+
+  afterAll(async () => {
+    await context?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+    await run?.close();
+  });
+
+  it('two pages join a presence room over SSE, see each other, whisper, and see the other leave', async () => {
+    const a = await open('1');
+    const b = await open('2');
+    await membersAre(a, '1,2');
+    await membersAre(b, '1,2');
+    for (const page of [a, b]) {
+      expect(await page.evaluate('window.t.client.transport')).toBe('sse');
+      expect(await page.evaluate('window.t.client.state')).toBe('connected');
+      // The WebSocket was tried (and failed) first: this is the fallback, not a configured SSE.
+      expect(await page.evaluate('window.wsAttempts')).toBeGreaterThanOrEqual(1);
+    }
+    expect(await a.evaluate(`window.t.room.whisper('message', { name: 'User 1', text: 'hello over SSE' })`)).toBe(true);
+    await heard(b, '1: hello over SSE');
+    expect(await b.evaluate(`window.t.room.whisper('message', { name: 'User 2', text: 'and back' })`)).toBe(true);
+    await heard(a, '2: and back');
+
+    await b.close();
+    await membersAre(a, '1');
+    // The stream and the commands went to the SSE endpoint (through the sample's origin and CSP).
+    expect(sse).toEqual(expect.arrayContaining(['1 GET /ws/sse', '1 POST /ws/sse', '2 GET /ws/sse', '2 POST /ws/sse']));
+    expect(problems).toEqual([]);
+    expect(outside).toEqual([]);
+    await a.close();
+  });
+});

@@ -12,6 +12,7 @@ import {
 import { type BroadcastNode, CREDENTIALS, startNode } from '../helpers/broadcast-node.js';
 import { RawWebSocket } from '../helpers/raw-websocket.js';
 import { redisAvailable, testPrefix } from '../helpers/redis.js';
+import { describeWhen } from '../helpers/skip-when.js';
 import { type Frame, TestClient } from '../helpers/test-client.js';
 import { until } from '../helpers/until.js';
 
@@ -192,6 +193,6 @@ function closeReasons(driver: 'local' | 'redis') {
 
 describe('a connection the server closes does nothing more (local driver)', () => closeReasons('local'));
 // Without Redis (and CI unset) these are skipped, visibly (redisAvailable warns).
-(haveRedis ? describe : describe.skip)('a connection the server closes does nothing more (redis driver)', () =>
+describeWhen(haveRedis, 'Redis')('a connection the server closes does nothing more (redis driver)', () =>
   closeReasons('redis'),
 );

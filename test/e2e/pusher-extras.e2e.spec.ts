@@ -2,16 +2,16 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { BroadcastService, signChannel } from 'nestjs-broadcasting';
 import { authorizeAndSubscribe, postJson, type RunningApp, startFixture } from '../helpers/app.js';
+import { freezeDate } from '../helpers/frozen-date.js';
 import { echoClient, Inbox, once, type Pusher, pusherClient, pusherServer } from '../helpers/pusher-clients.js';
 import { REDIS_URL, redisAvailable, testPrefix } from '../helpers/redis.js';
+import { describeWhen } from '../helpers/skip-when.js';
 import { TestClient } from '../helpers/test-client.js';
-import { until } from '../helpers/until.js';
 import { webhookReceiver } from '../helpers/webhooks.js';
 
 type Json = Record<string, unknown>;
 const MASTER_KEY = randomBytes(32).toString('base64');
-const available = await redisAvailable();
-const describeRedis = available ? describe : describe.skip;
+const describeRedis = describeWhen(await redisAvailable(), 'Redis');
 
 describe('encrypted channels', () => {
   let run: RunningApp;
@@ -138,9 +138,14 @@ describe('cache channels', () => {
 describe('cache channels: what is kept, and for how long', () => {
   it('keeps server events only (never a client event) and forgets them after cacheTtl', async () => {
     const run = await startFixture({ cacheTtl: 0.4 });
+    // The cache reads its clock from Date, frozen here: an event is as old as the test says, however
+    // slowly a loaded machine runs the joins in between.
+    const date = freezeDate();
     const channel = 'private-cache-quotes';
+    const clients: TestClient[] = [];
     const join = async () => {
       const c = await TestClient.native(run.ws);
+      clients.push(c);
       const reply = await c.subscribe(channel, { auth: signChannel('app-key', 'app-secret', c.socketId, channel) });
       expect(reply).toEqual({ type: 'subscribed', channel });
       return c;
@@ -153,18 +158,17 @@ describe('cache channels: what is kept, and for how long', () => {
       a.send({ type: 'whisper', channel, event: 'typing', data: { v: 'client' } });
       expect(await b.next()).toMatchObject({ type: 'event', event: 'Quote' });
       expect(await b.next()).toMatchObject({ type: 'whisper', event: 'typing' });
-      // The whisper came last, yet a newcomer gets the server event.
+      // The whisper came last, yet a newcomer gets the server event, up to cacheTtl after it…
       const late = await join();
       expect(await late.next()).toEqual({ type: 'event', event: 'Quote', channel, data: { v: 1 } });
-      // After cacheTtl a newcomer gets cache_miss again.
-      await until(async () => {
-        const c = await join();
-        const f = await c.next();
-        await c.close();
-        return f.type === 'cache_miss';
-      }, 3000);
-      await Promise.all([a.close(), b.close(), late.close()]);
+      date.advance(399);
+      expect(await (await join()).next()).toEqual({ type: 'event', event: 'Quote', channel, data: { v: 1 } });
+      // …and cache_miss once cacheTtl has passed.
+      date.advance(2);
+      expect(await (await join()).next()).toEqual({ type: 'cache_miss', channel });
     } finally {
+      date.restore();
+      await Promise.all(clients.map((c) => c.close()));
       await run.close();
     }
   });
@@ -227,117 +231,6 @@ describe('user authentication', () => {
     await closed;
     expect(errors[0]).toEqual({ type: 'PusherError', data: { code: 4009, message: 'connection terminated' } });
     p.disconnect();
-  });
-});
-
-describe('webhooks', () => {
-  it('sends signed, batched events that the pusher SDK validates; vacated and removed are delayed and dropped on a quick return', async () => {
-    const hooks = await webhookReceiver();
-    const run = await startFixture({ webhooks: { urls: [hooks.url], batchMs: 50, delayMs: 300 } });
-    const sdk = pusherServer(run);
-    const events: Json[] = [];
-    const take = async (n: number) => {
-      while (events.length < n) {
-        const req = await hooks.bodies.next();
-        expect(req.headers['content-type']).toBe('application/json');
-        const hook = sdk.webhook({ headers: req.headers as Record<string, string>, rawBody: req.rawBody });
-        expect(hook.isValid()).toBe(true);
-        events.push(...(hook.getEvents() as unknown as Json[]));
-      }
-    };
-    try {
-      const a = await TestClient.native(run.ws);
-      await authorizeAndSubscribe(run, a, 'presence-chat.hooks', '1');
-      await take(2);
-      expect(events.splice(0)).toEqual([
-        { name: 'channel_occupied', channel: 'presence-chat.hooks' },
-        { name: 'member_added', channel: 'presence-chat.hooks', user_id: '1' },
-      ]);
-      const b = await TestClient.native(run.ws);
-      await authorizeAndSubscribe(run, b, 'presence-chat.hooks', '2');
-      a.send({ type: 'whisper', channel: 'presence-chat.hooks', event: 'typing', data: { on: true } });
-      await take(2);
-      expect(events.splice(0)).toEqual([
-        { name: 'member_added', channel: 'presence-chat.hooks', user_id: '2' },
-        {
-          name: 'client_event',
-          channel: 'presence-chat.hooks',
-          event: 'client-typing',
-          data: '{"on":true}',
-          socket_id: a.socketId,
-          user_id: '1',
-        },
-      ]);
-      // User 2 leaves and comes back at once: neither member_removed nor member_added is sent.
-      await b.request({ type: 'unsubscribe', channel: 'presence-chat.hooks' });
-      await authorizeAndSubscribe(run, b, 'presence-chat.hooks', '2');
-      // Everyone leaves for good: removed twice, then vacated, after the delay.
-      await Promise.all([a.close(), b.close()]);
-      await take(3);
-      // Exactly these: the quick return above sent neither a member_removed nor a member_added.
-      const order = (e: Json) => `${e.name}:${e.user_id ?? ''}`;
-      expect(events.splice(0).sort((x, y) => order(x).localeCompare(order(y)))).toEqual([
-        { name: 'channel_vacated', channel: 'presence-chat.hooks' },
-        { name: 'member_removed', channel: 'presence-chat.hooks', user_id: '1' },
-        { name: 'member_removed', channel: 'presence-chat.hooks', user_id: '2' },
-      ]);
-      const c = await TestClient.native(run.ws);
-      await c.subscribe('cache-nothing');
-      await take(2);
-      expect(events.splice(0)).toEqual([
-        { name: 'channel_occupied', channel: 'cache-nothing' },
-        { name: 'cache_miss', channel: 'cache-nothing' },
-      ]);
-      await c.close();
-    } finally {
-      await run.close();
-      await hooks.close();
-    }
-  });
-
-  it('sends only the configured events and retries a failed delivery', async () => {
-    const hooks = await webhookReceiver([500]);
-    const run = await startFixture({ webhooks: { urls: [hooks.url], events: ['channel_occupied'], batchMs: 10 } });
-    try {
-      const a = await TestClient.native(run.ws);
-      await authorizeAndSubscribe(run, a, 'presence-chat.filtered', '1');
-      const req = await hooks.bodies.next(5000);
-      expect(JSON.parse(req.rawBody).events).toEqual([{ name: 'channel_occupied', channel: 'presence-chat.filtered' }]);
-      await a.close();
-    } finally {
-      await run.close();
-      await hooks.close();
-    }
-  });
-});
-
-describe('webhooks at shutdown', () => {
-  it('sends the delayed leaves at once and waits for them to arrive before the app has closed', async () => {
-    const hooks = await webhookReceiver();
-    // A delay far longer than the test: only the shutdown can send these leaves.
-    const run = await startFixture({ webhooks: { urls: [hooks.url], batchMs: 10, delayMs: 60_000 } });
-    const closed = { app: false };
-    try {
-      const a = await TestClient.native(run.ws);
-      await authorizeAndSubscribe(run, a, 'presence-chat.shutdown', '1');
-      const joined = JSON.parse((await hooks.bodies.next()).rawBody).events;
-      expect(joined).toEqual([
-        { name: 'channel_occupied', channel: 'presence-chat.shutdown' },
-        { name: 'member_added', channel: 'presence-chat.shutdown', user_id: '1' },
-      ]);
-      await run.close();
-      closed.app = true;
-      expect(hooks.bodies.pending).toBe(1);
-      const left = JSON.parse((await hooks.bodies.next()).rawBody).events;
-      expect(left).toEqual([
-        { name: 'member_removed', channel: 'presence-chat.shutdown', user_id: '1' },
-        { name: 'channel_vacated', channel: 'presence-chat.shutdown' },
-      ]);
-      await a.closed;
-    } finally {
-      if (!closed.app) await run.close();
-      await hooks.close();
-    }
   });
 });
 

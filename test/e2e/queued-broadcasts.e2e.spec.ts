@@ -20,11 +20,11 @@ import {
 import { FixtureModule } from '../fixture/fixture.module.js';
 import { listenOnLoopback, type RunningApp } from '../helpers/app.js';
 import { REDIS_URL, redisAvailable } from '../helpers/redis.js';
+import { describeWhen } from '../helpers/skip-when.js';
 import { TestClient } from '../helpers/test-client.js';
 import { until } from '../helpers/until.js';
 
-const available = await redisAvailable();
-const describeRedis = available ? describe : describe.skip;
+const describeRedis = describeWhen(await redisAvailable(), 'Redis');
 const redis = new URL(REDIS_URL);
 /** One BullMQ key prefix for this run, so runs sharing a Redis never see each other's jobs. */
 const prefix = `nbtest-queue-${randomBytes(4).toString('hex')}`;

@@ -3,17 +3,18 @@
  * a channel's slot moved to another primary (MOVED/ASK, shard channels moved), and a primary killed
  * and replaced by its replica. docs/scaling.md ("Cluster faults") says what each may lose.
  */
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, expect, it } from '@jest/globals';
 import { type BroadcastModuleOptions, signChannel } from 'nestjs-broadcasting';
 import { type BroadcastNode, CREDENTIALS, startNode } from '../helpers/broadcast-node.js';
 import { keySlot } from '../helpers/key-slot.js';
 import { OwnCluster } from '../helpers/own-cluster.js';
 import { testPrefix } from '../helpers/redis.js';
 import { redisClusterAvailable } from '../helpers/redis-cluster.js';
+import { describeWhen } from '../helpers/skip-when.js';
 import { type Frame, TestClient } from '../helpers/test-client.js';
 import { until } from '../helpers/until.js';
 
-const describeCluster = (await redisClusterAvailable()) ? describe : describe.skip;
+const describeCluster = describeWhen(await redisClusterAvailable(), 'A Redis Cluster');
 const { key, secret } = CREDENTIALS;
 
 describeCluster('redis driver on a Redis Cluster: faults while events flow', () => {

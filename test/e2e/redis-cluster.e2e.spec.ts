@@ -2,16 +2,17 @@
  * What only a Redis Cluster shows (the shared cases in test/e2e/cross-node run on it too): a
  * channel's traffic goes through sharded pub/sub on the shard that owns its slot, and nowhere else.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import type { Cluster } from 'ioredis';
 import type { BroadcastModuleOptions } from 'nestjs-broadcasting';
 import { type BroadcastNode, startNode } from '../helpers/broadcast-node.js';
 import { keySlot } from '../helpers/key-slot.js';
 import { testPrefix } from '../helpers/redis.js';
 import { REDIS_CLUSTER_NODES, redisCluster, redisClusterAvailable } from '../helpers/redis-cluster.js';
+import { describeWhen } from '../helpers/skip-when.js';
 import { TestClient } from '../helpers/test-client.js';
 
-const describeCluster = (await redisClusterAvailable()) ? describe : describe.skip;
+const describeCluster = describeWhen(await redisClusterAvailable(), 'A Redis Cluster');
 
 describeCluster('redis driver on a Redis Cluster: sharded pub/sub', () => {
   const prefix = testPrefix('shards');

@@ -2,18 +2,18 @@
  * The redis driver while Redis is unreachable (through a TcpProxy the tests cut): fail fast, throttled
  * logs, presence kept and repaired, a node that leaves meanwhile swept. More in redis.e2e.spec.ts.
  */
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { afterAll, beforeAll, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { BroadcastService } from 'nestjs-broadcasting';
 import { authorizeAndSubscribe } from '../helpers/app.js';
 import { pusherServer } from '../helpers/pusher-clients.js';
 import { redisAvailable } from '../helpers/redis.js';
 import { outagePair } from '../helpers/redis-outage.js';
+import { describeWhen } from '../helpers/skip-when.js';
 import { until } from '../helpers/until.js';
 import { webhookReceiver } from '../helpers/webhooks.js';
 
-const available = await redisAvailable();
-const describeRedis = available ? describe : describe.skip;
+const describeRedis = describeWhen(await redisAvailable(), 'Redis');
 
 describeRedis('redis driver: fail fast during an outage', () => {
   it('answers broadcast(), the HTTP API, subscribes and pings at once while Redis is unreachable', async () => {

@@ -4,18 +4,18 @@
  * and in order, presence, cluster-wide figures, recovery, nodes killed, stopped or stalled past their
  * TTL in other processes …) is in the cross-node cases (test/e2e/cross-node), run on it too.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { Test } from '@nestjs/testing';
 import { Redis } from 'ioredis';
 import { BroadcastModule, type BroadcastModuleOptions, BroadcastService, ConnectionManager } from 'nestjs-broadcasting';
 import { authorizeAndSubscribe, type RunningApp, signIn, startFixture } from '../helpers/app.js';
 import { REDIS_URL, redisAvailable, TcpProxy, testPrefix } from '../helpers/redis.js';
 import { outagePair } from '../helpers/redis-outage.js';
+import { describeWhen } from '../helpers/skip-when.js';
 import { TestClient } from '../helpers/test-client.js';
 import { until } from '../helpers/until.js';
 
-const available = await redisAvailable();
-const describeRedis = available ? describe : describe.skip;
+const describeRedis = describeWhen(await redisAvailable(), 'Redis');
 
 describeRedis('redis driver: three nodes behave as one broadcaster', () => {
   const prefix = testPrefix('cluster');

@@ -4,6 +4,7 @@ import { type BroadcastNode, startNode } from '../helpers/broadcast-node.js';
 import { LagProxy } from '../helpers/lag-proxy.js';
 import { RawWebSocket } from '../helpers/raw-websocket.js';
 import { redisAvailable, testPrefix } from '../helpers/redis.js';
+import { describeWhen } from '../helpers/skip-when.js';
 import { type Frame, TestClient } from '../helpers/test-client.js';
 import { until } from '../helpers/until.js';
 
@@ -12,7 +13,6 @@ import { until } from '../helpers/until.js';
  * client), and on a budget an attacker cannot get around by asking again and again.
  */
 
-const haveRedis = await redisAvailable();
 const nodes: BroadcastNode[] = [];
 const clients: TestClient[] = [];
 
@@ -46,7 +46,7 @@ async function eventsUntil(c: TestClient, last: string): Promise<Frame[]> {
 const offsets = (frames: Frame[]) =>
   frames.filter((f) => f.type === 'event').map((f) => (f.position as { offset: number }).offset);
 
-const describeRedis = haveRedis ? describe : describe.skip;
+const describeRedis = describeWhen(await redisAvailable(), 'Redis');
 
 describeRedis('replay exactly once (redis driver)', () => {
   const proxy = new LagProxy();

@@ -7,6 +7,7 @@ import { ConnectionManager, signChannel } from 'nestjs-broadcasting';
 import { authorizeAndSubscribe, postForm, postJson, type RunningApp, signIn } from '../helpers/app.js';
 import { REDIS_URL, redisAvailable } from '../helpers/redis.js';
 import { startSample } from '../helpers/sample.js';
+import { describeWhen } from '../helpers/skip-when.js';
 import { nativeClients, TestClient } from '../helpers/test-client.js';
 import { until } from '../helpers/until.js';
 
@@ -212,7 +213,7 @@ describe('the sample app, as docs/sample.md describes it', () => {
   });
 });
 
-const describeRedis = (await redisAvailable()) ? describe : describe.skip;
+const describeRedis = describeWhen(await redisAvailable(), 'Redis');
 
 describeRedis('the sample app with BROADCAST_QUEUE (docs/sample.md)', () => {
   it('POST /orders/:id/deliver is queued in BullMQ and published by the worker', async () => {

@@ -94,6 +94,8 @@ describe('setupBroadcasting(app) forgotten, late or overridden', () => {
     setupBroadcasting(app);
     const run = await listenOnLoopback(app);
     const c = await TestClient.native(run.ws);
+    expect(c.socketId).toMatch(/^\d+\.\d+$/);
+    expect(await c.request({ type: 'ping' })).toEqual({ type: 'pong' });
     await c.close();
   });
 });

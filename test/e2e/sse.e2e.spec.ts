@@ -9,6 +9,7 @@ import { BroadcastService, ConnectionManager } from 'nestjs-broadcasting';
 import { FixtureHooks } from '../fixture/hooks.js';
 import { authorizeAndSubscribe, postJson, type RunningApp, signIn, startFixture } from '../helpers/app.js';
 import { REDIS_URL, redisAvailable, testPrefix } from '../helpers/redis.js';
+import { describeWhen } from '../helpers/skip-when.js';
 import { SseTestClient } from '../helpers/sse-client.js';
 import { TestClient } from '../helpers/test-client.js';
 import { until } from '../helpers/until.js';
@@ -282,9 +283,7 @@ describe('SSE transport: metrics, off, and on shutdown', () => {
   });
 });
 
-const withRedis = await redisAvailable();
-if (!withRedis) console.warn('SKIPPED the SSE cross-node test: no Redis at 127.0.0.1:6379');
-(withRedis ? describe : describe.skip)('SSE transport across nodes (redis driver)', () => {
+describeWhen(await redisAvailable(), 'Redis')('SSE transport across nodes (redis driver)', () => {
   it('an SSE subscriber on one node receives what another node publishes', async () => {
     const redis = { url: REDIS_URL, prefix: testPrefix('sse'), nodeTtl: 1500 };
     const a = await startFixture({ driver: 'redis', redis });

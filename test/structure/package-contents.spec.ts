@@ -1,6 +1,7 @@
 /**
  * What the npm registry gets: the tarball's files, and a README whose links work on the package's
  * npm page (which resolves no link relative to the repository: they must be absolute).
+ * Needs a fresh build (dist/): test/build.global-setup.js builds it first when it is older than lib/.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';

@@ -3,6 +3,7 @@
  * imports only what package.json declares, and its declarations never name an optional peer, so
  * that an app without ioredis, pusher, prom-client, @nestjs/terminus or @nestjs/event-emitter
  * compiles with `skipLibCheck: false` (test/consumers proves it with real apps).
+ * Needs a fresh build (dist/): test/build.global-setup.js builds it first when it is older than lib/.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';

@@ -13,11 +13,12 @@ const shipped = { channels: ['private-orders.1'], event: 'OrderShipped' };
 describe('MemoryDriver: data matches partially unless exact', () => {
   it('matches object data partially, as docs/drivers.md shows it', () => {
     const memory = recorded({ ...shipped, data: { id: '1', shipped: true } });
-    memory.assertSent({ event: 'OrderShipped', channel: 'private-orders.1', data: { id: '1' } });
-    memory.assertSent({ event: 'OrderShipped', data: {} });
-    memory.assertNotSent({ event: 'OrderShipped', data: { id: '2' } });
-    memory.assertNotSent({ event: 'OrderShipped', data: { id: 1 } }); // strict: '1' is not 1
-    memory.assertNotSent({ event: 'OrderShipped', data: { id: '1', missing: undefined } });
+    const asInTheDocs = { event: 'OrderShipped', channel: 'private-orders.1', data: { id: '1' } };
+    expect(memory.assertSent(asInTheDocs)).toHaveLength(1);
+    expect(memory.assertSent({ event: 'OrderShipped', data: {} })).toHaveLength(1);
+    expect(memory.sent({ event: 'OrderShipped', data: { id: '2' } })).toEqual([]);
+    expect(memory.sent({ event: 'OrderShipped', data: { id: 1 } })).toEqual([]); // strict: '1' is not 1
+    expect(memory.sent({ event: 'OrderShipped', data: { id: '1', missing: undefined } })).toEqual([]);
   });
 
   it('recurses into nested objects partially, and into arrays element by element with equal length', () => {
@@ -32,14 +33,14 @@ describe('MemoryDriver: data matches partially unless exact', () => {
         tags: ['x', 'y'],
       },
     });
-    memory.assertSent({ data: { order: { customer: { id: 7 } } } });
-    memory.assertSent({ data: { lines: [{ sku: 'a' }, { qty: 2 }] } });
-    memory.assertSent({ data: { tags: ['x', 'y'] } });
-    memory.assertNotSent({ data: { tags: ['x'] } }); // arrays: same length
-    memory.assertNotSent({ data: { lines: [{ sku: 'b' }, { sku: 'a' }] } }); // arrays: in order
-    memory.assertNotSent({ data: { order: { customer: { id: '7' } } } });
-    memory.assertNotSent({ data: { order: 'x' } });
-    memory.assertNotSent({ data: { tags: { 0: 'x', 1: 'y' } } }); // an object is not an array
+    expect(memory.assertSent({ data: { order: { customer: { id: 7 } } } })).toHaveLength(1);
+    expect(memory.assertSent({ data: { lines: [{ sku: 'a' }, { qty: 2 }] } })).toHaveLength(1);
+    expect(memory.assertSent({ data: { tags: ['x', 'y'] } })).toHaveLength(1);
+    expect(memory.sent({ data: { tags: ['x'] } })).toEqual([]); // arrays: same length
+    expect(memory.sent({ data: { lines: [{ sku: 'b' }, { sku: 'a' }] } })).toEqual([]); // arrays: in order
+    expect(memory.sent({ data: { order: { customer: { id: '7' } } } })).toEqual([]);
+    expect(memory.sent({ data: { order: 'x' } })).toEqual([]);
+    expect(memory.sent({ data: { tags: { 0: 'x', 1: 'y' } } })).toEqual([]); // an object is not an array
   });
 
   it('compares primitives, arrays at the top and raw payloads as they are', () => {
@@ -50,13 +51,13 @@ describe('MemoryDriver: data matches partially unless exact', () => {
       { kind: 'raw', socketIds: ['1.1'], raw: 'plain text' },
       { kind: 'raw', socketIds: ['1.1'], binary: Buffer.from([1, 2, 3]).toString('base64') },
     );
-    memory.assertSent({ event: 'Count', data: 3 });
-    memory.assertNotSent({ event: 'Count', data: '3' });
-    memory.assertSent({ event: 'Null', data: null });
-    memory.assertNotSent({ event: 'Null', data: {} });
-    memory.assertSent({ event: 'List', data: [1, { a: 1 }] });
-    memory.assertSent({ socketId: '1.1', data: 'plain text' });
-    memory.assertSent({ socketId: '1.1', data: (d) => Buffer.isBuffer(d) && d.length === 3 });
+    expect(memory.assertSent({ event: 'Count', data: 3 })).toHaveLength(1);
+    expect(memory.sent({ event: 'Count', data: '3' })).toEqual([]);
+    expect(memory.assertSent({ event: 'Null', data: null })).toHaveLength(1);
+    expect(memory.sent({ event: 'Null', data: {} })).toEqual([]);
+    expect(memory.assertSent({ event: 'List', data: [1, { a: 1 }] })).toHaveLength(1);
+    expect(memory.assertSent({ socketId: '1.1', data: 'plain text' })).toHaveLength(1);
+    expect(memory.assertSent({ socketId: '1.1', data: (d) => Buffer.isBuffer(d) && d.length === 3 })).toHaveLength(1);
   });
 
   it('with exact: true, data must equal deeply, with no extra key at any depth', () => {
@@ -69,8 +70,8 @@ describe('MemoryDriver: data matches partially unless exact', () => {
 
   it('keeps predicates: they decide alone', () => {
     const memory = recorded({ ...shipped, data: { id: '1', total: 250 } });
-    memory.assertSent({ data: (d) => (d as { total: number }).total > 100 });
-    memory.assertNotSent({ data: (d) => (d as { total: number }).total > 1000 });
+    expect(memory.assertSent({ data: (d) => (d as { total: number }).total > 100 })).toHaveLength(1);
+    expect(memory.sent({ data: (d) => (d as { total: number }).total > 1000 })).toEqual([]);
   });
 });
 

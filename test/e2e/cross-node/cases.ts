@@ -1,9 +1,4 @@
-/**
- * The cluster promises of docs/scaling.md and docs/drivers.md, as cases every engine (engines.ts)
- * runs: `await crossNodeCases(engines.redis)` is a whole spec file. Each test starts a fresh cluster
- * on a fresh prefix; after it, the engine checks that the closed nodes left nothing behind.
- */
-import { describe } from '@jest/globals';
+import { describeWhen } from '../../helpers/skip-when.js';
 import { deliveryCases } from './cases-delivery.js';
 import { presenceCases } from './cases-presence.js';
 import { processCases } from './cases-process.js';
@@ -16,8 +11,7 @@ import { CrossNode } from './harness.js';
  * outside CI; under a truthy CI, an unreachable backend fails here.
  */
 export async function crossNodeCases(engine: Engine): Promise<void> {
-  const available = await engine.available();
-  (available ? describe : describe.skip)(`cross-node cases on ${engine.name}`, () => {
+  describeWhen(await engine.available(), engine.name)(`cross-node cases on ${engine.name}`, () => {
     const x = new CrossNode(engine);
     deliveryCases(x);
     presenceCases(x);

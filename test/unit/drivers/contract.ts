@@ -4,7 +4,7 @@
  * about one engine's own machinery (Redis keys and scripts, NATS revisions and buckets) stay in
  * test/unit/redis and test/unit/nats.
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, expect, it } from '@jest/globals';
 import type {
   BroadcastDriver,
   BroadcastEnvelope,
@@ -13,6 +13,7 @@ import type {
   PresenceChange,
 } from 'nestjs-broadcasting';
 import type { Fact, RecordingNode } from '../../helpers/driver-node.js';
+import { describeWhen } from '../../helpers/skip-when.js';
 
 /** A driver of the engine attached to a recording node, registered and listening. */
 export interface ContractNode {
@@ -42,8 +43,7 @@ const fact = (name: Fact['fact'], userId: string) => (f: Fact) =>
   f.fact === name && 'userId' in f && f.userId === userId;
 
 export async function driverContract(engine: ContractEngine): Promise<void> {
-  const available = await engine.available();
-  (available ? describe : describe.skip)(`${engine.name} driver: the cluster contract, two nodes`, () => {
+  describeWhen(await engine.available(), engine.name)(`${engine.name} driver: the cluster contract, two nodes`, () => {
     let cluster: ContractCluster;
     let a: ContractNode;
     let b: ContractNode;

@@ -2,14 +2,14 @@
  * Two apps of one process configured with `driver: 'nats'` (as an app configures it), with real
  * WebSocket clients: the module wiring of the nats driver end to end.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { signChannel } from 'nestjs-broadcasting';
 import { type BroadcastNode, CREDENTIALS, startNode } from '../../helpers/broadcast-node.js';
 import { NATS_URL, NatsProbe, natsAvailable, natsPrefix } from '../../helpers/nats.js';
+import { describeWhen } from '../../helpers/skip-when.js';
 import { TestClient } from '../../helpers/test-client.js';
 
-const available = await natsAvailable();
-const describeNats = available ? describe : describe.skip;
+const describeNats = describeWhen(await natsAvailable(), 'NATS');
 
 describeNats('nats driver: two apps', () => {
   const prefix = natsPrefix('unit-apps');

@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { BroadcastEnvelope, StreamPosition } from 'nestjs-broadcasting';
 import type { NatsDriver } from '../../../lib/drivers/nats/nats.driver.js';
 import { NatsProbe, type NatsTestNode, natsAvailable, natsPrefix, startNatsNode } from '../../helpers/nats.js';
+import { describeWhen } from '../../helpers/skip-when.js';
 
-const available = await natsAvailable();
-const describeNats = available ? describe : describe.skip;
+const describeNats = describeWhen(await natsAvailable(), 'NATS');
 
 /** Numbers and stores an event without fanning it out: every node misses it live. */
 const storedOnly = (d: NatsDriver, channel: string, body: object): Promise<StreamPosition> =>

@@ -1,12 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { afterEach, beforeEach, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import type { NatsDriver } from '../../../lib/drivers/nats/nats.driver.js';
 import type { Fact } from '../../helpers/driver-node.js';
 import { NatsProbe, type NatsTestNode, natsAvailable, natsPrefix, startNatsNode } from '../../helpers/nats.js';
+import { describeWhen } from '../../helpers/skip-when.js';
 import { until } from '../../helpers/until.js';
 
-const available = await natsAvailable();
-const describeNats = available ? describe : describe.skip;
+const describeNats = describeWhen(await natsAvailable(), 'NATS');
 
 /** Heartbeat every 200 ms: a node whose heartbeat stopped is swept within about a second. */
 const NODE_TTL = 600;

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { afterEach, beforeEach, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import type { BroadcastEnvelope } from 'nestjs-broadcasting';
 import {
@@ -10,10 +10,10 @@ import {
   startNatsNode,
 } from '../../helpers/nats.js';
 import { TcpProxy } from '../../helpers/redis.js';
+import { describeWhen } from '../../helpers/skip-when.js';
 import { until } from '../../helpers/until.js';
 
-const available = await natsAvailable();
-const describeNats = available ? describe : describe.skip;
+const describeNats = describeWhen(await natsAvailable(), 'NATS');
 
 const of = (event: string) => (e: BroadcastEnvelope) => e.event === event;
 

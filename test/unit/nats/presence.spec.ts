@@ -1,10 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, expect, it } from '@jest/globals';
 import type { PresenceChange } from 'nestjs-broadcasting';
 import type { Fact } from '../../helpers/driver-node.js';
 import { NatsProbe, type NatsTestNode, natsAvailable, natsPrefix, startNatsNode } from '../../helpers/nats.js';
+import { describeWhen } from '../../helpers/skip-when.js';
 
-const available = await natsAvailable();
-const describeNats = available ? describe : describe.skip;
+const describeNats = describeWhen(await natsAvailable(), 'NATS');
 
 const ROOM = 'presence-room';
 const change = (kind: PresenceChange['kind'], userId: string) => (p: PresenceChange) =>

@@ -1,9 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import type { BroadcastEnvelope } from 'nestjs-broadcasting';
 import { NatsProbe, type NatsTestNode, natsAvailable, natsPrefix, startNatsNode } from '../../helpers/nats.js';
+import { describeWhen } from '../../helpers/skip-when.js';
 
-const available = await natsAvailable();
-const describeNats = available ? describe : describe.skip;
+const describeNats = describeWhen(await natsAvailable(), 'NATS');
 
 const of = (event: string) => (e: BroadcastEnvelope) => e.event === event;
 

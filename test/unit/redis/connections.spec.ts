@@ -1,4 +1,4 @@
-import { describe, expect, it, jest } from '@jest/globals';
+import { expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { BroadcastConfigError } from 'nestjs-broadcasting';
@@ -6,10 +6,10 @@ import { Keys } from '../../../lib/drivers/redis/keys.js';
 import { RedisDriver } from '../../../lib/drivers/redis/redis.driver.js';
 import { numsub, RecordingNode, startNode } from '../../helpers/driver-node.js';
 import { REDIS_URL, redisAvailable, TcpProxy, testPrefix } from '../../helpers/redis.js';
+import { describeWhen } from '../../helpers/skip-when.js';
 import { until } from '../../helpers/until.js';
 
-const available = await redisAvailable();
-const describeRedis = available ? describe : describe.skip;
+const describeRedis = describeWhen(await redisAvailable(), 'Redis');
 
 describeRedis('redis driver: connections', () => {
   it("refuses ioredis' keyPrefix: on a given client at construction, from the options or the URL at attach", async () => {

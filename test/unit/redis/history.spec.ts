@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import type { BroadcastEnvelope } from 'nestjs-broadcasting';
 import { Keys } from '../../../lib/drivers/redis/keys.js';
@@ -6,9 +6,9 @@ import { PUBLISH_RECOVERABLE } from '../../../lib/drivers/redis/lua-stream.js';
 import { luaFor } from '../../../lib/drivers/redis/scripts.js';
 import { startNode, type TestNode } from '../../helpers/driver-node.js';
 import { REDIS_URL, redisAvailable, testPrefix } from '../../helpers/redis.js';
+import { describeWhen } from '../../helpers/skip-when.js';
 
-const available = await redisAvailable();
-const describeRedis = available ? describe : describe.skip;
+const describeRedis = describeWhen(await redisAvailable(), 'Redis');
 
 describeRedis('redis driver: history of recovery channels', () => {
   const prefix = testPrefix('unit-history');

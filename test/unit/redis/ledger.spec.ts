@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { Ledger } from '../../../lib/drivers/redis/ledger.js';
 import { startNode } from '../../helpers/driver-node.js';
 import { REDIS_URL, redisAvailable, TcpProxy, testPrefix } from '../../helpers/redis.js';
+import { describeWhen } from '../../helpers/skip-when.js';
 import { until } from '../../helpers/until.js';
 
 describe('redis driver: the ledger of what a node wrote', () => {
@@ -28,8 +29,7 @@ describe('redis driver: the ledger of what a node wrote', () => {
   });
 });
 
-const available = await redisAvailable();
-(available ? describe : describe.skip)('redis driver: a subscription whose first write failed', () => {
+describeWhen(await redisAvailable(), 'Redis')('redis driver: a subscription whose first write failed', () => {
   it('is written by the next reconcile: the ledger holds it although its count never went out', async () => {
     const prefix = testPrefix('unit-ledger');
     const redis = new Redis(REDIS_URL);

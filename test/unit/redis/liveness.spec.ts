@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { afterEach, beforeEach, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { Keys } from '../../../lib/drivers/redis/keys.js';
@@ -6,10 +6,10 @@ import { RedisDriver } from '../../../lib/drivers/redis/redis.driver.js';
 import { defineScripts } from '../../../lib/drivers/redis/scripts.js';
 import { type Fact, holdLocally, RecordingNode, startNode, type TestNode } from '../../helpers/driver-node.js';
 import { REDIS_URL, redisAvailable, TcpProxy, testPrefix } from '../../helpers/redis.js';
+import { describeWhen } from '../../helpers/skip-when.js';
 import { until } from '../../helpers/until.js';
 
-const available = await redisAvailable();
-const describeRedis = available ? describe : describe.skip;
+const describeRedis = describeWhen(await redisAvailable(), 'Redis');
 
 /** Heartbeat every 200 ms: a node whose heartbeat stopped is swept within about a second. */
 const NODE_TTL = 600;

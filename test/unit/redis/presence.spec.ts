@@ -1,13 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, expect, it } from '@jest/globals';
 import { Redis } from 'ioredis';
 import type { PresenceChange } from 'nestjs-broadcasting';
 import { Keys } from '../../../lib/drivers/redis/keys.js';
 import { type Fact, holdLocally, startNode, type TestNode } from '../../helpers/driver-node.js';
 import { REDIS_URL, redisAvailable, testPrefix } from '../../helpers/redis.js';
+import { describeWhen } from '../../helpers/skip-when.js';
 import { until } from '../../helpers/until.js';
 
-const available = await redisAvailable();
-const describeRedis = available ? describe : describe.skip;
+const describeRedis = describeWhen(await redisAvailable(), 'Redis');
 
 const ROOM = 'presence-room';
 const change = (kind: PresenceChange['kind'], userId: string) => (p: PresenceChange) =>

@@ -2,17 +2,17 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { afterAll, beforeAll, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import type { BroadcastEnvelope } from 'nestjs-broadcasting';
 import { Keys } from '../../../lib/drivers/redis/keys.js';
 import { numsub, startNode, type TestNode } from '../../helpers/driver-node.js';
 import { REDIS_URL, redisAvailable, TcpProxy, testPrefix } from '../../helpers/redis.js';
+import { describeWhen } from '../../helpers/skip-when.js';
 import { until } from '../../helpers/until.js';
 
-const available = await redisAvailable();
-const describeRedis = available ? describe : describe.skip;
+const describeRedis = describeWhen(await redisAvailable(), 'Redis');
 
 const of = (event: string) => (e: BroadcastEnvelope) => e.event === event;
 
