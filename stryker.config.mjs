@@ -16,14 +16,16 @@ export default {
   jest: {
     projectType: 'custom',
     configFile: 'jest.config.js',
-    config: { testMatch: folder.tests.map((t) => `<rootDir>/${t}`), reporters: ['default'] },
+    // A test a mutant leaves waiting fails on jest's own timeout, which is cheaper than Stryker's
+    // (that one restarts the worker).
+    config: { testMatch: folder.tests.map((t) => `<rootDir>/${t}`), reporters: ['default'], testTimeout: 4000 },
     enableFindRelatedTests: false,
   },
   coverageAnalysis: 'perTest',
   mutate: folder.mutate,
   concurrency: 2,
-  // A mutant that loops forever is detected by its timeout: keep that short, it is paid per such mutant.
-  timeoutMS: 3000,
+  // A mutant that loops forever is detected by Stryker's timeout: past jest's, short, paid per such mutant.
+  timeoutMS: 5000,
   incremental: true,
   incrementalFile: `reports/mutation/${name}.incremental.json`,
   reporters: ['clear-text', 'progress-append-only', 'json'],
