@@ -18,7 +18,14 @@ export default {
     configFile: 'jest.config.js',
     // A test a mutant leaves waiting fails on jest's own timeout, which is cheaper than Stryker's
     // (that one restarts the worker).
-    config: { testMatch: folder.tests.map((t) => `<rootDir>/${t}`), reporters: ['default'], testTimeout: 4000 },
+    // No globalSetup: the specs of a folder never test dist/ (test/build.global-setup.js would look at
+    // every spec, and the sandbox has no dist/).
+    config: {
+      testMatch: folder.tests.map((t) => `<rootDir>/${t}`),
+      reporters: ['default'],
+      testTimeout: 4000,
+      globalSetup: null,
+    },
     enableFindRelatedTests: false,
   },
   coverageAnalysis: 'perTest',
