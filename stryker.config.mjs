@@ -16,23 +16,24 @@ export default {
   jest: {
     projectType: 'custom',
     configFile: 'jest.config.js',
-    // A test a mutant leaves waiting fails on jest's own timeout, which is cheaper than Stryker's
-    // (that one restarts the worker).
-    // No globalSetup: the specs of a folder never test dist/ (test/build.global-setup.js would look at
+    // A test a mutant leaves waiting fails on jest's own timeout, cheaper than Stryker's (that one
+    // restarts the worker). No globalSetup: the specs of a folder never test dist/ (test/build.global-setup.js would look at
     // every spec, and the sandbox has no dist/).
     config: {
       testMatch: folder.tests.map((t) => `<rootDir>/${t}`),
       reporters: ['default'],
-      testTimeout: 4000,
+      testTimeout: 8000,
       globalSetup: null,
     },
     enableFindRelatedTests: false,
   },
   coverageAnalysis: 'perTest',
   mutate: folder.mutate,
-  concurrency: 2,
-  // A mutant that loops forever is detected by Stryker's timeout: past jest's, short, paid per such mutant.
-  timeoutMS: 5000,
+  // Stryker's default concurrency (cores - 1) keeps a core for the rest of the machine. A test a
+  // mutant leaves waiting fails on jest's timeout; one that loops forever on Stryker's, past jest's.
+  // Both are generous: on a loaded machine a tight one would count slow runs as detected mutants.
+  timeoutMS: 10000,
+  timeoutFactor: 2,
   incremental: true,
   incrementalFile: `reports/mutation/${name}.incremental.json`,
   reporters: ['clear-text', 'progress-append-only', 'json'],
