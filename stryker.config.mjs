@@ -16,13 +16,13 @@ export default {
   jest: {
     projectType: 'custom',
     configFile: 'jest.config.js',
-    // A test a mutant leaves waiting fails on jest's own timeout, cheaper than Stryker's (that one
-    // restarts the worker). No globalSetup: the specs of a folder never test dist/ (test/build.global-setup.js would look at
+    // A test a mutant leaves waiting fails on jest's own timeout (unit specs take milliseconds; 3 s is
+    // far past a slow machine), cheaper than Stryker's, which restarts the worker. No globalSetup: the specs of a folder never test dist/ (test/build.global-setup.js would look at
     // every spec, and the sandbox has no dist/).
     config: {
       testMatch: folder.tests.map((t) => `<rootDir>/${t}`),
       reporters: ['default'],
-      testTimeout: 8000,
+      testTimeout: folder.testTimeout ?? 3000,
       globalSetup: null,
     },
     enableFindRelatedTests: false,

@@ -38,6 +38,7 @@ export const folders = {
   auth: {
     mutate: ['lib/auth/**/*.ts'],
     // The authorizers are found by Nest's discovery: the auth e2e specs drive them in a real app.
+    testTimeout: 8000,
     tests: [
       'test/unit/auth/**/*.spec.ts',
       'test/unit/channel-pattern.spec.ts',
