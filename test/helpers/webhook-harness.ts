@@ -1,8 +1,9 @@
 /**
  * What the webhook specs (test/unit/webhooks/) drive the senders with: a receiver on loopback that
  * holds each request until the test answers it (or answers by itself), and the Nest log lines with
- * their level and context. Neither arms a timer, so both work under jest's fake timers; waits are
- * for events (a request arriving, a line logged), never for time.
+ * their level and context. Both work under jest's fake timers: waits are for events (a request
+ * arriving, a line logged), never for time, and only fail, with what was awaited, when the event has
+ * not come in 10 s of real time (a broken sender, not a slow machine: the events take milliseconds).
  */
 import http, { type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,13 +22,31 @@ export interface HeldRequest {
   hangUp(): void;
 }
 
+/** The real clock's timers, taken before a spec installs jest's fake ones. */
+const { setTimeout: realSetTimeout, clearTimeout: realClearTimeout } = globalThis;
+const GIVE_UP_MS = 10_000;
+
 /** Resolves waiters once their condition holds, checked each time something happens. */
 class Waiters {
   private readonly list: Array<{ holds: () => boolean; resolve: () => void }> = [];
 
-  wait(holds: () => boolean): Promise<void> {
+  wait(holds: () => boolean, what: string): Promise<void> {
     if (holds()) return Promise.resolve();
-    return new Promise((resolve) => this.list.push({ holds, resolve }));
+    return new Promise((resolve, reject) => {
+      const timer = realSetTimeout(() => {
+        this.list.splice(this.list.indexOf(waiter), 1);
+        reject(new Error(`waited ${GIVE_UP_MS} ms for ${what}`));
+      }, GIVE_UP_MS);
+      timer.unref();
+      const waiter = {
+        holds,
+        resolve: () => {
+          realClearTimeout(timer);
+          resolve();
+        },
+      };
+      this.list.push(waiter);
+    });
   }
 
   check(): void {
@@ -81,7 +100,7 @@ export async function heldReceiver(status?: number) {
     requests,
     /** The n-th request (from 1), once it has arrived. */
     async request(n: number): Promise<HeldRequest> {
-      await waiters.wait(() => requests.length >= n);
+      await waiters.wait(() => requests.length >= n, `request ${n} (${requests.length} arrived)`);
       return requests[n - 1];
     },
     /** Answers what it holds with `s`, and from now on every request at once. */
@@ -130,7 +149,11 @@ export function collectLogs() {
     /** `[level, message]` of every line, the shape most assertions want. */
     messages: () => lines.map((l) => [l.level, l.message]),
     /** Resolves once `count` lines in all match `pattern`. */
-    waitFor: (pattern: RegExp, count = 1) => waiters.wait(() => matching(pattern) >= count),
+    waitFor: (pattern: RegExp, count = 1) =>
+      waiters.wait(
+        () => matching(pattern) >= count,
+        `${count} line(s) matching ${pattern} (${matching(pattern)} so far)`,
+      ),
     clear: () => {
       lines.length = 0;
     },
