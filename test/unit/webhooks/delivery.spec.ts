@@ -130,7 +130,8 @@ describe('webhooks: delivery and retries', () => {
     expect(hooks.stats().map((s) => s.host)).toEqual(['127.0.0.1:9', 'an invalid URL']);
     hooks.emit({ name: 'channel_occupied', channel: 'orders' });
     await jest.advanceTimersByTimeAsync(10);
-    // Neither can be posted to (fetch refuses a URL with credentials): both wait for a retry.
+    // Neither answers (nothing listens on port 9, and Node's fetch refuses a URL with credentials
+    // anyway; the other is no URL): both wait for a retry, named as above.
     await logs.waitFor(/retrying/, 2);
     expect(logs.messages().sort()).toEqual([
       ['warn', 'webhook to 127.0.0.1:9 failed (no answer); retrying in 1000 ms'],
