@@ -34,4 +34,58 @@ export const equivalent = [
     replacement: 'false',
     reason: 'a null timestamp fails the regex as "null" and gets the same answer',
   },
+  {
+    file: 'lib/webhooks/receiver.ts',
+    code: 'if (this.inflight.size === 0) return;',
+    replacement: 'false',
+    reason: 'with nothing on the wire allSettled([]) wins the race at once (false): no wait, no line, timer cleared',
+  },
+  {
+    file: 'lib/webhooks/receiver.ts',
+    code: 'Promise.allSettled([...this.inflight]).then(() => false),',
+    replacement: '() => undefined',
+    reason: 'late is only tested for truth (if (late)), and undefined is as false as false',
+  },
+  {
+    file: 'lib/webhooks/receiver.ts',
+    code: '} catch {',
+    replacement: '{}',
+    reason: "post's catch: only fetch (or building its arguments) throws, before status is set, so status is 0 already",
+  },
+  {
+    file: 'lib/webhooks/webhooks.ts',
+    code: 'this.enabled = new Set(w && w.urls.length > 0 ? (w.events ?? WEBHOOK_EVENTS) : []);',
+    replacement: '["Stryker was here"]',
+    reason: 'the set is only asked about WebhookEventNames, and without URLs there is no receiver to send to anyway',
+  },
+  {
+    file: 'lib/webhooks/webhooks.ts',
+    code: '}, this.options.webhooks?.delayMs ?? 3000);',
+    replacement: 'this.options.webhooks.delayMs',
+    reason: 'reached only for an enabled event, and events are enabled only when options.webhooks has URLs',
+  },
+  {
+    file: 'lib/webhooks/webhooks.ts',
+    code: 'this.timer = setTimeout(() => this.flush(), this.options.webhooks?.batchMs ?? 250);',
+    replacement: 'this.options.webhooks.batchMs',
+    reason: 'push only gets enabled events (emit checks, close pushes what emit delayed), so options.webhooks is set',
+  },
+  {
+    file: 'lib/webhooks/webhooks.ts',
+    code: 'if (this.batch.length > 0 && this.batchBytes + 1 + bytes > MAX_BATCH_BYTES) this.flush();',
+    replacement: 'true',
+    reason: 'flush() of an empty batch does nothing: the batch timer is only set while the batch holds events',
+  },
+  {
+    file: 'lib/webhooks/webhooks.ts',
+    code: 'if (this.batch.length > 0 && this.batchBytes + 1 + bytes > MAX_BATCH_BYTES) this.flush();',
+    replacement: 'this.batch.length >= 0',
+    reason: 'flush() of an empty batch does nothing: the batch timer is only set while the batch holds events',
+  },
+  {
+    file: 'lib/webhooks/webhooks.ts',
+    code: 'const pairKey = (e: WebhookEvent) =>',
+    replacement: '"Stryker was here!"',
+    reason: 'the stand-in for no user_id is the same on both sides of a lookup; member events always carry one',
+  },
 ];
