@@ -171,6 +171,13 @@ export function resolveBroadcastOptions(
     if (!Array.isArray(w.urls) || w.urls.some((u) => typeof u !== 'string' || !/^https?:\/\/[^\s]+$/.test(u))) {
       throw new BroadcastConfigError('webhooks.urls', 'must be a list of http(s) URLs');
     }
+    if (w.urls.some(withCredentials)) {
+      // fetch refuses them: every delivery would fail. The URL is not repeated (it holds a secret).
+      throw new BroadcastConfigError(
+        'webhooks.urls',
+        'must not hold credentials (user:password@): the requests are signed (X-Pusher-Signature); put a token in the path or query if the receiver needs one',
+      );
+    }
     if (w.events !== undefined && (!Array.isArray(w.events) || w.events.some((e) => !WEBHOOK_EVENTS.includes(e)))) {
       throw new BroadcastConfigError('webhooks.events', `must name events among ${WEBHOOK_EVENTS.join(', ')}`);
     }
@@ -345,4 +352,14 @@ function canonicalOrigin(value: string): string {
   }
   if (url.origin === 'null' || url.pathname !== '/' || url.search || url.hash || url.username) return '';
   return url.origin;
+}
+
+/** Whether a URL carries `user:password@` (that fetch refuses). */
+function withCredentials(url: string): boolean {
+  try {
+    const u = new URL(url);
+    return u.username !== '' || u.password !== '';
+  } catch {
+    return false;
+  }
 }

@@ -204,6 +204,25 @@ describe('options', () => {
     ).toThrow(/"webhooks.maxQueueBytes".*BROADCAST_WEBHOOK_MAX_QUEUE_BYTES/);
   });
 
+  it('refuses webhook URLs with credentials, which fetch would refuse at every delivery, without repeating them', () => {
+    for (const url of [
+      'https://user:s3cret@a.example/hooks',
+      'https://user@a.example/hooks',
+      'http://:s3cret@a.example',
+    ]) {
+      let message = '';
+      try {
+        resolveBroadcastOptions({ webhooks: { urls: ['https://ok.example/hooks', url] } }, { nodeEnv: 'test' });
+      } catch (err) {
+        message = (err as Error).message;
+      }
+      expect(message).toMatch(/"webhooks.urls".*must not hold credentials/);
+      expect(message).not.toContain('s3cret');
+    }
+    const urls = ['https://a.example/hooks?token=abc', 'http://127.0.0.1:8080/h'];
+    expect(resolveBroadcastOptions({ webhooks: { urls } }, { nodeEnv: 'test' }).webhooks?.urls).toEqual(urls);
+  });
+
   it('reads the node TTL of the cluster drivers and validates it', () => {
     const read = broadcastConfigFromEnv({ BROADCAST_REDIS_NODE_TTL: '15000', BROADCAST_NATS_NODE_TTL: '12000' });
     expect(read).toEqual({ redis: { nodeTtl: 15_000 }, nats: { nodeTtl: 12_000 } });
