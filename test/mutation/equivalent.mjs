@@ -34,4 +34,10 @@ export const equivalent = [
     replacement: 'false',
     reason: 'a null timestamp fails the regex as "null" and gets the same answer',
   },
+  {
+    file: 'lib/auth/channel-auth.service.ts',
+    code: "if (typeof channel !== 'string' || channelNameError(channel))",
+    replacement: 'false',
+    reason: 'channelNameError refuses a channel_name that is not a string itself, with the same 400',
+  },
 ];
