@@ -40,4 +40,10 @@ export const equivalent = [
     replacement: 'false',
     reason: 'channelNameError refuses a channel_name that is not a string itself, with the same 400',
   },
+  {
+    file: 'lib/auth/channel-auth.service.ts',
+    code: "if (user === undefined || user === null || user === false) return deny(401, 'unauthenticated');",
+    replacement: 'false',
+    reason: 'the `user === null` test: userOf answers `user ?? undefined`, so the user is never null here',
+  },
 ];
