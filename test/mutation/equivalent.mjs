@@ -87,5 +87,15 @@ export const equivalent = [
     code: 'const pairKey = (e: WebhookEvent) =>',
     replacement: '"Stryker was here!"',
     reason: 'the stand-in for no user_id is the same on both sides of a lookup; member events always carry one',
+    file: 'lib/auth/channel-auth.service.ts',
+    code: "if (typeof channel !== 'string' || channelNameError(channel))",
+    replacement: 'false',
+    reason: 'channelNameError refuses a channel_name that is not a string itself, with the same 400',
+  },
+  {
+    file: 'lib/auth/channel-auth.service.ts',
+    code: "if (user === undefined || user === null || user === false) return deny(401, 'unauthenticated');",
+    replacement: 'false',
+    reason: 'the `user === null` test: userOf answers `user ?? undefined`, so the user is never null here',
   },
 ];
