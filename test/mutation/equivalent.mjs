@@ -34,4 +34,49 @@ export const equivalent = [
     replacement: 'false',
     reason: 'a null timestamp fails the regex as "null" and gets the same answer',
   },
+  {
+    file: 'lib/core/channel-registry.ts',
+    code: 'channel.memberOf?.set(client, member.userId);',
+    replacement: 'channel.memberOf.set',
+    reason: 'memberOf is made with members (presence channels only), and the line above returned without members',
+  },
+  {
+    file: 'lib/core/channel-registry.ts',
+    code: 'if (userId !== undefined && channel.members) {',
+    replacement: 'userId !== undefined || channel.members',
+    reason:
+      'userId comes from memberOf, which exists exactly when members does; without a userId the block removes nothing',
+  },
+  {
+    file: 'lib/core/channel-registry.ts',
+    code: 'if (userId !== undefined && channel.members) {',
+    replacement: 'true',
+    reason:
+      '(`userId !== undefined` → true) members exists whenever memberOf does; without a userId the block removes nothing',
+  },
+  {
+    file: 'lib/core/channel-registry.ts',
+    code: 'channel.memberOf?.delete(client);',
+    replacement: 'channel.memberOf.delete',
+    reason: 'the block is entered with a userId read from memberOf (or with members, made with it), so memberOf exists',
+  },
+  {
+    file: 'lib/core/connection-index.ts',
+    code: 'if (previous !== undefined) {',
+    replacement: 'true',
+    reason: 'users never has an undefined key (setUser returns before adding one): the block finds and deletes nothing',
+  },
+  {
+    file: 'lib/core/connection-index.ts',
+    code: 'const c = socketId === undefined ? undefined : this.clients.get(socketId);',
+    replacement: 'false',
+    reason: 'clients are keyed by their string ids: clients.get(undefined) is undefined as well',
+  },
+  {
+    file: 'lib/core/cluster-subscriptions.ts',
+    code: 'if (held?.some((m) => m !== RESUBSCRIBE && m.cacheId === id)) result.cached = undefined;',
+    replacement: 'true',
+    reason:
+      '(`m !== RESUBSCRIBE` → true) RESUBSCRIBE has no cacheId and id is defined here, so `m.cacheId === id` rejects it alike',
+  },
 ];
