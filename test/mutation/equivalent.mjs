@@ -87,6 +87,8 @@ export const equivalent = [
     code: 'const pairKey = (e: WebhookEvent) =>',
     replacement: '"Stryker was here!"',
     reason: 'the stand-in for no user_id is the same on both sides of a lookup; member events always carry one',
+  },
+  {
     file: 'lib/auth/channel-auth.service.ts',
     code: "if (typeof channel !== 'string' || channelNameError(channel))",
     replacement: 'false',
@@ -97,5 +99,50 @@ export const equivalent = [
     code: "if (user === undefined || user === null || user === false) return deny(401, 'unauthenticated');",
     replacement: 'false',
     reason: 'the `user === null` test: userOf answers `user ?? undefined`, so the user is never null here',
+  },
+  {
+    file: 'lib/core/channel-registry.ts',
+    code: 'channel.memberOf?.set(client, member.userId);',
+    replacement: 'channel.memberOf.set',
+    reason: 'memberOf is made with members (presence channels only), and the line above returned without members',
+  },
+  {
+    file: 'lib/core/channel-registry.ts',
+    code: 'if (userId !== undefined && channel.members) {',
+    replacement: 'userId !== undefined || channel.members',
+    reason:
+      'userId comes from memberOf, which exists exactly when members does; without a userId the block removes nothing',
+  },
+  {
+    file: 'lib/core/channel-registry.ts',
+    code: 'if (userId !== undefined && channel.members) {',
+    replacement: 'true',
+    reason:
+      '(`userId !== undefined` → true) members exists whenever memberOf does; without a userId the block removes nothing',
+  },
+  {
+    file: 'lib/core/channel-registry.ts',
+    code: 'channel.memberOf?.delete(client);',
+    replacement: 'channel.memberOf.delete',
+    reason: 'the block is entered with a userId read from memberOf (or with members, made with it), so memberOf exists',
+  },
+  {
+    file: 'lib/core/connection-index.ts',
+    code: 'if (previous !== undefined) {',
+    replacement: 'true',
+    reason: 'users never has an undefined key (setUser returns before adding one): the block finds and deletes nothing',
+  },
+  {
+    file: 'lib/core/connection-index.ts',
+    code: 'const c = socketId === undefined ? undefined : this.clients.get(socketId);',
+    replacement: 'false',
+    reason: 'clients are keyed by their string ids: clients.get(undefined) is undefined as well',
+  },
+  {
+    file: 'lib/core/cluster-subscriptions.ts',
+    code: 'if (held?.some((m) => m !== RESUBSCRIBE && m.cacheId === id)) result.cached = undefined;',
+    replacement: 'true',
+    reason:
+      '(`m !== RESUBSCRIBE` → true) RESUBSCRIBE has no cacheId and id is defined here, so `m.cacheId === id` rejects it alike',
   },
 ];

@@ -30,6 +30,37 @@ describe('channel registry and fan-out', () => {
     expect(b.channels.size).toBe(0);
   });
 
+  it('keeps members on presence channels only; a memberless add or a second socket is no new member', () => {
+    const r = new ChannelRegistry();
+    const a = new FakeClient('1.1');
+    const b = new FakeClient('1.2');
+    expect(r.add(a, 'orders', { userId: 'a', info: {} })).toBe(false);
+    expect(r.get('orders')?.members).toBeUndefined();
+    expect(r.get('orders')?.memberOf).toBeUndefined();
+    expect(r.add(a, 'orders')).toBe(false);
+    expect(r.add(b, 'presence-x')).toBe(false);
+    expect(r.members('presence-x')).toEqual([]);
+    expect(r.get('presence-x')?.memberOf?.size).toBe(0);
+    expect([...r.names()]).toEqual(['orders', 'presence-x']);
+    expect([...r.presence()]).toEqual([]);
+    expect(r.remove(b, 'presence-x')).toBeNull();
+    expect(r.remove(a, 'orders')).toBeNull();
+    expect(r.remove(a, 'never')).toBeUndefined();
+    expect(r.size).toBe(0);
+  });
+
+  it('keeps a member’s info as JSON: as given, else encoded once (null when there is none)', () => {
+    const r = new ChannelRegistry();
+    r.add(new FakeClient('1.1'), 'presence-x', { userId: 'a', info: { n: 1 }, infoJson: '{ "n": 1 }' });
+    r.add(new FakeClient('1.2'), 'presence-x', { userId: 'b', info: { n: 2 } });
+    r.add(new FakeClient('1.3'), 'presence-x', { userId: 'c', info: undefined });
+    expect(r.members('presence-x')).toEqual([
+      { userId: 'a', info: { n: 1 }, infoJson: '{ "n": 1 }', sockets: 1 },
+      { userId: 'b', info: { n: 2 }, infoJson: '{"n":2}', sockets: 1 },
+      { userId: 'c', info: undefined, infoJson: 'null', sockets: 1 },
+    ]);
+  });
+
   it('encodes once per protocol and hands every recipient the same frame object', () => {
     const r = new ChannelRegistry();
     const clients = [

@@ -20,6 +20,14 @@ describe('channel facts → webhooks', () => {
     facts.memberRemoved('presence-room', 'u1');
     facts.vacated('presence-room');
     expect(hooks.webhooks.emitted).toHaveLength(7);
+    // Without a user, the event has no user_id at all (WebhookEvent's optional field is left out).
+    expect(hooks.webhooks.emitted[3]).toStrictEqual({
+      name: 'client_event',
+      channel: 'private-chat',
+      event: 'client-typing',
+      data: '{"on":true}',
+      socket_id: '1.1',
+    });
     const events = await hooks.received();
     expect(events).toEqual([
       { name: 'channel_occupied', channel: 'presence-room' },

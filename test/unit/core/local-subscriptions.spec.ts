@@ -83,6 +83,14 @@ describe('local subscriptions: presence', () => {
     expect(writtenFrames(b)).toEqual([]); // u1 is still there (a2)
     native(a2, { type: 'unsubscribe', channel: 'presence-room' });
     expect(writtenFrames(b)).toEqual([{ type: 'member_removed', channel: 'presence-room', user_id: 'u1' }]);
+    // The message handed to the transport: a removal's info is `null` (PresenceChange).
+    expect(b.written[0].message).toEqual({
+      kind: 'member_removed',
+      channel: 'presence-room',
+      event: '',
+      json: 'null',
+      userId: 'u1',
+    });
     expect(writtenFrames(a2)).toEqual([]);
   });
 
@@ -182,5 +190,31 @@ describe('local subscriptions: unsubscribe', () => {
     expect([...(c.gates?.keys() ?? [])]).toEqual(['b']);
     expect(hub.unsubscribe(c, 'b')).toBe(true);
     expect(c.gates).toBeUndefined();
+  });
+});
+
+describe('local subscriptions: recovery channels', () => {
+  it('replays a channel again to a client that left it and comes back with since, within the replay window', () => {
+    const { driver, connect, native } = coreHub({ recovery: { channels: ['rec'] } });
+    for (const i of [1, 2, 3]) driver.publish({ channels: ['rec'], event: 'e', data: { i } });
+    const c = connect('1.1');
+    native(c, { type: 'subscribe', channel: 'rec' });
+    const { position } = sentFrames(c)[0] as { position: { epoch: string; offset: number } };
+    expect(position.offset).toBe(3);
+    const since = { epoch: position.epoch, offset: 1 };
+    native(c, { type: 'unsubscribe', channel: 'rec' });
+    native(c, { type: 'subscribe', channel: 'rec', since });
+    native(c, { type: 'unsubscribe', channel: 'rec' });
+    native(c, { type: 'subscribe', channel: 'rec', since });
+    const reply = { type: 'subscribed', channel: 'rec', position, recovered: true };
+    expect(sentFrames(c).slice(2)).toEqual([reply, { type: 'unsubscribed', channel: 'rec' }, reply]);
+    const replay = [2, 3].map((i) => ({
+      type: 'event',
+      event: 'e',
+      channel: 'rec',
+      data: { i },
+      position: { ...position, offset: i },
+    }));
+    expect(writtenFrames(c)).toEqual([...replay, ...replay]);
   });
 });
