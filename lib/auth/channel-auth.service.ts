@@ -95,7 +95,7 @@ export class ChannelAuthService {
       this.logger.error(`authorizer ${match.label} threw for ${channel}: ${(err as Error)?.message ?? String(err)}`);
       return deny(403, 'forbidden');
     }
-    if (result === false || result === null || result === undefined) return deny(403, 'forbidden');
+    if (!result) return deny(403, 'forbidden'); // any falsy answer (0, '' from plain-JS authorizers too)
 
     const { key, secret } = this.options;
     if (type === 'private') {

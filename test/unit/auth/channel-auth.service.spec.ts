@@ -11,7 +11,7 @@ interface Call {
 }
 
 /** What private-answer.{value} answers. */
-const ANSWERS: Record<string, ChannelAuthResult> = { false: false, null: null, undefined: undefined };
+const ANSWERS: Record<string, unknown> = { false: false, null: null, undefined: undefined, zero: 0, empty: '' };
 /** What private-throws.{kind} throws. */
 const THROWN: Record<string, unknown> = {
   error: new Error('database down'),
@@ -135,10 +135,15 @@ describe('ChannelAuthService.authorizeChannel', () => {
     expect(await ask(app, 'private-nobody.1')).toEqual({ status: 403, body: { error: 'forbidden' } });
   });
 
-  it.each(['false', 'null', 'undefined'])('answers 403 when the authorizer returns %s', async (value) => {
-    expect(await ask(app, `private-answer.${value}`)).toEqual({ status: 403, body: { error: 'forbidden' } });
-    expect(app.logs.take()).toEqual([]);
-  });
+  // Any falsy answer refuses, as Laravel's channel callbacks do: a plain-JS authorizer returning a
+  // count of 0 or an empty string must not be signed in.
+  it.each(['false', 'null', 'undefined', 'zero', 'empty'])(
+    'answers 403 when the authorizer returns %s',
+    async (value) => {
+      expect(await ask(app, `private-answer.${value}`)).toEqual({ status: 403, body: { error: 'forbidden' } });
+      expect(app.logs.take()).toEqual([]);
+    },
+  );
 
   it.each([
     ['an Error', 'error', 'database down'],
