@@ -145,4 +145,99 @@ export const equivalent = [
     reason:
       '(`m !== RESUBSCRIBE` → true) RESUBSCRIBE has no cacheId and id is defined here, so `m.cacheId === id` rejects it alike',
   },
+  {
+    file: 'lib/recovery/sequencer.ts',
+    code: 'const held = t.held ?? [];',
+    replacement: '["Stryker was here"]',
+    reason:
+      'done runs once per fill, and t.held is set by fill and cleared only by that done: it is never undefined here',
+  },
+  {
+    file: 'lib/recovery/sequencer.ts',
+    code: 't.seed = false;',
+    replacement: 'true',
+    reason:
+      'the epoch change (line 114) resets seed before anything reads it: the accept that follows sets it false, or a fill holds events (accept and baseline skip seed) until done sets it false; the same text at lines 103 and 162 is killed',
+  },
+  {
+    file: 'lib/recovery/sequencer.ts',
+    code: 'if (offset === 1) this.accept(channel, e);',
+    replacement: 'true',
+    reason:
+      'events are numbered from 1: with t.offset 0 and the epoch now equal, accept of an offset above 1 takes the same fill',
+  },
+  {
+    file: 'lib/recovery/sequencer.ts',
+    code: "this.tracks.set(channel, { epoch: '', offset: 0, gen: this.generation, seed: false });",
+    replacement: '{}',
+    reason:
+      "an empty track acts as the '' one: no epoch equals either, continuous is false both ways (gen undefined), seed is falsy, and the first event sets every field",
+  },
+  {
+    file: 'lib/recovery/sequencer.ts',
+    code: 'gen: this.generation, seed: false });',
+    replacement: 'true',
+    reason:
+      "seed is only read for an event or baseline of the track's epoch, and no position has the epoch '' (the first event resets seed)",
+  },
+  ...['true', 'first.position.offset - 1 >= t.offset', 'first.position.offset + 1'].map((replacement) => ({
+    file: 'lib/recovery/sequencer.ts',
+    code: 'if (first.position.offset - 1 > t.offset) t.offset = first.position.offset - 1;',
+    replacement,
+    reason:
+      'fill starts only for an event at least 2 past t.offset, which cannot move while the read is out (held events stop accept and baseline): the test is always true',
+  })),
+  ...['false', '{}'].map((replacement) => ({
+    file: 'lib/recovery/sequencer.ts',
+    code: 'if (waiting !== undefined) {',
+    replacement,
+    reason:
+      'without the early return the loop accepts the rest one by one, and accept pushes each onto the new gap’s t.held, in the same order',
+  })),
+  {
+    file: 'lib/recovery/local-history.ts',
+    code: 's.ring ??= new Array(this.size);',
+    replacement: 'new Array()',
+    reason: 'an array grows on assignment: only the preallocation differs, every slot read is the same',
+  },
+  {
+    file: 'lib/recovery/local-history.ts',
+    code: 'if (since.epoch === s.epoch && s.offset - since.offset > limit) {',
+    replacement: 'true',
+    reason: 'for another epoch resume answers the same: the current position, not recovered, no entries',
+  },
+  {
+    file: 'lib/recovery/local-history.ts',
+    code: 'const held: HistoryEntry[] = [];',
+    replacement: '["Stryker was here"]',
+    reason: "resume keeps only held entries with offset > since.offset, and a string's offset is undefined",
+  },
+  ...['Math.min(since.offset + 1, s.offset - this.size + 1)', 's.offset - this.size - 1', 'since.offset - 1'].map(
+    (replacement) => ({
+      file: 'lib/recovery/local-history.ts',
+      code: 'for (let o = Math.max(since.offset + 1, s.offset - this.size + 1); s.ring && o <= s.offset; o++) {',
+      replacement,
+      reason:
+        'starting earlier only visits slots that hold a later offset (skipped by e?.offset === o) or entries at or below since (dropped by resume)',
+    }),
+  ),
+  {
+    file: 'lib/recovery/recovery.ts',
+    code: "if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) return undefined;",
+    replacement: 'false',
+    reason: 'Number.isSafeInteger is false for every non-number, so the typeof test adds nothing',
+  },
+  {
+    file: 'lib/recovery/recovery.ts',
+    code: 'if (since.epoch !== position.epoch || since.offset > position.offset) {',
+    replacement: 'false',
+    reason:
+      'a since ahead of the position then fails the count (entries.length >= 0 > position - since): the same refusal',
+  },
+  {
+    file: 'lib/recovery/recovery.ts',
+    code: 'entries[0]?.offset === since.offset + 1 &&',
+    replacement: 'entries[0].offset',
+    reason: 'reached only when entries.length equals position - since, which is above 0 there: entries[0] exists',
+  },
 ];

@@ -48,7 +48,12 @@ export const folders = {
   },
   recovery: {
     mutate: ['lib/recovery/**/*.ts'],
-    tests: ['test/unit/sequencer.spec.ts', 'test/unit/recovery.spec.ts', 'test/unit/core/replay.spec.ts'],
+    tests: [
+      'test/unit/sequencer.spec.ts',
+      'test/unit/recovery.spec.ts',
+      'test/unit/recovery/**/*.spec.ts',
+      'test/unit/core/replay.spec.ts',
+    ],
   },
   gateway: {
     mutate: ['lib/gateway/connection.ts', 'lib/gateway/frame-run.ts', 'lib/gateway/turn-flush.ts'],
