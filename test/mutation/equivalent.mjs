@@ -240,4 +240,90 @@ export const equivalent = [
     replacement: 'entries[0].offset',
     reason: 'reached only when entries.length equals position - since, which is above 0 there: entries[0] exists',
   },
+  {
+    file: 'lib/gateway/connection.ts',
+    code: 'this.ws.send(data, { binary });',
+    replacement: '{}',
+    reason:
+      'ws frames a string as text and a Buffer as binary by default, which is what `binary` says on every call here',
+  },
+  {
+    file: 'lib/gateway/connection.ts',
+    code: 'if (this.ws.readyState !== OPEN) return;',
+    replacement: 'false',
+    reason: 'after the close ws.send sends nothing, and release() checks the state again before its direct write',
+  },
+  {
+    file: 'lib/gateway/connection.ts',
+    code: 'if (this.ws.readyState !== OPEN && this.ws.readyState !== 0) return;',
+    replacement: 'false',
+    reason:
+      'ws.close on a closing or closed socket sends nothing more; the extra terminate timer targets a socket already going',
+  },
+  {
+    file: 'lib/gateway/connection.ts',
+    code: 'if (this.ws.readyState !== OPEN && this.ws.readyState !== 0) return;',
+    replacement: 'this.ws.readyState === 0',
+    reason: 'differs only for a connecting ws, and the gateway makes Connections of open sockets only',
+  },
+  {
+    file: 'lib/gateway/connection.ts',
+    code: 'if (Buffer.byteLength(reason) <= 123) return reason;',
+    replacement: 'false',
+    reason: 'cutting a reason that fits returns it whole (slice and the byte loop change nothing)',
+  },
+  {
+    file: 'lib/gateway/connection.ts',
+    code: 'if (Buffer.byteLength(reason) <= 123) return reason;',
+    replacement: 'Buffer.byteLength(reason) < 123',
+    reason: 'a reason of exactly 123 bytes is cut to itself',
+  },
+  {
+    file: 'lib/gateway/connection.ts',
+    code: 'let cut = reason.slice(0, 123);',
+    replacement: 'reason',
+    reason: 'the loop then trims the whole reason one character at a time to the same cut, only slower',
+  },
+  {
+    file: 'lib/gateway/turn-flush.ts',
+    code: 'if (socket === undefined) return;',
+    replacement: 'false',
+    reason: 'connections are enlisted through their own socket (enlist/corkForTurn get c.socket), so it is there',
+  },
+  {
+    file: 'lib/gateway/turn-flush.ts',
+    code: 'if (c.corked) {',
+    replacement: 'true',
+    reason: 'uncork() of a socket that is not corked does nothing',
+  },
+  {
+    file: 'lib/gateway/turn-flush.ts',
+    code: 'if (!flushScheduled) {',
+    replacement: 'true',
+    reason: 'the extra flushes run in the same check phase and find the list the first one emptied',
+  },
+  {
+    file: 'lib/gateway/turn-flush.ts',
+    code: 'flushScheduled = true;',
+    replacement: 'false',
+    reason: 'as above: the extra flushes of the same phase find nothing left to end',
+  },
+  {
+    file: 'lib/gateway/frame-run.ts',
+    code: 'if (frame.bytes === undefined) {',
+    replacement: 'true',
+    reason: "a frame's bytes are its text's framing, so measuring the text gives the same length",
+  },
+  {
+    file: 'lib/gateway/frame-run.ts',
+    code: 'if (frame.bytes !== undefined) at += frame.bytes.copy(out, at);',
+    replacement: 'false',
+    reason: "a frame's bytes are its text's framing, so framing the text again writes the same bytes",
+  },
+  {
+    file: 'lib/gateway/frame-run.ts',
+    code: "return at + out.write(text, at, 'utf8');",
+    replacement: '""',
+    reason: 'Buffer#write takes an empty encoding as its default, utf8',
+  },
 ];

@@ -53,6 +53,7 @@ describe('frame runs (the frames of a turn joined once)', () => {
     expect(runBytes(frames[0], 3)).toBe(first);
     const one = runBytes(frames[2], 1);
     expect(one).toBe(frames[2].bytes);
+    expect(runBytes(frames[2], 1)).toBe(one); // framed once, then the same Buffer for every recipient
     expect(one.equals(frameText('{"i":3}'))).toBe(true);
   });
 

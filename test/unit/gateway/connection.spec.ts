@@ -1,6 +1,8 @@
 import { once } from 'node:events';
 import { describe, expect, it } from '@jest/globals';
 import type { WebSocket } from 'ws';
+import type { SharedFrame } from '../../../lib/core/client.js';
+import { takeToken, withinRate } from '../../../lib/core/rate.js';
 import { Connection, type ConnectionHost, closeReason } from '../../../lib/gateway/connection.js';
 import { pusherCodec } from '../../../lib/protocols/pusher.codec.js';
 import { until } from '../../helpers/until.js';
@@ -55,10 +57,12 @@ describe('gateway Connection', () => {
     p.client.on('message', (d, isBinary) => seen.push([d.toString(), isBinary]));
     p.conn.write({ text: '{"shared":1}' });
     p.conn.sendBinary(Buffer.from('raw bytes'));
-    await until(() => seen.length === 2);
+    p.conn.send('{"own":2}');
+    await until(() => seen.length === 3);
     expect(seen).toEqual([
       ['{"shared":1}', false],
       ['raw bytes', true],
+      ['{"own":2}', false],
     ]);
     await close();
   });
@@ -120,6 +124,7 @@ describe('gateway Connection', () => {
     p.conn.send('{"own":2}');
     await until(() => p.got.length === 2);
     expect(p.got).toEqual(['{"shared":1}', '{"own":2}']);
+    expect(p.conn.overBacklog()).toBe(false); // measured on ws's own counter: nothing is waiting
     expect(slow).toEqual([]);
     // Far more than a socket takes at once: ws's backlog passes the limit on the send itself.
     p.conn.send(JSON.stringify({ pad: 'x'.repeat(16 << 20) }));
@@ -175,5 +180,83 @@ describe('closeReason', () => {
     expect(closeReason(`a${'é'.repeat(61)}`)).toBe(`a${'é'.repeat(61)}`); // 123 bytes
     expect(closeReason(`ab${'é'.repeat(61)}`)).toBe(`ab${'é'.repeat(60)}`);
     expect(closeReason('')).toBe('');
+  });
+});
+
+describe('gateway Connection: turns and held frames', () => {
+  it('starts with fresh rate counters: it may subscribe and whisper at once', async () => {
+    const { pairs, close } = await wsPairs(1);
+    const { conn } = pairs[0];
+    expect(conn.eventRate).toEqual({ start: 0, count: 0 });
+    expect(conn.subscribeTokens).toEqual({ tokens: 0, at: 0 });
+    expect(withinRate(conn.eventRate, 10)).toBe(true);
+    expect(takeToken(conn.subscribeTokens, 10, 10)).toBe(true);
+    await close();
+  });
+
+  it('delivers what every turn gives it, turn after turn, each turn’s writes corked into one', async () => {
+    const { pairs, close } = await wsPairs(1);
+    const [p] = pairs;
+    for (let turn = 1; turn <= 3; turn++) {
+      p.conn.write({ text: `{"shared":${turn}}` });
+      p.conn.send(`{"own":${turn}}`);
+      p.conn.send(`{"more":${turn}}`);
+      await until(() => p.got.length === turn * 3);
+    }
+    expect(p.got).toEqual([1, 2, 3].flatMap((t) => [`{"shared":${t}}`, `{"own":${t}}`, `{"more":${t}}`]));
+    expect(p.writes).toHaveLength(3); // one writev a turn
+    await close();
+  });
+
+  it('does not write a held run once ws is closing (the close frame was the last thing sent)', async () => {
+    const { pairs, close } = await wsPairs(1);
+    const [p] = pairs;
+    p.conn.write({ text: '{"held":1}' });
+    p.conn.ws.close(4004, 'app'); // ws itself, not end(): the run is still held
+    p.conn.release();
+    const closed = once(p.client, 'close');
+    await closed;
+    expect(Buffer.concat(p.writes.flat()).includes('{"held":1}')).toBe(false);
+    await close();
+  });
+
+  it('sends a held run through ws, in order, while ws has something of its own queued', async () => {
+    const { pairs, close } = await wsPairs(2);
+    const [held, linker] = pairs;
+    const f = [1, 2, 3].map((i): SharedFrame => ({ text: `{"i":${i}}` }));
+    for (const frame of f) linker.conn.write(frame); // links 1 → 2 → 3
+    held.conn.write(f[0]);
+    held.conn.write(f[1]); // holds the run 1, 2 (not 3)
+    const seen: string[] = [];
+    held.client.on('message', (d) => seen.push(d.toString()));
+    held.conn.ws.send(new Blob(['blob'])); // ws reads a Blob asynchronously: its sender is busy meanwhile
+    held.conn.release();
+    await until(() => seen.length === 3);
+    expect(seen).toEqual(['blob', '{"i":1}', '{"i":2}']);
+    await until(() => linker.got.length === 3);
+    expect(seen).toHaveLength(3);
+    await close();
+  });
+
+  it('is too slow once, and writes nothing more, when a turn leaves its socket over the limit', async () => {
+    const { host, slow } = recordingHost(1 << 16);
+    const { pairs, close } = await wsPairs(1, host);
+    const [p] = pairs;
+    (p.client as unknown as { _socket: { pause(): void } })._socket.pause();
+    const big = JSON.stringify({ pad: 'x'.repeat(16 << 20) }); // far more than the kernel takes at once
+    p.conn.write({ text: big });
+    p.conn.write({ text: '{"second":true}' }); // the same turn: enlisted once
+    await new Promise<void>((r) => setImmediate(r));
+    await new Promise<void>((r) => setImmediate(r));
+    expect(slow).toEqual([p.conn]); // measured once, at the end of the turn
+    const written = p.writes.length;
+    p.conn.write({ text: '{"later":1}' });
+    p.conn.send('{"later":2}');
+    await new Promise<void>((r) => setImmediate(r));
+    await new Promise<void>((r) => setImmediate(r));
+    expect(p.writes).toHaveLength(written); // over the limit: nothing more is written
+    expect(slow).toEqual([p.conn, p.conn, p.conn]); // each attempt found it over and said so
+    p.client.terminate();
+    await close();
   });
 });
