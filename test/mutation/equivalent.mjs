@@ -326,4 +326,24 @@ export const equivalent = [
     replacement: '""',
     reason: 'Buffer#write takes an empty encoding as its default, utf8',
   },
+  {
+    file: 'lib/gateway/connection.ts',
+    code: 'if (this.ws.readyState !== OPEN && this.ws.readyState !== 0) return;',
+    replacement: 'true',
+    reason: '(the `!== 0` test → true) differs only for a connecting ws, and Connections are made of open sockets only',
+  },
+  {
+    file: 'lib/gateway/connection.ts',
+    code: 'if (socket === undefined || this.ws.readyState !== OPEN) return;',
+    replacement: 'false',
+    reason:
+      '(the `socket === undefined` test → false) a run is held only with a socket: without one write() sends through ws',
+  },
+  {
+    file: 'lib/gateway/connection.ts',
+    code: 'for (let i = 0; i < length && f !== undefined; i++, f = f.next) this.ws.send(f.text);',
+    replacement: 'true',
+    reason:
+      '(the `f !== undefined` test → true) a held run of `length` frames is `length` linked frames, so f is never undefined in it',
+  },
 ];

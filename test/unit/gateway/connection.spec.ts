@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import type { Socket } from 'node:net';
 import { describe, expect, it } from '@jest/globals';
 import type { WebSocket } from 'ws';
 import type { SharedFrame } from '../../../lib/core/client.js';
@@ -250,11 +251,15 @@ describe('gateway Connection: turns and held frames', () => {
     await new Promise<void>((r) => setImmediate(r));
     expect(slow).toEqual([p.conn]); // measured once, at the end of the turn
     const written = p.writes.length;
+    const socket = p.conn.socket as Socket;
+    const unsent = socket.writableLength; // the peer reads nothing: the kernel takes no more of it
     p.conn.write({ text: '{"later":1}' });
     p.conn.send('{"later":2}');
+    expect(socket.writableCorked).toBe(0); // not corked for a turn it will not write in
     await new Promise<void>((r) => setImmediate(r));
     await new Promise<void>((r) => setImmediate(r));
-    expect(p.writes).toHaveLength(written); // over the limit: nothing more is written
+    expect(p.writes).toHaveLength(written); // over the limit: nothing more is written…
+    expect(socket.writableLength).toBe(unsent); // …nor queued
     expect(slow).toEqual([p.conn, p.conn, p.conn]); // each attempt found it over and said so
     p.client.terminate();
     await close();
