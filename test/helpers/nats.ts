@@ -26,7 +26,8 @@ export const natsModules = async (): Promise<NatsModules> =>
 export async function natsAvailable(): Promise<boolean> {
   let nc: NatsConnection | undefined;
   try {
-    nc = await connect({ servers: NATS_URL, timeout: 1000, reconnect: false });
+    // A server that is not there refuses at once; a loaded machine may take seconds to answer one that is.
+    nc = await connect({ servers: NATS_URL, timeout: 10_000, reconnect: false });
     await (await jetstreamManager(nc)).getAccountInfo();
     return true;
   } catch {

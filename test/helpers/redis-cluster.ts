@@ -23,7 +23,7 @@ export function redisCluster(fast = false): Cluster {
           lazyConnect: true,
           clusterRetryStrategy: () => null,
           enableOfflineQueue: false,
-          redisOptions: { connectTimeout: 1000, maxRetriesPerRequest: 0 },
+          redisOptions: { connectTimeout: 10_000, maxRetriesPerRequest: 0 },
         }
       : { lazyConnect: true },
   );
@@ -38,7 +38,7 @@ export async function redisClusterAvailable(): Promise<boolean> {
   cluster.on('error', () => {});
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('timeout')), 3000);
+    timer = setTimeout(() => reject(new Error('timeout')), 15_000);
   });
   let state = 'no answer';
   try {

@@ -14,7 +14,7 @@ export async function redisAvailable(): Promise<boolean> {
     lazyConnect: true,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
-    connectTimeout: 1000,
+    connectTimeout: 10_000, // refused at once when absent; a loaded machine may be slow to answer
   });
   r.on('error', () => {});
   try {
