@@ -346,4 +346,43 @@ export const equivalent = [
     reason:
       '(the `f !== undefined` test → true) a held run of `length` frames is `length` linked frames, so f is never undefined in it',
   },
+  {
+    file: 'lib/core/client-events.ts',
+    code: "if (typeof channel !== 'string' || channelNameError(channel)) return rule('whisper needs a valid \"channel\"');",
+    replacement: 'false',
+    reason: 'channelNameError refuses every non-string itself, with the same refusal',
+  },
+  {
+    file: 'lib/core/delivery.ts',
+    code: 'for (const c of this.index.byIds(e.socketIds ?? [])) {',
+    replacement: '["Stryker was here"]',
+    reason:
+      'socket ids are nextSocketId()\'s `node.n`: no connection is named "Stryker was here", so both reach nobody',
+  },
+  {
+    file: 'lib/core/fanout.ts',
+    code: 'if (client.gates !== undefined && message.channel !== undefined && stopsAtGate(client, client.gates, message)) {',
+    replacement: 'true',
+    reason:
+      'gates are keyed by channel names: a message without a channel finds no gate, and stopsAtGate answers false',
+  },
+  {
+    file: 'lib/core/gates.ts',
+    code: 'if (floor === undefined || m.position === undefined) return false;',
+    replacement: 'false',
+    reason:
+      'a gate holds (held set) until pass() gives it a floor or drops it, so past the held branch floor is always set',
+  },
+  {
+    file: 'lib/core/gates.ts',
+    code: "export const RESUBSCRIBE: Outbound = { kind: 'event', event: '', json: '' };",
+    replacement: '{}',
+    reason: 'a marker compared by identity only (replay, cluster-subscriptions): its fields are never read',
+  },
+  {
+    file: 'lib/core/gates.ts',
+    code: "export const RESUBSCRIBE: Outbound = { kind: 'event', event: '', json: '' };",
+    replacement: '"Stryker was here!"',
+    reason: 'a marker compared by identity only: its json is never read',
+  },
 ];

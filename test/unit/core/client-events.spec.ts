@@ -58,6 +58,16 @@ function setup(options: BroadcastModuleOptions = {}, driver?: NodeCapture) {
   return { ...h, a, b, p };
 }
 
+describe('client events: data', () => {
+  it('relays any JSON value as data: null, a string, a number, nested values', () => {
+    const { hub, a, b } = setup();
+    for (const data of [null, 'hi', 7, [null, 'x'], { s: 'deep', n: null }]) {
+      expect(hub.whisper(a, 'private-chat', 'typing', data)).toBeUndefined();
+    }
+    expect(writtenFrames(b).map((f) => f.data)).toEqual([null, 'hi', 7, [null, 'x'], { s: 'deep', n: null }]);
+  });
+});
+
 describe('client events: refusals', () => {
   it.each([
     ['channel is not a string', 42, 'typing', rule('whisper needs a valid "channel"')],
@@ -101,7 +111,9 @@ describe('client events: refusals', () => {
     for (let i = 0; i < 3; i++) expect(hub.whisper(a, 'private-chat', 'typing', i)).toBeUndefined();
     expect(hub.whisper(a, 'private-chat', 'typing', 3)).toEqual(overLimit(RATE_LIMITED));
     native(a, { type: 'whisper', channel: 'private-chat', event: 'typing', data: 4 });
-    expect(sentFrames(a)).toEqual([{ type: 'error', channel: 'private-chat', message: RATE_LIMITED }]);
+    expect(sentFrames(a)).toEqual([
+      { type: 'error', channel: 'private-chat', message: 'client event rate limit reached' },
+    ]);
     expect(writtenFrames(b).map((f) => f.data)).toEqual([0, 1, 2]);
     for (let i = 0; i < 4; i++) pusher(p, { event: 'client-typing', channel: 'private-chat', data: { i } });
     // On the channel, so that pusher-js fires channel.bind('pusher:error') too.
@@ -189,6 +201,7 @@ describe('client events: relay', () => {
     hub.whisper(a, 'private-chat', 'typing', { on: true });
     hub.whisper(a, 'presence-room', 'note', 'plain text');
     hub.whisper(a, 'private-chat', '', 1); // refused: no webhook
+    hub.whisper(a, 'private-chat', 'nothing', undefined); // no data: JSON null
     const expected = [
       { name: 'client_event', channel: 'private-chat', event: 'client-typing', data: '{"on":true}', socket_id: '1.1' },
       {
@@ -199,6 +212,7 @@ describe('client events: relay', () => {
         socket_id: '1.1',
         user_id: 'u1',
       },
+      { name: 'client_event', channel: 'private-chat', event: 'client-nothing', data: 'null', socket_id: '1.1' },
     ];
     expect(hooks.webhooks.emitted.filter((e) => e.name === 'client_event')).toEqual(expected);
     expect((await hooks.received()).filter((e) => e.name === 'client_event')).toEqual(expected);

@@ -206,5 +206,10 @@ describe('control: everywhere', () => {
     h.control.terminateEverywhere('u2');
     expect(h.c.ends).toEqual([{ code: 4009, reason: 'connection terminated' }]);
     expect(driver.cluster.controls).toEqual([{ op: 'terminate', userId: 'u2' }]);
+    // The local driver has no cluster to ask: this node's sockets only.
+    const local = await setup();
+    local.control.terminateEverywhere('u2');
+    expect(local.c.ends).toEqual([{ code: 4009, reason: 'connection terminated' }]);
+    expect(local.a.ends).toEqual([]);
   });
 });

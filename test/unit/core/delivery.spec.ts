@@ -102,6 +102,9 @@ describe('delivery: direct sends', () => {
     expect(n2.sent).toEqual([]);
     expect([p1.sent, p1.binary, p1.written]).toEqual([[], [], []]);
     expect(n1.written).toEqual([]);
+    // Without socket ids it reaches nobody.
+    publish({ kind: 'raw', channels: [], event: '', raw: 'to nobody' });
+    expect([n1.sent, n2.sent, p1.sent]).toEqual([['not json {'], [], []]);
   });
 });
 
