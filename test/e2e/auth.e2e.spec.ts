@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { signChannel } from 'nestjs-broadcasting';
 import { authorizeAndSubscribe, postForm, postJson, type RunningApp, startFixture } from '../helpers/app.js';
+import { freezeDate } from '../helpers/frozen-date.js';
 import { nativeClients, TestClient } from '../helpers/test-client.js';
 import { NoBotsGuard, startAuthFixture, TenantHeaderGuard } from './fixtures/auth-fixture.js';
 
@@ -213,20 +214,6 @@ describe('client events disabled', () => {
   });
 });
 
-/** Every timer API but Date: the test sets the clock, everything else runs in real time. */
-const REAL_TIMERS = [
-  'hrtime',
-  'nextTick',
-  'performance',
-  'queueMicrotask',
-  'setImmediate',
-  'clearImmediate',
-  'setInterval',
-  'clearInterval',
-  'setTimeout',
-  'clearTimeout',
-] as const;
-
 describe('client events over the rate limit (native protocol)', () => {
   it('refuses the sender’s whisper past maxClientEventsPerSecond with an error frame for the rest of the second; others are unaffected', async () => {
     const run = await startFixture({ maxClientEventsPerSecond: 3 });
@@ -243,8 +230,7 @@ describe('client events over the rate limit (native protocol)', () => {
       // member_added frames of the setup: a saw 2 and 3 join, b saw 3.
       for (const id of ['2', '3']) expect(await a.next()).toMatchObject({ type: 'member_added', user_id: id });
       expect(await b.next()).toMatchObject({ type: 'member_added', user_id: '3' });
-      const T = Date.now();
-      jest.useFakeTimers({ now: T, doNotFake: [...REAL_TIMERS] });
+      const clock = freezeDate(); // Date only: sockets and timers run for real
       const whisper = (i: number) => ({ type: 'whisper', channel: room, event: 'typing', data: { i } });
       const relayed = (i: number, user_id = '1') => ({
         type: 'whisper',
@@ -261,7 +247,7 @@ describe('client events over the rate limit (native protocol)', () => {
         expect(await c.next()).toEqual(relayed(i));
       }
       // Late in the same second: still refused. The connection stays open.
-      jest.setSystemTime(T + 999);
+      clock.advance(999);
       expect(await a.request(whisper(4))).toEqual(refused);
       await a.expectNothingPending();
       // Another connection has its own window: b's whisper reaches a and c meanwhile.
@@ -271,7 +257,7 @@ describe('client events over the rate limit (native protocol)', () => {
       // Nothing refused reached anyone.
       await Promise.all([b.expectNothingPending(), c.expectNothingPending()]);
       // The second is over: a whispers again.
-      jest.setSystemTime(T + 1000);
+      clock.advance(1);
       a.send(whisper(6));
       expect(await b.next()).toEqual(relayed(6));
       await a.expectNothingPending();
