@@ -19,6 +19,8 @@ export default {
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testMatch: ['<rootDir>/test/**/*.spec.ts'],
+  // A mutation run's sandboxes (npm run mutate) copy the package files: not modules of this run.
+  modulePathIgnorePatterns: ['<rootDir>/.stryker-tmp'],
   // The specs that test dist/ never run a stale build (test/build.global-setup.js).
   globalSetup: '<rootDir>/test/build.global-setup.js',
   // Every test asserts something (test/assertions.setup.ts).

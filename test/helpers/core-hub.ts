@@ -8,6 +8,7 @@ import { BroadcastHub } from '../../lib/core/broadcast-hub.js';
 import type { Client, Codec } from '../../lib/core/client.js';
 import { signChannel, signUser } from '../../lib/crypto/signature.js';
 import { LocalDriver } from '../../lib/drivers/local.driver.js';
+import { type AuthFailureSource, BroadcastMetrics, type MetricsProtocol } from '../../lib/metrics/broadcast-metrics.js';
 import type { BroadcastDriver, DriverNode } from '../../lib/port/driver.interface.js';
 import { handleNativeFrame } from '../../lib/protocols/native.handler.js';
 import { handlePusherFrame } from '../../lib/protocols/pusher.handler.js';
@@ -33,11 +34,11 @@ export class NodeCapture extends LocalDriver {
  */
 export function coreHub(
   options: BroadcastModuleOptions = {},
-  { driver, webhooks }: { driver?: BroadcastDriver; webhooks?: Webhooks } = {},
+  { driver, webhooks, metrics }: { driver?: BroadcastDriver; webhooks?: Webhooks; metrics?: BroadcastMetrics } = {},
 ) {
   const resolved = resolveBroadcastOptions(options, { nodeEnv: 'test' });
   const d = driver ?? new NodeCapture();
-  const hub = new BroadcastHub(resolved, d, webhooks);
+  const hub = new BroadcastHub(resolved, d, webhooks, metrics);
   const connect = (id: string, codec?: Codec, gated = false) => {
     const c = new FakeClient(id, codec);
     hub.connect(c, gated);
@@ -55,6 +56,20 @@ export function coreHub(
     /** One Pusher frame, likewise. */
     pusher: (c: FakeClient, frame: Record<string, unknown>) => handlePusherFrame(hub, c, JSON.stringify(frame)),
   };
+}
+
+/** Metrics that record what the protocol handlers and the hub report, as `kind:detail` lines. */
+export class RecordingMetrics extends BroadcastMetrics {
+  readonly calls: string[] = [];
+  override messageIn(protocol: MetricsProtocol): void {
+    this.calls.push(`in:${protocol}`);
+  }
+  override subscription(r: { readonly ok: boolean; readonly channel: string; readonly status?: number }): void {
+    this.calls.push(`subscription:${r.channel}:${r.ok ? 'ok' : r.status}`);
+  }
+  override authFailure(source: AuthFailureSource): void {
+    this.calls.push(`authFailure:${source}`);
+  }
 }
 
 /** A channel token for `socketId` as the auth endpoint signs it. */
@@ -157,12 +172,13 @@ async function bodyReceiver() {
 
 /**
  * Routes the Nest logger of this test file to a list (the hub logs what it survives): returns the
- * lines, so a test can assert what was logged and the run stays quiet.
+ * lines, so a test can assert what was logged and the run stays quiet. With `context`, each line is
+ * `[context] message` (the Logger's context, its last argument, is what users filter logs by).
  */
-export function captureLogs(): string[] {
+export function captureLogs({ context = false }: { context?: boolean } = {}): string[] {
   const lines: string[] = [];
-  const push = (message: unknown) => {
-    lines.push(String(message));
+  const push = (message: unknown, ...rest: unknown[]) => {
+    lines.push(context ? `[${String(rest.at(-1))}] ${String(message)}` : String(message));
   };
   Logger.overrideLogger({ log: push, error: push, warn: push, debug: push, verbose: push, fatal: push });
   return lines;

@@ -1,4 +1,5 @@
 import type { ChannelGate, Client, Codec, ConnectionState, SharedFrame } from '../../lib/core/client.js';
+import type { StreamPosition } from '../../lib/port/stream.js';
 import { nativeCodec } from '../../lib/protocols/native.codec.js';
 
 /** A Client without a socket: records what the hub and the protocol handlers send it. */
@@ -30,6 +31,10 @@ export class FakeClient implements Client {
   sendBinary(data: Buffer) {
     this.binary.push(data);
   }
+  /** An SSE stream's resume point (Last-Event-ID), when a test acts as one. */
+  resumeAt?: (channel: string) => StreamPosition | undefined;
+  /** Told each recovery channel's position (SSE keeps it for its event ids), when a test listens. */
+  positioned?: (channel: string, position: StreamPosition) => void;
   /** Whether the transport is over its backlog (a test sets it to act as a slow reader). */
   overBacklog?: () => boolean;
   /** The close the server decided, if any. */

@@ -43,7 +43,12 @@ export const folders = {
   },
   protocols: {
     mutate: ['lib/protocols/**/*.ts'],
-    tests: ['test/unit/native-codec.spec.ts', 'test/unit/pusher-codec.spec.ts', 'test/unit/core/**/*.spec.ts'],
+    tests: [
+      'test/unit/native-codec.spec.ts',
+      'test/unit/pusher-codec.spec.ts',
+      'test/unit/protocols/**/*.spec.ts',
+      'test/unit/core/**/*.spec.ts',
+    ],
   },
   auth: {
     mutate: ['lib/auth/**/*.ts'],

@@ -1,20 +1,23 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { Logger } from '@nestjs/common';
 import { resolveBroadcastOptions } from '../../../lib/config/resolve-options.js';
 import type { BroadcastHub } from '../../../lib/core/broadcast-hub.js';
 import type { CacheStore } from '../../../lib/core/cache-store.js';
 import type { BroadcastDriver } from '../../../lib/port/driver.interface.js';
 import { LocalHistory } from '../../../lib/recovery/local-history.js';
 import { Webhooks } from '../../../lib/webhooks/webhooks.js';
-import { coreHub, NodeCapture, nextTurn, presenceAuth, sentFrames, signInAuth } from '../../helpers/core-hub.js';
+import {
+  captureLogs,
+  coreHub,
+  NodeCapture,
+  nextTurn,
+  presenceAuth,
+  sentFrames,
+  signInAuth,
+} from '../../helpers/core-hub.js';
 import { clusterHub } from '../../helpers/held-cluster.js';
 
-/** Every log line of this file, as `[context] message` (the Logger context, the last argument, is part of it). */
-const logs: string[] = [];
-const push = (message: unknown, ...rest: unknown[]) => {
-  logs.push(`[${String(rest.at(-1))}] ${String(message)}`);
-};
-Logger.overrideLogger({ log: push, error: push, warn: push, debug: push, verbose: push, fatal: push });
+/** Every log line of this file, as `[context] message`. */
+const logs = captureLogs({ context: true });
 beforeEach(() => {
   logs.length = 0;
 });

@@ -1,6 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
+import { ConnectionIndex } from '../../../lib/core/connection-index.js';
 import { hold } from '../../../lib/core/gates.js';
+import { Lifecycle } from '../../../lib/core/lifecycle.js';
+import { NO_METRICS } from '../../../lib/metrics/broadcast-metrics.js';
 import { handleNativeFrame } from '../../../lib/protocols/native.handler.js';
+import { pusherCodec } from '../../../lib/protocols/pusher.codec.js';
 import {
   captureLogs,
   coreHub,
@@ -12,9 +16,10 @@ import {
   signInAuth,
   writtenFrames,
 } from '../../helpers/core-hub.js';
+import { FakeClient } from '../../helpers/fake-client.js';
 import { HeldClusterDriver } from '../../helpers/held-cluster.js';
 
-const logs = captureLogs();
+const logs = captureLogs({ context: true });
 
 describe('lifecycle: states', () => {
   it('connects open, or gated until admitted; admit opens only a gated connection', async () => {
@@ -101,6 +106,30 @@ describe('lifecycle: close and ended', () => {
     await hub.ended(c);
     expect(hub.close(c, 4300, 'after the end')).toBe(false);
     expect(c.ends).toEqual([{ code: 4100, reason: 'too slow' }]);
+  });
+
+  it('announces a Pusher close code with pusher:error before the close; a native client gets no frame', () => {
+    const { hub, connect } = coreHub();
+    const p = connect('1.1', pusherCodec);
+    const n = connect('1.2');
+    hub.close(p, 4100, 'too slow');
+    hub.close(n, 4100, 'too slow');
+    expect(p.sent).toEqual(['{"event":"pusher:error","data":{"code":4100,"message":"too slow"}}']);
+    expect(p.ends).toEqual([{ code: 4100, reason: 'too slow' }]);
+    expect(n.sent).toEqual([]);
+  });
+
+  it('releases a connection once when the transport reports it gone after the server closed it', async () => {
+    const released: string[] = [];
+    const index = new ConnectionIndex();
+    const lifecycle = new Lifecycle(index, NO_METRICS, (client) => void released.push(client.id));
+    const c = new FakeClient('1.1');
+    lifecycle.connect(c, false);
+    lifecycle.close(c, 4100, 'too slow');
+    await lifecycle.ended(c);
+    await lifecycle.ended(c);
+    expect(released).toEqual(['1.1']);
+    expect(c.state).toBe('closed');
   });
 
   it('ended() on an open connection releases it without ending the transport (it is gone already)', async () => {
@@ -275,12 +304,53 @@ describe('lifecycle: the operation queue', () => {
     await drained(hub, c);
     expect(order).toEqual(['after the sync throw', 'a frame after them']);
     expect(logs).toEqual([
-      'connection operation failed: sync boom',
-      'connection operation failed: pending boom',
-      'connection operation failed: queued boom',
-      'connection operation failed: async boom',
+      '[BroadcastHub] connection operation failed: sync boom',
+      '[BroadcastHub] connection operation failed: pending boom',
+      '[BroadcastHub] connection operation failed: queued boom',
+      '[BroadcastHub] connection operation failed: async boom',
     ]);
     await hub.ended(c);
     expect(c.state).toBe('closed');
+  });
+
+  it('logs what a task throws even when it is not an Error (null, a string)', async () => {
+    const { hub, connect } = coreHub();
+    const c = connect('1.1');
+    logs.length = 0;
+    hub.enqueue(c, () => {
+      throw null;
+    });
+    hub.enqueue(c, () => Promise.reject('plain'));
+    await drained(hub, c);
+    expect(logs).toEqual([
+      '[BroadcastHub] connection operation failed: null',
+      '[BroadcastHub] connection operation failed: plain',
+    ]);
+  });
+
+  it('forgets a finished operation only while it is the last one: a later one keeps the queue', async () => {
+    const { hub, connect } = coreHub();
+    const c = connect('1.1');
+    const a = deferred();
+    const b = deferred();
+    const order: string[] = [];
+    hub.enqueue(c, () => a.promise);
+    hub.enqueue(c, () => {
+      order.push('b starts');
+      return b.promise.then(() => void order.push('b ends'));
+    });
+    a.resolve();
+    await nextTurn();
+    expect(order).toEqual(['b starts']);
+    // a's settling must not clear the queue b now holds: c waits for b.
+    hub.enqueue(c, () => void order.push('c'));
+    expect(order).toEqual(['b starts']);
+    b.resolve();
+    await drained(hub, c);
+    expect(order).toEqual(['b starts', 'b ends', 'c']);
+    // Once the last one settled, the queue is forgotten and a task runs at once again.
+    expect(c.queue).toBeUndefined();
+    hub.enqueue(c, () => void order.push('d'));
+    expect(order.at(-1)).toBe('d');
   });
 });
