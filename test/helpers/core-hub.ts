@@ -72,6 +72,21 @@ export class RecordingMetrics extends BroadcastMetrics {
   }
 }
 
+/**
+ * A hub for a protocol handler's spec: client events allowed, metrics recorded, every client on
+ * `codec`, and a first client `a`. `text(t, c)` hands the raw text frame `t` of `c` (default: a) to
+ * the codec's handler, as the gateway does.
+ */
+export function protocolHub(codec: Codec, options: BroadcastModuleOptions = {}) {
+  const metrics = new RecordingMetrics();
+  const h = coreHub({ allowClientEvents: true, ...options }, { metrics });
+  const connect = (id: string) => h.connect(id, codec);
+  const a = connect('1.1');
+  const handle = codec.name === 'pusher' ? handlePusherFrame : handleNativeFrame;
+  const text = (t: string, c: FakeClient = a) => handle(h.hub, c, t);
+  return { ...h, connect, metrics, a, text };
+}
+
 /** A channel token for `socketId` as the auth endpoint signs it. */
 export const channelAuth = (socketId: string, channel: string, channelData?: string) =>
   signChannel(KEY, SECRET, socketId, channel, channelData);

@@ -1,11 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { resolveBroadcastOptions } from '../../../lib/config/resolve-options.js';
 import { BroadcastHub } from '../../../lib/core/broadcast-hub.js';
-import { LocalDriver } from '../../../lib/drivers/local.driver.js';
 import type { BroadcastModuleOptions, DriverNode } from '../../../lib/index.js';
 import type { Recovery } from '../../../lib/port/stream.js';
 import { handleNativeFrame } from '../../../lib/protocols/native.handler.js';
-import { coreHub, deferred } from '../../helpers/core-hub.js';
+import { coreHub, deferred, NodeCapture } from '../../helpers/core-hub.js';
 import { FakeClient } from '../../helpers/fake-client.js';
 import { HeldCluster, HeldClusterDriver } from '../../helpers/held-cluster.js';
 
@@ -28,15 +27,6 @@ function setup(options: BroadcastModuleOptions = {}) {
     return c;
   };
   return { hub, publish, connect, node: () => driver.attached as DriverNode };
-}
-
-/** The local driver, keeping the node it is attached to (to act as a cluster driver would). */
-class NodeCapture extends LocalDriver {
-  attached?: DriverNode;
-  override attach(node: DriverNode): void {
-    super.attach(node);
-    this.attached = node;
-  }
 }
 
 /** Every frame a client got (its own and shared ones), parsed, in order of arrival per kind. */

@@ -1,12 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import type { StreamPosition } from '../../../lib/port/stream.js';
+import { nativeCodec } from '../../../lib/protocols/native.codec.js';
 import { handleNativeFrame, handleNativeMessage } from '../../../lib/protocols/native.handler.js';
 import {
   channelAuth,
   coreHub,
   nextTurn,
   presenceAuth,
-  RecordingMetrics,
+  protocolHub,
   sentFrames,
   signInAuth,
   writtenFrames,
@@ -17,14 +18,7 @@ import type { FakeClient } from '../../helpers/fake-client.js';
  * The native protocol's inbound side, frame by frame, without a server: each reply is asserted
  * exactly (docs/protocol.md), with what the handler reports to the metrics.
  */
-function setup(options: Parameters<typeof coreHub>[0] = {}) {
-  const metrics = new RecordingMetrics();
-  const h = coreHub({ allowClientEvents: true, ...options }, { metrics });
-  const a = h.connect('1.1');
-  /** One raw text frame from `c` (default: a). */
-  const text = (t: string, c: FakeClient = a) => handleNativeFrame(h.hub, c, t);
-  return { ...h, metrics, a, text };
-}
+const setup = (options: Parameters<typeof coreHub>[0] = {}) => protocolHub(nativeCodec, options);
 
 describe('native handler: frames it cannot read', () => {
   it('answers malformed JSON with an error frame and counts the frame once', () => {

@@ -1,30 +1,22 @@
 import { describe, expect, it } from '@jest/globals';
 import { pusherCodec } from '../../../lib/protocols/pusher.codec.js';
-import { handlePusherFrame, PusherCode } from '../../../lib/protocols/pusher.handler.js';
+import { PusherCode } from '../../../lib/protocols/pusher.handler.js';
 import {
   channelAuth,
   coreHub,
   nextTurn,
   presenceAuth,
-  RecordingMetrics,
+  protocolHub,
   sentFrames,
   signInAuth,
   writtenFrames,
 } from '../../helpers/core-hub.js';
-import type { FakeClient } from '../../helpers/fake-client.js';
 
 /**
  * Pusher protocol 7, client → server, frame by frame without a server: each reply exactly as
  * pusher-js reads it (../shared/reference/pusher-protocol.md), with what is reported to the metrics.
  */
-function setup(options: Parameters<typeof coreHub>[0] = {}) {
-  const metrics = new RecordingMetrics();
-  const h = coreHub({ allowClientEvents: true, ...options }, { metrics });
-  const a = h.connect('1.1', pusherCodec);
-  const text = (t: string, c: FakeClient = a) => handlePusherFrame(h.hub, c, t);
-  const connect = (id: string) => h.connect(id, pusherCodec);
-  return { ...h, connect, metrics, a, text };
-}
+const setup = (options: Parameters<typeof coreHub>[0] = {}) => protocolHub(pusherCodec, options);
 
 const error = (code: number | null, message: string, channel?: string) =>
   channel === undefined
