@@ -89,7 +89,7 @@ export class ClusterSubscriptions {
     }
     if (client.state !== 'open') {
       // Closed while the cluster answered: nothing is added, and the watch is given back.
-      this.cluster.unwatch(name);
+      this.giveBack(name);
       return refuse(name, 'connection closed', 400);
     }
     // Live events of the channel wait until the reply (member list, history) has been sent.
@@ -103,7 +103,7 @@ export class ClusterSubscriptions {
         // Full cluster-wide: the client goes as if it had never come (the cluster recorded nothing).
         this.registry.remove(client, name);
         drop(client, name);
-        this.cluster.unwatch(name);
+        this.giveBack(name);
         return presenceFull(name, this.maxPresenceMembers);
       }
       return { ok: true, channel: name, members };
@@ -118,6 +118,11 @@ export class ClusterSubscriptions {
       }
       return { ok: true, channel: name, members: this.registry.members(name) };
     }
+  }
+
+  /** A watch no subscription holds: given back, whatever the driver's count answers (nobody waits for it). */
+  private giveBack(name: string): void {
+    void this.cluster.unwatch(name)?.catch(() => undefined);
   }
 
   /**

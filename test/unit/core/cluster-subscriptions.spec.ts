@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from '@jest/globals';
-import { captureLogs, presenceAuth, sentFrames, writtenFrames } from '../../helpers/core-hub.js';
+import { captureLogs, nextTurn, presenceAuth, sentFrames, writtenFrames } from '../../helpers/core-hub.js';
 import { clusterHub } from '../../helpers/held-cluster.js';
 
 const logs = captureLogs();
@@ -84,6 +84,36 @@ describe('cluster subscriptions: subscribe and unsubscribe', () => {
     const refused = h.hub.subscribe(d, 'orders');
     await h.hub.ended(d);
     expect(await refused).toEqual({ ok: false, channel: 'orders', error: 'connection closed', status: 400 });
+  });
+
+  it('gives a watch back without an unhandled rejection when a counting unwatch fails', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const h = clusterHub({ maxPresenceMembers: 1 });
+      h.cluster.countsUnwatch = true;
+      h.cluster.fail('unwatch', 'count not written');
+      // Closed while the cluster answered the watch.
+      const c = h.connect('1.1');
+      const watch = h.cluster.hold('watch');
+      h.hub.apply(c, () => h.subscribe(c, 'orders'));
+      await watch.reached;
+      h.hub.close(c, 4100, 'bye');
+      watch.release();
+      await h.hub.ended(c);
+      // Refused by a full presence channel.
+      await h.cluster.presenceJoin('presence-room', '9.1', 'u9', '{}');
+      await h.join(h.connect('1.2'), 'u1');
+      await nextTurn(); // Node reports an unhandled rejection once the microtasks have run
+      expect(h.cluster.calls.filter((call) => call.startsWith('unwatch'))).toEqual([
+        'unwatch orders',
+        'unwatch presence-room',
+      ]);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 });
 
