@@ -10,6 +10,12 @@ describe('takeToken (token bucket)', () => {
     expect(taken).toEqual([...Array(10).fill(true), false, false]);
   });
 
+  it('starts full whatever the clock reads (a clock started near 0, as a fake one may be)', () => {
+    const b = { tokens: 0, at: 0 };
+    const taken = Array.from({ length: 4 }, () => takeToken(b, 1, 3, 500));
+    expect(taken).toEqual([true, true, true, false]);
+  });
+
   it('refills at `rate` per second, never above the burst', () => {
     const b = { tokens: 0, at: 0 };
     for (let i = 0; i < 10; i++) takeToken(b, 5, 10, T);

@@ -45,6 +45,19 @@ describe('subscribe policy: names and limits', () => {
     expect(hub.subscribe(c, 'c')).toEqual(refused('c', 'maxChannelsPerConnection limit reached (2)', 429));
   });
 
+  it('maxChannelsPerConnection 0: no limit on the channels of a connection', () => {
+    const { policy: p } = policy({ maxChannelsPerConnection: 0 });
+    const c = new FakeClient('1.1');
+    for (let i = 0; i < 500; i++) c.channels.add(`ch-${i}`);
+    expect(p.check(c, 'one-more', undefined, undefined)).toEqual({ name: 'one-more' });
+  });
+
+  it('names the channel of a subscribe refused over the rate, or none when it is not a string', () => {
+    const { policy: p } = policy({ maxSubscriptionsPerSecond: 3 });
+    expect(p.rateLimited('news')).toEqual(refused('news', 'subscription rate limit reached (3/s)', 429));
+    expect(p.rateLimited(42)).toEqual(refused('', 'subscription rate limit reached (3/s)', 429));
+  });
+
   it('maxChannels: a new channel past this node’s count is refused, an occupied one is not', () => {
     const { hub, connect } = coreHub({ maxChannels: 2 });
     const a = connect('1.1');
