@@ -22,8 +22,21 @@ const chosen = Object.keys(folders).filter(
 );
 const onlyReport = process.argv.includes('--report');
 
-const explained = (file, line, m) =>
-  equivalent.find((e) => e.file === file && line.trim().includes(e.code) && e.replacement === m.replacement);
+/** The source a mutant replaced, when it lies on one line (Stryker's columns are 1-based). */
+const originalOf = (lines, { start, end }) =>
+  start.line === end.line ? lines[start.line - 1].slice(start.column - 1, end.column - 1) : undefined;
+
+/** An entry of equivalent.mjs for the mutant: its line, its replacement and, when the entry pins it, the replaced code. */
+const explained = (file, lines, m) => {
+  const line = lines[m.location.start.line - 1];
+  return equivalent.find(
+    (e) =>
+      e.file === file &&
+      line.trim().includes(e.code) &&
+      e.replacement === m.replacement &&
+      (e.original === undefined || e.original === originalOf(lines, m.location)),
+  );
+};
 
 const rows = new Map();
 const unexplained = [];
@@ -47,7 +60,7 @@ for (const name of chosen) {
       if (!(m.status in n)) continue;
       if (m.status === 'Survived' || m.status === 'NoCoverage') {
         const line = lines[m.location.start.line - 1];
-        if (explained(file, line, m)) {
+        if (explained(file, lines, m)) {
           n.equivalent++;
           continue;
         }

@@ -46,6 +46,16 @@ describe('CacheStore', () => {
     expect(entries.has('cache-live')).toBe(true);
   });
 
+  it('walks its entries only on every 1024th channel, not on each event: expired ones wait for that sweep', () => {
+    const now = jest.spyOn(Date, 'now').mockReturnValue(T);
+    const store = new CacheStore(1, undefined);
+    const entries = (store as unknown as { entries: Map<string, unknown> }).entries;
+    for (let i = 0; i < 3; i++) store.remember(`cache-${i}`, 'e', '1', undefined);
+    now.mockReturnValue(T + 5000);
+    store.remember('cache-3', 'e', '1', undefined);
+    expect([...entries.keys()]).toEqual(['cache-0', 'cache-1', 'cache-2', 'cache-3']);
+  });
+
   it('answers from this node without a cluster, and from the cluster with one', async () => {
     const local = new CacheStore(60, undefined);
     local.remember('cache-a', 'e', '1', undefined);
