@@ -2,7 +2,7 @@ import type { ClusterLink } from '../port/driver.interface.js';
 import type { MemberInfo } from '../port/envelope.js';
 import type { Recovery, StreamPosition } from '../port/stream.js';
 import type { LocalHistory } from '../recovery/local-history.js';
-import { newEpoch, parsePosition } from '../recovery/recovery.js';
+import { parsePosition } from '../recovery/recovery.js';
 import type { Throttled } from '../util/throttled.js';
 import type { Client, Outbound } from './client.js';
 import { drop, hold, pass, RESUBSCRIBE } from './gates.js';
@@ -80,8 +80,8 @@ export class Replay {
     } catch (err) {
       this.trouble.warn(`${channel}: history not readable (${(err as Error).message}); resume refused`);
       // This node's own stream (an epoch the cluster never numbered): a later resume from it is refused.
-      const position = this.history?.position(channel) ?? { epoch: newEpoch(), offset: 0 };
-      return { position, recovered: false, entries: [] };
+      // (A recovery channel always has the in-memory history: the hub makes it with the channels.)
+      return { position: (this.history as LocalHistory).position(channel), recovered: false, entries: [] };
     }
   }
 

@@ -84,8 +84,8 @@ export function handlePusherFrame(hub: BroadcastHub, client: Client, text: strin
       return after(result, (r) => {
         hub.metrics.subscription(r);
         if (r.ok) {
-          const presence = r.members !== undefined && channel.startsWith('presence-');
-          client.send(pusher.subscriptionSucceeded(channel, presence ? r.members : undefined));
+          // Members come with presence channels only: pusher-js reads them as the presence data.
+          client.send(pusher.subscriptionSucceeded(channel, r.members));
           return afterSubscribed(client, r);
         } else {
           const type = r.status === 401 ? 'AuthError' : r.status === 429 ? 'LimitReached' : 'InvalidChannel';

@@ -407,4 +407,64 @@ export const equivalent = [
     replacement: 'true',
     reason: 'adds only a sweep of an empty map (size 0), which removes nothing',
   },
+  {
+    file: 'lib/core/replay.ts',
+    code: 'if (!req.since) return { position: history.position(channel), recovered: !inPlace, entries: [] };',
+    replacement: 'inPlace',
+    reason:
+      "without since the reply's recovered is never read from here: attach() sets it only for since (or to false for an invalid since)",
+  },
+  {
+    file: 'lib/core/replay.ts',
+    code: 'if (!holding) hold(client, result.channel, this.maxBufferedBytes);',
+    replacement: 'true',
+    reason: 'hold() on a gate that holds already changes nothing (gate.held ??= [])',
+  },
+  {
+    file: 'lib/core/replay.ts',
+    code: 'for (let bytes = 0; i < entries.length && bytes < CHUNK_BYTES; i++) {',
+    replacement: 'bytes <= CHUNK_BYTES',
+    reason:
+      "the chunk bound is soft (a chunk ends after the event that passes it): <= moves a turn's end only when a chunk's frames total exactly 64 KiB, changing neither order nor content",
+  },
+  {
+    file: 'lib/core/replay.ts',
+    code: 'const gate = client.gates?.get(channel);',
+    replacement: 'client.gates.get',
+    reason:
+      "flushHeld runs after hold() made the gate, and the connection's queue runs no other operation until the release ends: the gates are there",
+  },
+  {
+    file: 'lib/core/replay.ts',
+    code: 'if (gate?.overflow) {',
+    replacement: 'gate.overflow',
+    reason:
+      "likewise: the channel's gate is there when flushHeld runs (only drop() removes it, and a dropped channel stops the release earlier)",
+  },
+  {
+    file: 'lib/core/replay.ts',
+    code: 'for (const m of gate?.held ?? []) {',
+    replacement: 'gate.held',
+    reason: "likewise: the channel's gate is there when flushHeld runs",
+  },
+  {
+    file: 'lib/protocols/native.handler.ts',
+    code: "if (typeof m.channel !== 'string' || channelNameError(m.channel)) {",
+    original: "typeof m.channel !== 'string'",
+    replacement: 'false',
+    reason: 'channelNameError refuses a channel that is not a string as well, with the same reply',
+  },
+  {
+    file: 'lib/protocols/pusher.handler.ts',
+    code: '} catch {',
+    replacement: '{}',
+    reason: 'data left a string that is not JSON is no object either: the check below answers {} the same',
+  },
+  {
+    file: 'lib/protocols/pusher.handler.ts',
+    code: "if (typeof channel !== 'string') return;",
+    replacement: 'false',
+    reason:
+      'unsubscribing a channel that is not a string finds no subscription: nothing is done and nothing is sent, as with the early return',
+  },
 ];

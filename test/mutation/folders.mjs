@@ -4,7 +4,8 @@
  * only the tests that reach a mutant), so a run fits in the time a developer waits for it.
  */
 const core = (file) => `lib/core/${file}.ts`;
-const coreTests = ['test/unit/core/**/*.spec.ts', 'test/unit/registry.spec.ts'];
+// The protocol handlers' specs drive the hub as clients do, asserting each reply exactly.
+const coreTests = ['test/unit/core/**/*.spec.ts', 'test/unit/registry.spec.ts', 'test/unit/protocols/**/*.spec.ts'];
 
 export const folders = {
   // The core in five runs, so each reports while the next runs: one folder in the table.

@@ -156,8 +156,9 @@ describe('native handler: subscribe', () => {
     const { a, native } = setup({ recovery: { channels: ['rec'] } });
     const told: unknown[] = [];
     a.positioned = (channel: string, position: StreamPosition) => told.push([channel, position]);
+    native(a, { type: 'subscribe', channel: 'news' }); // no history: no position to tell
     native(a, { type: 'subscribe', channel: 'rec' });
-    const [reply] = sentFrames(a) as Array<{ position: StreamPosition }>;
+    const [, reply] = sentFrames(a) as Array<{ position: StreamPosition }>;
     expect(reply).toEqual({ type: 'subscribed', channel: 'rec', position: { epoch: expect.any(String), offset: 0 } });
     expect(told).toEqual([['rec', reply.position]]);
   });
