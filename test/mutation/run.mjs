@@ -6,7 +6,7 @@
  * code and tests did not change keeps its last result (reports/mutation/<folder>.incremental.json).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { equivalent } from './equivalent.mjs';
 import { folders } from './folders.mjs';
 
@@ -21,6 +21,7 @@ const chosen = Object.keys(folders).filter(
   (r) => names.length === 0 || names.includes(r) || names.includes(groupOf(r)),
 );
 const onlyReport = process.argv.includes('--report');
+const recheck = process.argv.includes('--recheck');
 
 /** The source a mutant replaced, when it lies on one line (Stryker's columns are 1-based). */
 const originalOf = (lines, { start, end }) =>
@@ -38,23 +39,76 @@ const explained = (file, lines, m) => {
   );
 };
 
+/**
+ * A run's report: the last full run, with the lines a later `--recheck` ran again replaced by the
+ * recheck's mutants (it mutated the current code of those lines alone).
+ */
+function report(name) {
+  const file = `reports/mutation/${name}.json`;
+  if (!existsSync(file)) return undefined;
+  const full = JSON.parse(readFileSync(file, 'utf8'));
+  const [again, lines] = [`reports/mutation/${name}.recheck.json`, `reports/mutation/${name}.recheck-lines.json`];
+  if (!existsSync(again) || !existsSync(lines) || statSync(again).mtimeMs < statSync(file).mtimeMs) return full;
+  const rechecked = JSON.parse(readFileSync(again, 'utf8'));
+  const ranLines = new Set(JSON.parse(readFileSync(lines, 'utf8')));
+  for (const [path, entry] of Object.entries(full.files)) {
+    const newer = rechecked.files[path];
+    if (newer === undefined) continue;
+    entry.mutants = [
+      ...entry.mutants.filter((m) => !ranLines.has(`${path}:${m.location.start.line}`)),
+      ...newer.mutants,
+    ];
+    entry.source = newer.source;
+  }
+  return full;
+}
+
+/** `file:line` of each survivor (or uncovered mutant) of a report that equivalent.mjs does not explain. */
+function survivorLines(full) {
+  const out = new Set();
+  for (const [path, { source, mutants }] of Object.entries(full.files)) {
+    const lines = source.split('\n');
+    for (const m of mutants)
+      if ((m.status === 'Survived' || m.status === 'NoCoverage') && !explained(path, lines, m))
+        out.add(`${path}:${m.location.start.line}`);
+  }
+  return [...out];
+}
+
+const stryker = (name, env = {}) => {
+  const run = spawnSync('npx', ['stryker', 'run'], { stdio: 'inherit', env: { ...process.env, MUTATE: name, ...env } });
+  if (run.status !== 0) throw new Error(`stryker for ${name} exited ${run.status}`);
+};
+
 const rows = new Map();
 const unexplained = [];
 for (const name of chosen) {
-  if (!onlyReport) {
-    const run = spawnSync('npx', ['stryker', 'run'], { stdio: 'inherit', env: { ...process.env, MUTATE: name } });
-    if (run.status !== 0) throw new Error(`stryker for ${name} exited ${run.status}`);
+  if (recheck) {
+    const last = report(name);
+    const lines = last ? survivorLines(last) : [];
+    if (lines.length > 0) {
+      writeFileSync(`reports/mutation/${name}.recheck-lines.json`, JSON.stringify(lines));
+      rmSync(`reports/mutation/${name}.recheck.incremental.json`, { force: true });
+      const ranges = lines.map((l) => {
+        const [path, line] = l.split(':');
+        return `${path}:${line}-${line}`;
+      });
+      stryker(name, { MUTATE_RECHECK: ranges.join(',') });
+    }
+  } else if (!onlyReport) {
+    stryker(name);
+    // A full run supersedes an earlier recheck.
+    rmSync(`reports/mutation/${name}.recheck.json`, { force: true });
   }
-  const file = `reports/mutation/${name}.json`;
-  if (!existsSync(file)) {
+  const full = report(name);
+  if (full === undefined) {
     unexplained.push(`${name}: no report yet (npm run mutate ${name})`);
     continue;
   }
-  const report = JSON.parse(readFileSync(file, 'utf8'));
   const group = groupOf(name);
   if (!rows.has(group)) rows.set(group, { Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0, equivalent: 0 });
   const n = rows.get(group);
-  for (const [file, { source, mutants }] of Object.entries(report.files)) {
+  for (const [file, { source, mutants }] of Object.entries(full.files)) {
     const lines = source.split('\n');
     for (const m of mutants) {
       if (!(m.status in n)) continue;
