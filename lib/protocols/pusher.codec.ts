@@ -48,9 +48,9 @@ export const pusher = {
     )}}`,
   /** With `channel`, pusher-js also hands it to that channel's `pusher:error` bindings. */
   error: (code: number | null, message: string, channel?: string) =>
-    `{"event":"pusher:error",${channel === undefined ? '' : `"channel":${q(channel)},`}"data":{"code":${
-      code === null ? 'null' : code
-    },"message":${q(message)}}}`,
+    `{"event":"pusher:error",${channel === undefined ? '' : `"channel":${q(channel)},`}"data":{"code":${code},"message":${q(
+      message,
+    )}}}`,
   pong: () => '{"event":"pusher:pong","data":{}}',
   ping: () => '{"event":"pusher:ping","data":{}}',
   subscriptionSucceeded: (channel: string, members?: readonly MemberInfo[]) =>

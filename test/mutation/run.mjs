@@ -52,12 +52,11 @@ function report(name) {
   const rechecked = JSON.parse(readFileSync(again, 'utf8'));
   const ranLines = new Set(JSON.parse(readFileSync(lines, 'utf8')));
   for (const [path, entry] of Object.entries(full.files)) {
+    // A line the recheck ran is its own: the code there may have changed and have fewer mutants, or none.
+    entry.mutants = entry.mutants.filter((m) => !ranLines.has(`${path}:${m.location.start.line}`));
     const newer = rechecked.files[path];
     if (newer === undefined) continue;
-    entry.mutants = [
-      ...entry.mutants.filter((m) => !ranLines.has(`${path}:${m.location.start.line}`)),
-      ...newer.mutants,
-    ];
+    entry.mutants.push(...newer.mutants);
     entry.source = newer.source;
   }
   return full;
