@@ -86,7 +86,10 @@ for (const name of chosen) {
     const last = report(name);
     const lines = last ? survivorLines(last) : [];
     if (lines.length > 0) {
+      // Earlier rechecks are folded into the report first, so that rechecks add up.
+      writeFileSync(`reports/mutation/${name}.json`, JSON.stringify(last));
       writeFileSync(`reports/mutation/${name}.recheck-lines.json`, JSON.stringify(lines));
+      rmSync(`reports/mutation/${name}.recheck.json`, { force: true });
       rmSync(`reports/mutation/${name}.recheck.incremental.json`, { force: true });
       const ranges = lines.map((l) => {
         const [path, line] = l.split(':');
