@@ -467,4 +467,17 @@ export const equivalent = [
     reason:
       'unsubscribing a channel that is not a string finds no subscription: nothing is done and nothing is sent, as with the early return',
   },
+  {
+    file: 'lib/core/replay.ts',
+    code: 'for (const m of gate?.held ?? []) {',
+    replacement: '["Stryker was here"]',
+    reason:
+      'the channel gate holds when flushHeld runs (hold() made it, and only flushHeld itself opens it): the fallback list is never read',
+  },
+  {
+    file: 'lib/core/replay.ts',
+    code: "const epoch = rec?.position.epoch ?? '';",
+    replacement: '"Stryker was here!"',
+    reason: 'without a recovery (holdUntilReply) there are no entries, and the epoch only positions entries',
+  },
 ];

@@ -87,6 +87,27 @@ describe('replay: the live events held while the history was read', () => {
     ]);
   });
 
+  it('drops the live copy of the cached event the reply carried when it comes while the history is read (no barrier)', async () => {
+    const h = clusterHub({ recovery: { channels: ['cache-rec'] } });
+    h.cluster.barrier = undefined; // a driver without one: the live copy may come after the cache read
+    h.cluster.cache.set('cache-rec', { event: 'price', json: '{"n":1}', ttl: 30, id: 'x1' });
+    const c = h.connect('1.1');
+    const read = h.cluster.hold('recover');
+    const done = h.subscribe(c, 'cache-rec');
+    await read.reached;
+    const position = (offset: number) => ({ epoch: EPOCH, offset });
+    h.node.deliver({ channels: ['cache-rec'], event: 'price', data: { n: 1 }, cacheId: 'x1', position: position(1) });
+    h.node.deliver({ channels: ['cache-rec'], event: 'price', data: { n: 2 }, cacheId: 'x2', position: position(2) });
+    read.release();
+    await done;
+    const price = (n: number) => ({ type: 'event', event: 'price', channel: 'cache-rec', data: { n } });
+    expect(sentFrames(c)).toEqual([
+      { type: 'subscribed', channel: 'cache-rec', position: { epoch: EPOCH, offset: 0 } },
+      price(1),
+    ]);
+    expect(writtenFrames(c)).toEqual([{ ...price(2), position: position(2) }]);
+  });
+
   it('sends a resubscribe asked for while the history was read after the events held before it', async () => {
     const h = clusterHub(options);
     h.cluster.history.set('rec', [1].map(entry));
