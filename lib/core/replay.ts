@@ -162,7 +162,7 @@ export class Replay {
       if (sent && m.position && m.position.epoch === sent.epoch && m.position.offset <= sent.offset) continue;
       // The cached event the reply carried, published while the cache was read.
       if (cachedId !== undefined && m.cacheId === cachedId) continue;
-      if (known && m.userId !== undefined && !news(known, m)) continue;
+      if (known && !news(known, m)) continue;
       client.write({ text: client.codec.encode(m), message: m });
       if (m.position) sent = { epoch: m.position.epoch, offset: m.position.offset };
     }
@@ -172,7 +172,7 @@ export class Replay {
   }
 }
 
-/** Whether a held member event changes the member list the reply carried (and records it). */
+/** Whether a held event is news to a client given the reply's member list: a member event that changes it (recorded), or any other event. */
 function news(known: Set<string>, m: Outbound): boolean {
   const userId = m.userId as string;
   if (m.kind === 'member_added') {

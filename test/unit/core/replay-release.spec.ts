@@ -44,6 +44,25 @@ describe('replay: the live events held while the history was read', () => {
     expect(offsets(writtenFrames(c))).toEqual([2, 3, 4, 5, 6]);
   });
 
+  it('does not take a held event of another stream (a new epoch) for one the replay covered', async () => {
+    const h = clusterHub(options);
+    h.cluster.history.set('rec', [1, 2, 3].map(entry));
+    const c = h.connect('1.1');
+    const read = h.cluster.hold('recover');
+    const done = h.subscribe(c, 'rec', since(1));
+    await read.reached;
+    h.node.deliver({ channels: ['rec'], event: 'e', data: { i: 2 }, position: { epoch: EPOCH, offset: 2 } });
+    h.node.deliver({ channels: ['rec'], event: 'e', data: { i: 1 }, position: { epoch: 'F', offset: 1 } });
+    read.release();
+    await done;
+    const positions = writtenFrames(c).map((f) => f.position);
+    expect(positions).toEqual([
+      { epoch: EPOCH, offset: 2 },
+      { epoch: EPOCH, offset: 3 },
+      { epoch: 'F', offset: 1 },
+    ]);
+  });
+
   it('sends the held member events the reply’s member list does not reflect, and no others', async () => {
     const h = clusterHub(options);
     await h.cluster.presenceJoin('presence-rec', '9.1', 'u9', 'null');
@@ -184,6 +203,15 @@ describe('replay: when none is made', () => {
     const d = connect('1.3');
     native(d, { type: 'subscribe', channel: 'rec', ...since(1, epoch) });
     expect(offsets(writtenFrames(d))).toEqual([2, 3]);
+  });
+
+  it('never reads the history for a Pusher client (Pusher has no resume)', async () => {
+    const h = clusterHub(options);
+    h.cluster.fail('recover', 'redis down');
+    const p = h.connect('1.2', pusherCodec);
+    await h.pusher(p, { event: 'pusher:subscribe', data: { channel: 'rec' } });
+    expect(p.sent).toEqual(['{"event":"pusher_internal:subscription_succeeded","channel":"rec","data":"{}"}']);
+    expect(logs).toEqual([]);
   });
 
   it('gives no position to a channel without history, nor to a Pusher client on a recovery channel', () => {
