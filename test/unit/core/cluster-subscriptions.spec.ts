@@ -3,6 +3,18 @@ import { captureLogs, nextTurn, presenceAuth, sentFrames, writtenFrames } from '
 import { clusterHub } from '../../helpers/held-cluster.js';
 
 const logs = captureLogs();
+
+/** A client that subscribes to `orders` and is closed while the cluster answers the watch; once released. */
+async function closedDuringWatch(h: ReturnType<typeof clusterHub>) {
+  const c = h.connect('1.1');
+  const watch = h.cluster.hold('watch');
+  h.hub.apply(c, () => h.subscribe(c, 'orders'));
+  await watch.reached;
+  h.hub.close(c, 4100, 'bye');
+  watch.release();
+  await h.hub.ended(c);
+  return c;
+}
 beforeEach(() => {
   logs.length = 0;
 });
@@ -68,13 +80,7 @@ describe('cluster subscriptions: subscribe and unsubscribe', () => {
 
   it('refuses a client closed while the cluster answered the watch: nothing added, the watch given back', async () => {
     const h = clusterHub();
-    const c = h.connect('1.1');
-    const watch = h.cluster.hold('watch');
-    h.hub.apply(c, () => h.subscribe(c, 'orders'));
-    await watch.reached;
-    h.hub.close(c, 4100, 'bye');
-    watch.release();
-    await h.hub.ended(c);
+    const c = await closedDuringWatch(h);
     expect(sentFrames(c)).toEqual([{ type: 'subscription_error', channel: 'orders', error: 'connection closed' }]);
     expect(h.cluster.calls).toEqual(['watch orders', 'unwatch orders']);
     expect(h.hub.registry.size).toBe(0);
@@ -94,14 +100,7 @@ describe('cluster subscriptions: subscribe and unsubscribe', () => {
       const h = clusterHub({ maxPresenceMembers: 1 });
       h.cluster.countsUnwatch = true;
       h.cluster.fail('unwatch', 'count not written');
-      // Closed while the cluster answered the watch.
-      const c = h.connect('1.1');
-      const watch = h.cluster.hold('watch');
-      h.hub.apply(c, () => h.subscribe(c, 'orders'));
-      await watch.reached;
-      h.hub.close(c, 4100, 'bye');
-      watch.release();
-      await h.hub.ended(c);
+      await closedDuringWatch(h);
       // Refused by a full presence channel.
       await h.cluster.presenceJoin('presence-room', '9.1', 'u9', '{}');
       await h.join(h.connect('1.2'), 'u1');
