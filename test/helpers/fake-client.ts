@@ -23,6 +23,8 @@ export class FakeClient implements Client {
     readonly codec: Codec = nativeCodec,
   ) {}
   send(text: string) {
+    // As a socket refuses it (and jest's toEqual would not see an undefined item in `sent`).
+    if (typeof text !== 'string') throw new TypeError(`send(${String(text)}): a frame is a string`);
     this.sent.push(text);
   }
   write(frame: SharedFrame) {

@@ -488,4 +488,49 @@ export const equivalent = [
     reason:
       'without a member list (not a presence channel) no member event is held, and news() answers true for any other event without reading the list',
   },
+  {
+    file: 'lib/core/client-events.ts',
+    code: 'if (userId !== undefined) envelope.userId = userId;',
+    replacement: 'true',
+    reason:
+      'an undefined userId reads as none everywhere: the codecs test === undefined and JSON (the cluster drivers) omits it',
+  },
+  {
+    file: 'lib/core/delivery.ts',
+    code: 'if (position !== undefined) m.position = position;',
+    replacement: 'true',
+    reason: 'an undefined position reads as none: the codecs and the gates test === undefined',
+  },
+  {
+    file: 'lib/core/delivery.ts',
+    code: 'if (e.socketIds === undefined && e.userIds === undefined && !e.all) return;',
+    replacement: 'false',
+    reason: "without targets each loop below visits nothing: only the early return's saving is lost",
+  },
+  {
+    file: 'lib/core/delivery.ts',
+    code: 'for (const userId of e.userIds ?? []) {',
+    replacement: '["Stryker was here"]',
+    reason: "the fallback's one item is looked up as a user id that no connection has: nothing is sent",
+  },
+  {
+    file: 'lib/core/delivery.ts',
+    code: 'else if (e.raw !== undefined) c.send(e.raw);',
+    replacement: 'true',
+    reason:
+      'a raw envelope carries its text or its bytes (BroadcastService.sendRaw and the drivers never make one with neither)',
+  },
+  {
+    file: 'lib/core/delivery.ts',
+    code: 'if (ch === undefined || ch.subscribers.size === 0) return;',
+    original: 'ch.subscribers.size === 0',
+    replacement: 'false',
+    reason: "a fan-out over no subscribers writes nothing: only the early return's saving is lost",
+  },
+  {
+    file: 'lib/core/gates.ts',
+    code: "export const RESUBSCRIBE: Outbound = { kind: 'event', event: '', json: '' };",
+    replacement: '""',
+    reason: 'a marker compared by identity only: its event name is never read',
+  },
 ];

@@ -19,7 +19,7 @@ import {
   writtenFrames,
 } from '../../helpers/core-hub.js';
 
-const logs = captureLogs();
+const logs = captureLogs({ context: true });
 
 /** A whisper refused for a rule (not a limit: Pusher code null). */
 const rule = (error: unknown) => ({ error, limit: false });
@@ -161,11 +161,12 @@ describe('client events: refusals', () => {
     expect(sync.hub.whisper(sync.a, 'private-chat', 'typing', 1)).toEqual(
       rule('the client event could not be relayed'),
     );
+    expect(logs).toEqual(['[BroadcastHub] private-chat: a client event was not relayed (backend down)']);
     const later = setup({}, new FailingDriver(false));
     logs.length = 0;
     expect(later.hub.whisper(later.a, 'private-chat', 'typing', 1)).toBeUndefined();
     await nextTurn();
-    expect(logs).toEqual(['private-chat: a client event was not relayed (backend down)']);
+    expect(logs).toEqual(['[BroadcastHub] private-chat: a client event was not relayed (backend down)']);
   });
 });
 

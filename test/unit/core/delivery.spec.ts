@@ -189,6 +189,7 @@ describe('delivery: presence and resubscribe', () => {
     registry.add(other, 'rec2');
     for (const c of [free, held, p, other]) index.add(c);
     const gate = hold(held, 'rec', 0);
+    hold(free, 'rec2', 0); // a gate on another channel only
     const asked: Client[] = [];
     delivery.resubscribe('rec', (c) => asked.push(c));
     expect(asked).toEqual([free, held, p]);
