@@ -1,38 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import type { StreamPosition } from '../../lib/port/stream.js';
-import { LiveSequencer, type NumberedEnvelope, type StreamRead } from '../../lib/recovery/sequencer.js';
-
-const ev = (epoch: string, offset: number): NumberedEnvelope => ({
-  channels: ['c'],
-  event: 'E',
-  data: offset,
-  position: { epoch, offset },
-});
-
-/** A sequencer whose stream reads the test answers by hand; records what it delivers and reports. */
-function setup() {
-  const out: string[] = [];
-  const reads: Array<{ after: StreamPosition; answer(read: StreamRead | Error): Promise<void> }> = [];
-  const seq = new LiveSequencer({
-    deliver: (e) => out.push(`${e.position.epoch}:${e.position.offset}`),
-    lost: (channel) => out.push(`lost ${channel}`),
-    read: (_channel, after) =>
-      new Promise<StreamRead>((resolve, reject) => {
-        reads.push({
-          after,
-          answer: async (r) => {
-            if (r instanceof Error) reject(r);
-            else resolve(r);
-            // Let the sequencer's continuation run.
-            await new Promise((done) => setImmediate(done));
-          },
-        });
-      }),
-  });
-  const range = (epoch: string, from: number, to: number) =>
-    Array.from({ length: to - from + 1 }, (_, i) => ev(epoch, from + i));
-  return { seq, out, reads, range };
-}
+import { ev, sequencerHarness as setup } from '../helpers/sequencer-harness.js';
 
 describe('LiveSequencer (a node keeps live events of recovery channels gap-free)', () => {
   it('delivers consecutive offsets at once and drops what it already delivered', () => {

@@ -1,35 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { BroadcastEnvelope } from '../../../lib/port/envelope.js';
-import type { StreamPosition } from '../../../lib/port/stream.js';
-import { gapRead, LiveSequencer, type NumberedEnvelope, type StreamRead } from '../../../lib/recovery/sequencer.js';
-
-const ev = (epoch: string, offset: number): NumberedEnvelope => ({
-  channels: ['c'],
-  event: 'E',
-  data: offset,
-  position: { epoch, offset },
-});
-
-/** A sequencer whose stream reads the test answers by hand; records what it delivers and reports. */
-function setup() {
-  const out: string[] = [];
-  const reads: Array<{ after: StreamPosition; answer(read: StreamRead): Promise<void> }> = [];
-  const seq = new LiveSequencer({
-    deliver: (e) => out.push(`${e.position.epoch}:${e.position.offset}`),
-    lost: (channel) => out.push(`lost ${channel}`),
-    read: (_channel, after) =>
-      new Promise<StreamRead>((resolve) => {
-        reads.push({
-          after,
-          answer: async (r) => {
-            resolve(r);
-            await new Promise((done) => setImmediate(done));
-          },
-        });
-      }),
-  });
-  return { seq, out, reads };
-}
+import { gapRead } from '../../../lib/recovery/sequencer.js';
+import { ev, sequencerHarness as setup } from '../../helpers/sequencer-harness.js';
 
 describe('gapRead (a driver turns what its store held after a position into a gap read)', () => {
   const stored = (...offsets: number[]) =>
